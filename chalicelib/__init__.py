@@ -1,0 +1,1 @@
+"""Complaint and report handling platform (投诉举报处置平台)."""
