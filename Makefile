@@ -1,0 +1,47 @@
+# The two commands a newcomer needs: `make run` and `make test`. Each sets itself up.
+SHELL := /bin/bash
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+REQS := requirements.txt requirements-model.txt requirements-dev.txt
+PORT ?= 8000
+PYTEST_ARGS ?=
+
+.PHONY: run reset test test-fast package bench layer fuzz clean help
+
+help:
+	@echo "make run     start the whole platform on http://127.0.0.1:$(PORT) (embedded AWS on moto)"
+	@echo "make reset   start over with fresh demo data"
+	@echo "make test    run the whole test suite (installs everything it needs)"
+	@echo "make package build/template.yaml for AWS (chalice package + infra/), checked by cfn-lint"
+	@echo "make bench   run the benchmarks and rewrite docs/benchmarks.md"
+	@echo "make layer   build the dispatch model's Lambda layer"
+
+$(STAMP): $(REQS)
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -r requirements.txt -r requirements-model.txt -r requirements-dev.txt
+	touch $(STAMP)
+
+run: $(STAMP)
+	PYTHONPATH=. $(PY) -m chalicelib.local run --port $(PORT)
+
+reset: $(STAMP)
+	rm -rf .data
+	PYTHONPATH=. $(PY) -m chalicelib.local run --port $(PORT) --reset
+
+test: $(STAMP)
+	PYTHONPATH=. $(PY) -m pytest -n 2 $(PYTEST_ARGS)
+
+test-fast: $(STAMP)
+	PYTHONPATH=. $(PY) -m pytest -n 2 -m "not package and not runtime" $(PYTEST_ARGS)
+
+package: $(STAMP)
+	PYTHONPATH=. $(PY) -m infra.package
+
+bench: $(STAMP)
+	PYTHONPATH=. $(PY) bench/run.py
+
+clean:
+	rm -rf build .pytest_cache

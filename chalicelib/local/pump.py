@@ -1,0 +1,238 @@
+"""The event pump: what AWS's event source mappings and EventBridge do for the deployed app.
+
+It reads the Chalice app's own event-source declarations (``app.event_sources``) and, in a loop:
+- polls each SQS queue a handler listens to, calls the handler with a real SQS event shape, deletes
+  the messages on success and leaves them on failure (the queue's redrive policy then moves a
+  message that keeps failing to its DLQ, as in AWS);
+- reads the table's DynamoDB stream shard by shard and calls the stream handlers with batches of
+  real stream records (at-least-once, in order per shard, like Lambda's mapping);
+- fires scheduled handlers when their ``rate``/``cron`` expression comes due, on a clock that a
+  demo can speed up.
+"""
+from __future__ import annotations
+
+import threading
+import time
+import uuid
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta, timezone
+from typing import Any, Callable
+
+from chalice.app import Chalice, CloudWatchEventConfig, DynamoDBEventConfig, SQSEventConfig
+
+from chalicelib.aws import client
+from chalicelib.local.schedule import Schedule
+from chalicelib.observability import logger
+
+
+class _Context:
+    """The bits of a Lambda context the handlers look at."""
+
+    def __init__(self, name: str) -> None:
+        self.function_name = name
+        self.function_version = "$LATEST"
+        self.invoked_function_arn = f"arn:aws:lambda:local:000000000000:function:{name}"
+        self.memory_limit_in_mb = 512
+        self.aws_request_id = str(uuid.uuid4())
+        self.log_group_name = f"/aws/lambda/{name}"
+        self.log_stream_name = "local"
+
+    @staticmethod
+    def get_remaining_time_in_millis() -> int:
+        return 300_000
+
+
+@dataclass
+class Clock:
+    """Wall-clock time, optionally running faster for demos (``speed`` x real time)."""
+
+    speed: float = 1.0
+    _origin_real: float = field(default_factory=time.time)
+    _origin_virtual: float = field(default_factory=time.time)
+
+    def now(self) -> datetime:
+        virtual = self._origin_virtual + (time.time() - self._origin_real) * self.speed
+        return datetime.fromtimestamp(virtual, tz=timezone.utc)
+
+
+@dataclass
+class PumpStats:
+    """Counters a test or the operator can read."""
+
+    sqs_batches: int = 0
+    sqs_failures: int = 0
+    stream_batches: int = 0
+    stream_failures: int = 0
+    schedule_runs: int = 0
+
+
+class EventPump:
+    """Drives the Chalice app's SQS, DynamoDB-stream and schedule handlers."""
+
+    def __init__(self, app: Chalice, env: dict[str, str], *, clock: Clock | None = None,
+                 poll_interval: float = 0.2) -> None:
+        self.app = app
+        self.env = env
+        self.clock = clock or Clock()
+        self.poll_interval = poll_interval
+        self.stats = PumpStats()
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._shard_iterators: dict[str, str | None] = {}
+        self._stream_arn: str | None = None
+        self._next_fire: dict[str, datetime] = {}
+        self._queue_urls: dict[str, str] = {}
+        self.lock = threading.Lock()
+
+    # ----- lifecycle -------------------------------------------------------------------
+    def start(self) -> None:
+        """Run the pump in a background thread until :meth:`stop`."""
+        self._thread = threading.Thread(target=self._run, name="event-pump", daemon=True)
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._thread:
+            self._thread.join(timeout=10)
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            try:
+                self.pump_once()
+            except Exception:  # keep pumping: one broken handler must not stop the runtime
+                logger.exception("event pump iteration failed")
+            self._stop.wait(self.poll_interval)
+
+    def pump_once(self) -> int:
+        """One pass over every source; returns how many events were delivered."""
+        with self.lock:
+            delivered = 0
+            for source in self.app.event_sources:
+                if isinstance(source, SQSEventConfig):
+                    delivered += self._pump_sqs(source)
+                elif isinstance(source, DynamoDBEventConfig):
+                    delivered += self._pump_stream(source)
+                elif isinstance(source, CloudWatchEventConfig):
+                    delivered += self._pump_schedule(source)
+            return delivered
+
+    def drain(self, *, max_rounds: int = 50) -> int:
+        """Pump until nothing is left to deliver (bounded); for tests and the seed step."""
+        total = 0
+        for _ in range(max_rounds):
+            delivered = self.pump_once()
+            total += delivered
+            if delivered == 0:
+                break
+        return total
+
+    # ----- SQS -------------------------------------------------------------------------
+    def _queue_url(self, name: str) -> str:
+        if name not in self._queue_urls:
+            self._queue_urls[name] = client("sqs").get_queue_url(QueueName=name)["QueueUrl"]
+        return self._queue_urls[name]
+
+    def _pump_sqs(self, source: SQSEventConfig) -> int:
+        name = source.queue or (source.queue_arn or "").rsplit(":", 1)[-1]
+        url = self._queue_url(name)
+        sqs = client("sqs")
+        answer = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=min(source.batch_size, 10),
+                                     AttributeNames=["All"], MessageAttributeNames=["All"], WaitTimeSeconds=0)
+        messages = answer.get("Messages", [])
+        if not messages:
+            return 0
+        arn = f"arn:aws:sqs:{client('sqs').meta.region_name}:000000000000:{name}"
+        event = {"Records": [{
+            "messageId": m["MessageId"], "receiptHandle": m["ReceiptHandle"], "body": m["Body"],
+            "attributes": m.get("Attributes", {}), "messageAttributes": m.get("MessageAttributes", {}),
+            "md5OfBody": m.get("MD5OfBody", ""), "eventSource": "aws:sqs", "eventSourceARN": arn,
+            "awsRegion": client("sqs").meta.region_name} for m in messages]}
+        self.stats.sqs_batches += 1
+        if self._invoke(source.name, event):
+            sqs.delete_message_batch(QueueUrl=url, Entries=[
+                {"Id": str(i), "ReceiptHandle": m["ReceiptHandle"]} for i, m in enumerate(messages)])
+        else:
+            self.stats.sqs_failures += 1
+            # make the messages visible again soon, as a failed Lambda batch would after its timeout
+            for m in messages:
+                sqs.change_message_visibility(QueueUrl=url, ReceiptHandle=m["ReceiptHandle"], VisibilityTimeout=1)
+        return len(messages)
+
+    # ----- DynamoDB stream -------------------------------------------------------------
+    def _pump_stream(self, source: DynamoDBEventConfig) -> int:
+        streams = client("dynamodbstreams")
+        if self._stream_arn is None:
+            table = client("dynamodb").describe_table(TableName=self.env["TABLE_NAME"])["Table"]
+            self._stream_arn = table.get("LatestStreamArn")
+            if not self._stream_arn:
+                return 0
+        shards = streams.describe_stream(StreamArn=self._stream_arn)["StreamDescription"]["Shards"]
+        delivered = 0
+        for shard in shards:
+            shard_id = shard["ShardId"]
+            key = f"{source.name}:{shard_id}"
+            if key not in self._shard_iterators:
+                self._shard_iterators[key] = streams.get_shard_iterator(
+                    StreamArn=self._stream_arn, ShardId=shard_id,
+                    ShardIteratorType=source.starting_position or "TRIM_HORIZON")["ShardIterator"]
+            iterator = self._shard_iterators[key]
+            if not iterator:
+                continue
+            answer = streams.get_records(ShardIterator=iterator, Limit=source.batch_size)
+            records = answer.get("Records", [])
+            if not records:
+                self._shard_iterators[key] = answer.get("NextShardIterator")
+                continue
+            for record in records:
+                record["eventSourceARN"] = self._stream_arn
+            self.stats.stream_batches += 1
+            if self._invoke(source.name, {"Records": records}):
+                self._shard_iterators[key] = answer.get("NextShardIterator")
+                delivered += len(records)
+            else:
+                # retry the same batch on the next pass, like Lambda's stream mapping
+                self.stats.stream_failures += 1
+        return delivered
+
+    # ----- schedules -------------------------------------------------------------------
+    def _pump_schedule(self, source: CloudWatchEventConfig) -> int:
+        now = self.clock.now()
+        schedule = Schedule(source.schedule_expression)
+        due = self._next_fire.get(source.name)
+        if due is None:
+            self._next_fire[source.name] = schedule.next_after(now)
+            return 0
+        if now < due:
+            return 0
+        self._next_fire[source.name] = schedule.next_after(now)
+        event = {"version": "0", "id": str(uuid.uuid4()), "detail-type": "Scheduled Event", "source": "aws.events",
+                 "account": "000000000000", "time": due.strftime("%Y-%m-%dT%H:%M:%SZ"), "region": "local",
+                 "resources": [f"arn:aws:events:local:000000000000:rule/{source.name}"], "detail": {}}
+        self.stats.schedule_runs += 1
+        self._invoke(source.name, event)
+        return 1
+
+    def fire_schedule(self, name: str) -> bool:
+        """Run one scheduled handler now (operators and tests)."""
+        event = {"version": "0", "id": str(uuid.uuid4()), "detail-type": "Scheduled Event", "source": "aws.events",
+                 "time": self.clock.now().strftime("%Y-%m-%dT%H:%M:%SZ"), "detail": {},
+                 "resources": [f"arn:aws:events:local:000000000000:rule/{name}"]}
+        with self.lock:
+            return self._invoke(name, event)
+
+    def force_due(self, name: str, *, after: timedelta = timedelta(0)) -> None:
+        """Make a schedule fire on the next pass (demo fast-forward)."""
+        self._next_fire[name] = self.clock.now() + after
+
+    # ----- invoking --------------------------------------------------------------------
+    def _invoke(self, name: str, event: dict[str, Any]) -> bool:
+        handler: Callable[..., Any] | None = self.app.handler_map.get(name)
+        if handler is None:
+            logger.error("no handler registered", extra={"handler": name})
+            return False
+        try:
+            handler(event, _Context(name))
+        except Exception:
+            logger.exception("handler failed", extra={"handler": name})
+            return False
+        return True

@@ -1,0 +1,42 @@
+"""Logger, Metrics and Tracer shared by every function, with personal data masked.
+
+Logs never contain personal data (DOMAIN.md "Confidentiality"): the formatter masks anything that
+looks like a mainland mobile or landline number, an ID card number or an e-mail address in every
+serialized log line, whatever the caller passed.
+"""
+from __future__ import annotations
+
+import os
+import re
+
+from aws_lambda_powertools import Logger, Metrics, Tracer
+from aws_lambda_powertools.logging.formatter import LambdaPowertoolsFormatter
+
+SERVICE = os.environ.get("POWERTOOLS_SERVICE_NAME", "complaint-platform")
+
+_PII_PATTERNS: tuple[tuple[re.Pattern[str], str], ...] = (
+    # ID card numbers first (18 chars, last may be X) so the phone rule does not eat them.
+    (re.compile(r"(?<![0-9])[1-9]\d{5}(?:19|20)\d{2}(?:0[1-9]|1[0-2])(?:0[1-9]|[12]\d|3[01])\d{3}[0-9Xx](?![0-9])"), "[ID]"),
+    (re.compile(r"(?<![0-9])1[3-9]\d{9}(?![0-9])"), "[PHONE]"),
+    (re.compile(r"(?<![0-9])0\d{2,3}-?\d{7,8}(?![0-9])"), "[PHONE]"),
+    (re.compile(r"[\w.+-]+@[\w-]+\.[\w.-]+"), "[EMAIL]"),
+)
+
+
+def mask_pii(text: str) -> str:
+    """Replace phone numbers, ID numbers and e-mail addresses in ``text`` with placeholders."""
+    for pattern, replacement in _PII_PATTERNS:
+        text = pattern.sub(replacement, text)
+    return text
+
+
+class PiiMaskingFormatter(LambdaPowertoolsFormatter):
+    """Powertools' JSON formatter that masks personal data in the final line."""
+
+    def serialize(self, log: dict) -> str:  # type: ignore[override]
+        return mask_pii(super().serialize(log))
+
+
+logger = Logger(service=SERVICE, logger_formatter=PiiMaskingFormatter())
+metrics = Metrics(namespace=os.environ.get("POWERTOOLS_METRICS_NAMESPACE", "ComplaintPlatform"), service=SERVICE)
+tracer = Tracer(service=SERVICE)

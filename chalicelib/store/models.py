@@ -1,0 +1,170 @@
+"""PynamoDB models of the single table (see docs/decisions/0002-single-table.md).
+
+One table, several item types told apart by their keys:
+
+| item | PK | SK | indexes |
+| --- | --- | --- | --- |
+| ticket | ``T#<id>`` | ``TICKET`` | GSI2 by day, GSI3 by complainant, GSI4 next timer checkpoint |
+| queue entry | ``T#<id>`` | ``Q#<queue>#<owner>#<key>`` | GSI1 work queue sorted by due time |
+| timeline event | ``T#<id>`` | ``E#<version>#<n>`` | |
+| outbox message | ``T#<id>`` | ``O#<version>#<n>`` | (read by the stream relay) |
+| tracking code | ``TRACK#<code>`` | ``TRACK`` | |
+| directory entry | ``USER`` / ``DEPT`` / ``DISTRICT`` / ``CONFIG`` / ``TEMPLATE`` | its key | |
+
+A ticket's item, its queue entries, its events and its outbox share a partition, so one
+transaction writes them together and one query reads a timeline.
+"""
+from __future__ import annotations
+
+import os
+
+from pynamodb.attributes import MapAttribute, NumberAttribute, UnicodeAttribute
+from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
+from pynamodb.models import Model
+
+
+def _table_name() -> str:
+    return os.environ.get("TABLE_NAME", "tickets")
+
+
+def _region() -> str:
+    return os.environ.get("AWS_DEFAULT_REGION") or os.environ.get("AWS_REGION") or "us-east-1"
+
+
+class _Meta:
+    table_name = _table_name()
+    region = _region()
+    max_retry_attempts = 3
+    connect_timeout_seconds = 2
+    read_timeout_seconds = 10
+
+
+class QueueIndex(GlobalSecondaryIndex["QueueItem"]):
+    """GSI1: one work queue, sorted by due time."""
+
+    class Meta:
+        index_name = "GSI1"
+        projection = AllProjection()
+
+    GSI1PK = UnicodeAttribute(hash_key=True)
+    GSI1SK = UnicodeAttribute(range_key=True)
+
+
+class DayIndex(GlobalSecondaryIndex["TicketItem"]):
+    """GSI2: tickets received on one day, in order."""
+
+    class Meta:
+        index_name = "GSI2"
+        projection = AllProjection()
+
+    GSI2PK = UnicodeAttribute(hash_key=True)
+    GSI2SK = UnicodeAttribute(range_key=True)
+
+
+class ComplainantIndex(GlobalSecondaryIndex["TicketItem"]):
+    """GSI3: one complainant's tickets (keyed by a blind index of the phone), for repeat detection."""
+
+    class Meta:
+        index_name = "GSI3"
+        projection = AllProjection()
+
+    GSI3PK = UnicodeAttribute(hash_key=True)
+    GSI3SK = UnicodeAttribute(range_key=True)
+
+
+class CheckpointIndex(GlobalSecondaryIndex["TicketItem"]):
+    """GSI4: tickets by the time their next timer checkpoint is due (the sweeper's backstop)."""
+
+    class Meta:
+        index_name = "GSI4"
+        projection = AllProjection()
+
+    GSI4PK = UnicodeAttribute(hash_key=True)
+    GSI4SK = UnicodeAttribute(range_key=True)
+
+
+class TicketItem(Model):
+    """The ticket aggregate: indexed attributes at the top, the full domain state in ``data``."""
+
+    class Meta(_Meta):
+        pass
+
+    PK = UnicodeAttribute(hash_key=True)
+    SK = UnicodeAttribute(range_key=True)
+    version = NumberAttribute()
+    status = UnicodeAttribute()
+    data = MapAttribute(default=dict)
+    GSI2PK = UnicodeAttribute(null=True)
+    GSI2SK = UnicodeAttribute(null=True)
+    GSI3PK = UnicodeAttribute(null=True)
+    GSI3SK = UnicodeAttribute(null=True)
+    GSI4PK = UnicodeAttribute(null=True)
+    GSI4SK = UnicodeAttribute(null=True)
+    by_day = DayIndex()
+    by_complainant = ComplainantIndex()
+    by_checkpoint = CheckpointIndex()
+
+
+class QueueItem(Model):
+    """A ticket's (or one assignment's) place in a work queue, with a masked summary for lists."""
+
+    class Meta(_Meta):
+        pass
+
+    PK = UnicodeAttribute(hash_key=True)
+    SK = UnicodeAttribute(range_key=True)
+    GSI1PK = UnicodeAttribute()
+    GSI1SK = UnicodeAttribute()
+    summary = MapAttribute(default=dict)
+    by_queue = QueueIndex()
+
+
+class EventItem(Model):
+    """One timeline event (append-only)."""
+
+    class Meta(_Meta):
+        pass
+
+    PK = UnicodeAttribute(hash_key=True)
+    SK = UnicodeAttribute(range_key=True)
+    data = MapAttribute(default=dict)
+
+
+class OutboxItem(Model):
+    """One outbound message, written in the same transaction as the change that caused it."""
+
+    class Meta(_Meta):
+        pass
+
+    PK = UnicodeAttribute(hash_key=True)
+    SK = UnicodeAttribute(range_key=True)
+    topic = UnicodeAttribute()
+    payload = MapAttribute(default=dict)
+    created_at = UnicodeAttribute()
+    expires_at = NumberAttribute(null=True)
+
+
+class TrackingItem(Model):
+    """Tracking code -> ticket id, for citizens following their ticket."""
+
+    class Meta(_Meta):
+        pass
+
+    PK = UnicodeAttribute(hash_key=True)
+    SK = UnicodeAttribute(range_key=True)
+    ticket_id = UnicodeAttribute()
+
+
+class DirectoryItem(Model):
+    """Reference data: users, departments, districts, configuration, reply templates."""
+
+    class Meta(_Meta):
+        pass
+
+    PK = UnicodeAttribute(hash_key=True)
+    SK = UnicodeAttribute(range_key=True)
+    data = MapAttribute(default=dict)
+    version = NumberAttribute(default=0)
+
+
+ALL_MODELS = (TicketItem, QueueItem, EventItem, OutboxItem, TrackingItem, DirectoryItem)

@@ -1,0 +1,84 @@
+"""The embedded local runtime, started the way `make run` starts it, on free loopback ports."""
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+import requests
+
+from chalicelib.local.runtime import free_port
+
+ROOT = Path(__file__).resolve().parents[2]
+pytestmark = pytest.mark.runtime
+
+
+def _start(data_dir: Path, *extra: str) -> tuple[subprocess.Popen, str]:
+    port = free_port()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
+    env["PYTHONPATH"] = str(ROOT)
+    process = subprocess.Popen(
+        [sys.executable, "-m", "chalicelib.local", "run", "--port", str(port), "--data-dir", str(data_dir), *extra],
+        cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    base = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise AssertionError(f"runtime exited early:\n{process.stdout.read()}")
+        try:
+            if requests.get(f"{base}/health", timeout=1).status_code == 200:
+                return process, base
+        except requests.RequestException:
+            pass
+        time.sleep(0.2)
+    process.kill()
+    raise AssertionError("runtime not healthy within 60 s")
+
+
+def _stop(process: subprocess.Popen) -> str:
+    process.send_signal(signal.SIGINT)
+    try:
+        out, _ = process.communicate(timeout=30)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        out, _ = process.communicate()
+        raise AssertionError(f"runtime did not stop on Ctrl-C:\n{out}")
+    assert process.returncode == 0, out
+    return out
+
+
+def _login(base: str, username: str) -> dict[str, str]:
+    answer = requests.post(f"{base}/auth/dev-login", json={"username": username}, timeout=5)
+    assert answer.status_code == 200, answer.text
+    return {"Authorization": f"Bearer {answer.json()['token']}"}
+
+
+def test_runtime_starts_serves_two_roles_and_survives_a_restart(tmp_path):
+    data_dir = tmp_path / "data"
+    process, base = _start(data_dir, "--reset")
+    try:
+        health = requests.get(f"{base}/health", timeout=5).json()
+        assert health["status"] == "ok" and health["stage"] == "local"
+        admin, agent = _login(base, "admin"), _login(base, "agent")
+        assert requests.get(f"{base}/admin/users", headers=admin, timeout=5).status_code == 200
+        refused = requests.get(f"{base}/admin/users", headers=agent, timeout=5)
+        assert refused.status_code == 403 and refused.json()["error"]["code"] == "forbidden"
+        assert requests.get(f"{base}/admin/users", timeout=5).status_code == 401
+        created = requests.put(f"{base}/admin/users/night-agent", headers=admin, timeout=5,
+                               json={"role": "agent", "name": "夜班座席"})
+        assert created.status_code == 200, created.text
+    finally:
+        out = _stop(process)
+    assert "Demo logins" in out and "handler-urban" in out
+    assert (data_dir / "table.jsonl").exists()
+
+    process, base = _start(data_dir)
+    try:
+        users = requests.get(f"{base}/admin/users", headers=_login(base, "admin"), timeout=5).json()["items"]
+        assert "night-agent" in {u["username"] for u in users}
+    finally:
+        _stop(process)
