@@ -1,0 +1,91 @@
+"""Work queues (待办): which lists a ticket shows up in, for whom, and by when.
+
+The store keeps one queue item per :class:`QueueEntry` (a GSI sorted by ``due``), rewritten
+in the same transaction as the ticket, so that opening a queue is one Query. This module
+only decides the entries; it never reads or writes anything.
+
+* agents (owner ``center``): internet_inbox, upper_assignments, pending_acceptance, pending_callback
+* dispatchers (owner ``center``): to_dispatch, extension_requests, return_requests,
+  closure_reviews, non_acceptance_reviews
+* departments (owner = the department code): to_sign, in_progress, urgings
+* managers (owner ``center``): warnings (every running clock with a yellow or red warning recorded)
+
+``key`` is unique across all tickets: the ticket id, plus ``#<assignment, urging or clock>``
+when a ticket can appear more than once in a queue.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from chalicelib.domain.clocks import ClockName, ClockState
+from chalicelib.domain.lifecycle import clock_key
+from chalicelib.domain.ticket import CENTER, AssignmentStatus as AS, Role, Status as S, Ticket
+
+
+@dataclass(frozen=True)
+class QueueEntry:
+    queue: str
+    owner: str  # "center" or a department code
+    due: datetime | None  # the deadline the queue is sorted by; None sorts last
+    key: str
+
+
+# Which queues each role opens (the API checks the caller against this).
+QUEUES_BY_ROLE: dict[str, tuple[str, ...]] = {
+    Role.AGENT: ("internet_inbox", "upper_assignments", "pending_acceptance", "pending_callback"),
+    Role.DISPATCHER: ("to_dispatch", "extension_requests", "return_requests", "closure_reviews",
+                      "non_acceptance_reviews"),
+    Role.HANDLER: ("to_sign", "in_progress", "urgings"),
+    Role.DEPT_LEAD: ("to_sign", "in_progress", "urgings"),
+    Role.MANAGER: ("warnings",),
+}
+DEPARTMENT_QUEUES = frozenset({"to_sign", "in_progress", "urgings"})
+QUEUES: frozenset[str] = frozenset(q for qs in QUEUES_BY_ROLE.values() for q in qs)
+
+# Ticket statuses that put the whole ticket in a centre queue, and the clock giving its due.
+_STATUS_QUEUES: dict[str, tuple[str, str | None]] = {
+    S.INTERNET_INBOX: ("internet_inbox", ClockName.ACCEPTANCE),
+    S.UPPER_LEVEL_PENDING: ("upper_assignments", ClockName.ACCEPTANCE),
+    S.PENDING_ACCEPTANCE: ("pending_acceptance", ClockName.ACCEPTANCE),
+    S.PENDING_CALLBACK: ("pending_callback", ClockName.CALLBACK),
+    S.TO_DISPATCH: ("to_dispatch", None),
+    S.CLOSURE_REVIEW: ("closure_reviews", ClockName.CLOSURE_REVIEW),
+    S.NON_ACCEPTANCE_REVIEW: ("non_acceptance_reviews", None),
+}
+
+
+def _due(state: ClockState | None) -> datetime | None:
+    """A running clock's due time; a paused or stopped clock has no deadline to sort by."""
+    return state.due if state is not None and state.status == "running" else None
+
+
+def queue_entries(ticket: Ticket) -> list[QueueEntry]:
+    """Every queue entry ``ticket`` should have right now (empty once closed)."""
+    if ticket.status in (S.CLOSED, S.ARCHIVED):
+        return []
+    entries: list[QueueEntry] = []
+    status_queue = _STATUS_QUEUES.get(ticket.status)
+    if status_queue is not None:
+        queue, clock = status_queue
+        entries.append(QueueEntry(queue, CENTER, _due(ticket.clocks.get(clock)) if clock else None, ticket.id))
+    for a in ticket.assignments:
+        sign = ticket.clocks.get(clock_key(ClockName.SIGN, a.id))
+        handling = ticket.clocks.get(clock_key(ClockName.HANDLING, a.id))
+        key = f"{ticket.id}#{a.id}"
+        if ticket.status == S.IN_HANDLING and a.status == AS.TO_SIGN:
+            entries.append(QueueEntry("to_sign", a.department, _due(sign), key))
+        if ticket.status == S.IN_HANDLING and a.status in (AS.IN_PROGRESS, AS.PAUSED):
+            entries.append(QueueEntry("in_progress", a.department, _due(handling), key))
+        if a.extension_request is not None:
+            entries.append(QueueEntry("extension_requests", CENTER, _due(handling), key))
+        if a.return_request is not None:
+            entries.append(QueueEntry("return_requests", CENTER, _due(handling) or _due(sign), key))
+    for u in ticket.urgings:
+        if u.answered_at is None:
+            due = _due(ticket.clocks.get(u.clock)) if u.clock else None
+            entries.append(QueueEntry("urgings", u.department, due, f"{ticket.id}#{u.id}"))
+    for name, state in ticket.clocks.items():
+        if state.status == "running" and state.warning in ("yellow", "red"):
+            entries.append(QueueEntry("warnings", CENTER, state.due, f"{ticket.id}#{name}"))
+    return entries

@@ -1,0 +1,678 @@
+"""The ticket (工单) and its value objects: who acts, what happened, what the outside hears.
+
+A :class:`Ticket` is plain data. The lifecycle (``lifecycle.py``) and intake (``intake.py``)
+are the only code that produce new tickets; everything else reads them. Every record here
+converts to a JSON-safe dict (str/int/bool/None/list/dict, datetimes as ISO 8601 with
++08:00, never floats) and back, so the store can save it and the API can show it.
+
+Names follow the glossary of DOMAIN.md. Labels shown to people are Simplified Chinese.
+"""
+from __future__ import annotations
+
+import types
+from dataclasses import MISSING, dataclass, field, fields, replace
+from datetime import date, datetime, time
+from decimal import Decimal
+from enum import StrEnum
+from functools import cache
+from typing import Any, Union, get_args, get_origin, get_type_hints
+
+from chalicelib.domain.calendar import TZ, WorkingCalendar
+from chalicelib.domain.clocks import ClockState, SlaRules
+from chalicelib.domain.errors import ValidationFailed
+
+# --- vocabularies ---------------------------------------------------------------------------
+
+
+class Kind(StrEnum):
+    """What the citizen wants (Art. 9 keeps complaints and reports apart)."""
+
+    COMPLAINT = "complaint"  # 投诉
+    REPORT = "report"  # 举报
+    INQUIRY = "inquiry"  # 咨询
+    SUGGESTION = "suggestion"  # 建议
+    HELP_REQUEST = "help_request"  # 求助
+
+
+class Channel(StrEnum):
+    """Where the ticket came in."""
+
+    PHONE = "phone"
+    WEB = "web"
+    UPPER_LEVEL = "upper_level"  # 上级交办
+    HOTLINE_12345 = "hotline_12345"
+    WALK_IN = "walk_in"
+    MAIL = "mail"
+
+
+class Role(StrEnum):
+    """Who acts (DOMAIN.md "Who uses it")."""
+
+    AGENT = "agent"
+    DISPATCHER = "dispatcher"
+    HANDLER = "handler"
+    DEPT_LEAD = "dept_lead"
+    MANAGER = "manager"
+    ADMIN = "admin"
+    CITIZEN = "citizen"
+    PARTNER = "partner"
+    SYSTEM = "system"
+
+
+ROLES: frozenset[str] = frozenset(r.value for r in Role)
+
+
+class Priority(StrEnum):
+    NORMAL = "normal"
+    URGENT = "urgent"
+
+
+class Status(StrEnum):
+    """Where the ticket stands. ``lifecycle.TRANSITIONS`` says how it moves."""
+
+    PENDING_ACCEPTANCE = "pending_acceptance"  # 待受理 (agent-registered channels)
+    INTERNET_INBOX = "internet_inbox"  # 互联网渠道待受理 (web portal)
+    UPPER_LEVEL_PENDING = "upper_level_pending"  # 上级交办待受理
+    NON_ACCEPTANCE_REVIEW = "non_acceptance_review"  # 不予受理审核
+    TO_DISPATCH = "to_dispatch"  # 待分拨
+    IN_HANDLING = "in_handling"  # 办理中 (assignments say how far each department is)
+    CLOSURE_REVIEW = "closure_review"  # 结案审核
+    PENDING_CALLBACK = "pending_callback"  # 待回访
+    PENDING_EVALUATION = "pending_evaluation"  # 待评价 (web)
+    REPLIED = "replied"  # 已回访/已评价, waiting to be closed or reopened
+    CLOSED = "closed"  # 已办结
+    ARCHIVED = "archived"  # 已归档
+
+
+class Resolution(StrEnum):
+    """How a closed ticket ended."""
+
+    COMPLETED = "completed"  # handled, reviewed, called back
+    DECLINED = "declined"  # 不予受理 (Art. 16)
+    ANSWERED = "answered"  # answered directly (咨询直接答复)
+    RETURNED_UPWARD = "returned_upward"  # upper-level assignment sent back up
+
+
+class DispatchMode(StrEnum):
+    SINGLE = "single"  # 单一部门
+    LEAD_ASSIST = "lead_assist"  # 主办 + 协办
+    PARALLEL = "parallel"  # 多部门并行
+    LOWER_PLATFORM = "lower_platform"  # 下级平台 / 基层所
+
+
+class AssignmentRole(StrEnum):
+    SINGLE = "single"
+    LEAD = "lead"
+    ASSIST = "assist"
+    PARALLEL = "parallel"
+    LOWER_PLATFORM = "lower_platform"
+
+
+class AssignmentStatus(StrEnum):
+    TO_SIGN = "to_sign"  # 待签收
+    IN_PROGRESS = "in_progress"  # 办理中
+    PAUSED = "paused"  # 中止
+    SUBMITTED = "submitted"  # 已提交办结
+    COMPLETED = "completed"  # 办结审核通过
+    RETURNED = "returned"  # 退回获准
+    WITHDRAWN = "withdrawn"  # 随退回收回 (another share was returned, the ticket is re-dispatched)
+    TRANSFERRED = "transferred"  # 审核转办
+
+
+ACTIVE_ASSIGNMENT_STATUSES: frozenset[str] = frozenset(
+    {AssignmentStatus.TO_SIGN, AssignmentStatus.IN_PROGRESS, AssignmentStatus.PAUSED, AssignmentStatus.SUBMITTED}
+)
+
+
+class DeclineReason(StrEnum):
+    """Art. 16: why a complaint is not accepted."""
+
+    NOT_OUR_DUTY = "not_our_duty"
+    HANDLED_ELSEWHERE = "handled_elsewhere"
+    NOT_CONSUMPTION = "not_consumption"
+    OVER_THREE_YEARS = "over_three_years"
+    MISSING_OR_FALSE_MATERIALS = "missing_or_false_materials"
+    REFUSED_IDENTITY_CHECK = "refused_identity_check"
+    OTHER = "other"
+
+
+class PauseReason(StrEnum):
+    APPRAISAL_TESTING = "appraisal_testing"  # 检定、检验、检测、鉴定 (Art. 22)
+    RECUSAL = "recusal"  # 回避申请 (Art. 21)
+    AWAITING_CITIZEN = "awaiting_citizen"  # 等待群众补充材料
+
+
+class MediationResult(StrEnum):
+    SETTLED = "settled"  # 调解成功
+    NOT_SETTLED = "not_settled"  # 调解不成
+    TERMINATED = "terminated"  # 终止调解 (Art. 23)
+
+
+class ReportResult(StrEnum):
+    CASE_FILED = "case_filed"  # 立案
+    NOT_FILED = "not_filed"  # 不予立案
+
+
+HANDLED = "handled"  # 已办理: the result of inquiries, suggestions and help requests
+
+
+class TerminationReason(StrEnum):
+    """Art. 23: why mediation ended without an agreement."""
+
+    WITHDRAWN_OR_RECONCILED = "withdrawn_or_reconciled"  # 撤回投诉或自行和解
+    NO_AGREEMENT_ON_APPRAISAL = "no_agreement_on_appraisal"  # 检测鉴定机构或费用协商不成
+    PARTY_ABSENT_OR_REFUSED = "party_absent_or_refused"  # 无正当理由不参加调解或明确拒绝调解
+    NO_AGREEMENT_POSSIBLE = "no_agreement_possible"  # 明确表示无法达成调解协议
+    TIME_LIMIT_EXPIRED = "time_limit_expired"  # 期限内未能达成调解协议
+    INADMISSIBLE_FOUND = "inadmissible_found"  # 受理后发现不予受理情形
+    OTHER_LEGAL_GROUND = "other_legal_ground"  # 法律法规规定的其他情形
+
+
+class Satisfaction(StrEnum):
+    SATISFIED = "satisfied"
+    BASICALLY_SATISFIED = "basically_satisfied"
+    DISSATISFIED = "dissatisfied"
+
+
+CENTER = "center"  # the owner of every queue the dispatch/call centre works
+
+
+STATUS_LABELS: dict[str, str] = {
+    Status.PENDING_ACCEPTANCE: "待受理",
+    Status.INTERNET_INBOX: "互联网渠道待受理",
+    Status.UPPER_LEVEL_PENDING: "上级交办待受理",
+    Status.NON_ACCEPTANCE_REVIEW: "不予受理审核中",
+    Status.TO_DISPATCH: "待分拨",
+    Status.IN_HANDLING: "办理中",
+    Status.CLOSURE_REVIEW: "结案审核中",
+    Status.PENDING_CALLBACK: "待回访",
+    Status.PENDING_EVALUATION: "待评价",
+    Status.REPLIED: "已回访",
+    Status.CLOSED: "已办结",
+    Status.ARCHIVED: "已归档",
+}
+
+DECLINE_REASON_LABELS: dict[str, str] = {
+    DeclineReason.NOT_OUR_DUTY: "不属于本部门职责范围",
+    DeclineReason.HANDLED_ELSEWHERE: "已由其他部门受理或处理",
+    DeclineReason.NOT_CONSUMPTION: "不是为生活消费需要",
+    DeclineReason.OVER_THREE_YEARS: "知道或应当知道权益受损之日起超过三年",
+    DeclineReason.MISSING_OR_FALSE_MATERIALS: "未提供必要材料或材料不实",
+    DeclineReason.REFUSED_IDENTITY_CHECK: "拒绝核实身份信息",
+    DeclineReason.OTHER: "其他不予受理情形",
+}
+
+KIND_LABELS: dict[str, str] = {
+    Kind.COMPLAINT: "投诉",
+    Kind.REPORT: "举报",
+    Kind.INQUIRY: "咨询",
+    Kind.SUGGESTION: "建议",
+    Kind.HELP_REQUEST: "求助",
+}
+
+
+# --- JSON-safe codec ------------------------------------------------------------------------
+
+
+def encode(value: Any) -> Any:
+    """Turn a domain value into JSON-safe data: ISO 8601 strings, ints, bools, str, None.
+
+    Floats are refused on purpose: DynamoDB stores numbers as decimals and a float that
+    slips into an event would round-trip differently.
+    """
+    if value is None or isinstance(value, (bool, str)):
+        return value.value if isinstance(value, StrEnum) else value
+    if isinstance(value, int):
+        return value
+    if isinstance(value, datetime):
+        return value.astimezone(TZ).isoformat()
+    if isinstance(value, date):
+        return value.isoformat()
+    if isinstance(value, Decimal):
+        if value == value.to_integral_value():
+            return int(value)
+        raise TypeError("non-integral Decimal in domain data")
+    if hasattr(value, "to_dict"):
+        return value.to_dict()
+    if isinstance(value, (list, tuple)):
+        return [encode(v) for v in value]
+    if isinstance(value, dict):
+        return {str(k): encode(v) for k, v in value.items()}
+    raise TypeError(f"{type(value).__name__} is not JSON-safe domain data")
+
+
+def _parse_datetime(value: Any, name: str) -> datetime:
+    if isinstance(value, datetime):
+        parsed = value
+    elif isinstance(value, str):
+        try:
+            parsed = datetime.fromisoformat(value)
+        except ValueError as exc:
+            raise ValidationFailed(f"{name} is not ISO 8601", details={name: "must be ISO 8601"}) from exc
+    else:
+        raise ValidationFailed(f"{name} must be a datetime", details={name: "must be ISO 8601"})
+    if parsed.tzinfo is None or parsed.utcoffset() is None:
+        raise ValidationFailed(f"{name} has no UTC offset", details={name: "must carry a UTC offset"})
+    return parsed.astimezone(TZ)
+
+
+def _plain(value: Any) -> Any:
+    """Untyped data (event ``data``, outbox payloads): integral Decimals from DynamoDB -> int."""
+    if isinstance(value, Decimal):
+        return int(value) if value == value.to_integral_value() else str(value)
+    if isinstance(value, list):
+        return [_plain(v) for v in value]
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items()}
+    return value
+
+
+def _decode(tp: Any, value: Any, name: str) -> Any:
+    """Parse ``value`` as type ``tp`` (a type hint of a record field)."""
+    origin = get_origin(tp)
+    if origin in (Union, types.UnionType):
+        args = [a for a in get_args(tp) if a is not type(None)]
+        if value is None:
+            return None
+        return _decode(args[0], value, name)
+    if origin is list:
+        if not isinstance(value, (list, tuple)):
+            raise ValidationFailed(f"{name} must be a list", details={name: "must be a list"})
+        (item_tp,) = get_args(tp)
+        return [_decode(item_tp, v, f"{name}[{i}]") for i, v in enumerate(value)]
+    if origin is dict:
+        if not isinstance(value, dict):
+            raise ValidationFailed(f"{name} must be an object", details={name: "must be an object"})
+        _, item_tp = get_args(tp)
+        return {str(k): _decode(item_tp, v, f"{name}.{k}") for k, v in value.items()}
+    if tp is dict or tp is Any:
+        return _plain(value)
+    if tp is datetime:
+        return _parse_datetime(value, name)
+    if tp is date:
+        if isinstance(value, date) and not isinstance(value, datetime):
+            return value
+        try:
+            return date.fromisoformat(value)
+        except (TypeError, ValueError) as exc:
+            raise ValidationFailed(f"{name} is not a date", details={name: "must be YYYY-MM-DD"}) from exc
+    if tp is bool:
+        if not isinstance(value, bool):
+            raise ValidationFailed(f"{name} must be a boolean", details={name: "must be true or false"})
+        return value
+    if tp is int:
+        if isinstance(value, Decimal) and value == value.to_integral_value():
+            return int(value)
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise ValidationFailed(f"{name} must be an integer", details={name: "must be an integer"})
+        return value
+    if tp is str:
+        if not isinstance(value, str):
+            raise ValidationFailed(f"{name} must be a string", details={name: "must be a string"})
+        return value
+    if isinstance(tp, type) and hasattr(tp, "from_dict"):
+        return tp.from_dict(value)
+    raise TypeError(f"no decoder for {tp!r}")  # a programming error in this module
+
+
+@cache
+def _hints(cls: type) -> dict[str, Any]:
+    return get_type_hints(cls)
+
+
+class Record:
+    """Mixin for the dataclasses below: ``to_dict``/``from_dict`` driven by the type hints."""
+
+    def to_dict(self) -> dict:
+        """JSON-safe dict of every field."""
+        return {f.name: encode(getattr(self, f.name)) for f in fields(self)}  # type: ignore[arg-type]
+
+    @classmethod
+    def from_dict(cls, d: Any):
+        """Parse what :meth:`to_dict` wrote; ValidationFailed names missing or bad fields."""
+        if not isinstance(d, dict):
+            raise ValidationFailed(f"{cls.__name__} must be an object", details={cls.__name__: "must be an object"})
+        hints = _hints(cls)
+        values: dict[str, Any] = {}
+        missing: dict[str, str] = {}
+        for f in fields(cls):  # type: ignore[arg-type]
+            if f.name in d:
+                values[f.name] = _decode(hints[f.name], d[f.name], f.name)
+            elif f.default is MISSING and f.default_factory is MISSING:
+                missing[f.name] = "required"
+        if missing:
+            raise ValidationFailed(f"{cls.__name__} is incomplete", details=missing)
+        return cls(**values)
+
+
+def aware(value: Any, name: str = "now") -> datetime:
+    """``value`` as an Asia/Shanghai datetime; a naive or non-datetime value is ValidationFailed."""
+    if not isinstance(value, datetime):
+        raise ValidationFailed(f"{name} must be a datetime", details={name: "must be a timezone-aware datetime"})
+    if value.tzinfo is None or value.utcoffset() is None:
+        raise ValidationFailed(f"{name} must be timezone-aware", details={name: "naive datetime: give a UTC offset"})
+    return value.astimezone(TZ)
+
+
+def end_of_day(d: date) -> datetime:
+    """23:59:59 Asia/Shanghai on ``d``: when a deadline given as a date falls due."""
+    return datetime.combine(d, time(23, 59, 59), tzinfo=TZ)
+
+
+# --- who acts -------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Actor(Record):
+    """The person or system performing an action, with the scope their role carries."""
+
+    username: str
+    role: str  # one of Role
+    department: str | None = None  # handlers and dept leads; partner platforms: their platform id
+    district: str | None = None
+
+    def __post_init__(self) -> None:
+        if self.role not in ROLES:
+            raise ValidationFailed(f"unknown role {self.role!r}", details={"role": "unknown role"})
+
+
+SYSTEM_ACTOR = Actor(username="system", role=Role.SYSTEM)
+
+
+# --- people ---------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Party(Record):
+    """A complainant or reporter (投诉人/举报人): personal data, masked when shown."""
+
+    name: str | None = None
+    phone: str | None = None
+    address: str | None = None
+    id_number: str | None = None
+
+
+@dataclass(frozen=True)
+class Respondent(Record):
+    """The business or person complained about (被投诉/被举报对象)."""
+
+    name: str
+    address: str | None = None
+    phone: str | None = None
+    credit_code: str | None = None  # 统一社会信用代码
+
+
+# --- records on a ticket --------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Closure(Record):
+    """A department's closure submission (办结): the result and the facts found."""
+
+    result: str | None  # MediationResult / ReportResult / "handled"; None for an assist's part
+    facts: str
+    submitted_at: datetime
+    submitted_by: str
+    termination_reason: str | None = None  # Art. 23, when result == terminated
+
+
+@dataclass(frozen=True)
+class ExtensionRequest(Record):
+    reason: str
+    new_due: datetime
+    requested_at: datetime
+    requested_by: str
+
+
+@dataclass(frozen=True)
+class ReturnRequest(Record):
+    reason: str
+    basis: str
+    requested_at: datetime
+    requested_by: str
+
+
+@dataclass(frozen=True)
+class PauseRecord(Record):
+    reason: str  # PauseReason
+    text: str | None
+    paused_at: datetime
+    paused_by: str
+
+
+@dataclass(frozen=True)
+class Assignment(Record):
+    """One department's share of a ticket (交办). ``owner`` is the handler who signed."""
+
+    id: str
+    department: str
+    role: str  # AssignmentRole
+    status: str  # AssignmentStatus
+    dispatched_at: datetime
+    owner: str | None = None
+    signed_at: datetime | None = None
+    closure: Closure | None = None
+    extension_request: ExtensionRequest | None = None
+    return_request: ReturnRequest | None = None
+    pause: PauseRecord | None = None
+    ended_at: datetime | None = None
+    rework_count: int = 0
+
+    @property
+    def active(self) -> bool:
+        return self.status in ACTIVE_ASSIGNMENT_STATUSES
+
+
+@dataclass(frozen=True)
+class Decision(Record):
+    """An acceptance decision (受理/不予受理/直接答复) or a non-acceptance review."""
+
+    outcome: str  # accepted | declined | answered | return_upward | hand_to_local
+    at: datetime
+    by: str
+    reason_code: str | None = None
+    text: str | None = None
+    department: str | None = None
+
+
+@dataclass(frozen=True)
+class Reply(Record):
+    """A reply the citizen may read (答复): shown on the portal, no personal data."""
+
+    at: datetime
+    text: str
+    source: str  # answer | decline | review | callback | return_upward
+
+
+@dataclass(frozen=True)
+class Feedback(Record):
+    """Satisfaction from a callback (回访) or the citizen's own evaluation (评价)."""
+
+    satisfaction: str
+    solved: bool
+    at: datetime
+    by: str
+    via: str  # callback | evaluation
+    comment: str | None = None
+
+
+@dataclass(frozen=True)
+class Urging(Record):
+    """An urging (催办) addressed to the department responsible, or to the centre."""
+
+    id: str
+    at: datetime
+    by: str
+    department: str  # a department code, or CENTER
+    text: str
+    source: str  # manual | system | upper_level
+    clock: str | None = None  # the clock key it is about, when known
+    answered_at: datetime | None = None
+    answered_by: str | None = None
+    answer: str | None = None
+
+
+@dataclass(frozen=True)
+class Supervision(Record):
+    """A supervision (督办): it counts against the department's score."""
+
+    at: datetime
+    by: str
+    reason: str
+    department: str | None = None
+    urging_id: str | None = None
+
+
+@dataclass(frozen=True)
+class MergedFacts(Record):
+    """New facts from a repeat submission merged into this ticket (Art. 35)."""
+
+    at: datetime
+    by: str
+    facts: str
+    channel: str | None = None
+    request: str | None = None
+
+
+@dataclass(frozen=True)
+class JoinedComplainant(Record):
+    """A further complainant about the same dispute (Art. 12 joint complaint)."""
+
+    at: datetime
+    by: str
+    party: Party
+    source_ticket_id: str | None = None
+
+
+# --- the ticket -----------------------------------------------------------------------------
+
+
+@dataclass
+class Ticket(Record):
+    """A ticket (工单). Treat it as a value: the lifecycle copies it, never edits it in place."""
+
+    id: str
+    tracking_code: str
+    kind: str
+    channel: str
+    status: str
+    version: int
+    created_at: datetime
+    updated_at: datetime
+    received_at: datetime
+    complainant: Party
+    request: str
+    facts: str
+    respondent: Respondent | None = None
+    category: str | None = None
+    priority: str = Priority.NORMAL
+    district: str | None = None
+    external_ref: str | None = None  # the upper-level / partner platform's reference
+    registered_by: str | None = None
+    linked_ids: list[str] = field(default_factory=list)  # Art. 9 split siblings
+    co_complainants: list[JoinedComplainant] = field(default_factory=list)
+    merged_facts: list[MergedFacts] = field(default_factory=list)
+    acceptance: Decision | None = None
+    non_acceptance_review: Decision | None = None
+    dispatch_mode: str | None = None
+    assignments: list[Assignment] = field(default_factory=list)
+    clocks: dict[str, ClockState] = field(default_factory=dict)
+    replies: list[Reply] = field(default_factory=list)
+    feedback: list[Feedback] = field(default_factory=list)
+    urgings: list[Urging] = field(default_factory=list)
+    supervisions: list[Supervision] = field(default_factory=list)
+    resolution: str | None = None
+    rework_count: int = 0
+    reopen_count: int = 0
+    closed_at: datetime | None = None
+    archived_at: datetime | None = None
+
+    def copy(self) -> "Ticket":
+        """An independent copy: every container is new (the records inside are immutable)."""
+        return replace(
+            self,
+            linked_ids=list(self.linked_ids),
+            co_complainants=list(self.co_complainants),
+            merged_facts=list(self.merged_facts),
+            assignments=list(self.assignments),
+            clocks=dict(self.clocks),
+            replies=list(self.replies),
+            feedback=list(self.feedback),
+            urgings=list(self.urgings),
+            supervisions=list(self.supervisions),
+        )
+
+    # -- lookups used by the lifecycle, queues and views --
+
+    def assignment(self, assignment_id: str) -> Assignment | None:
+        return next((a for a in self.assignments if a.id == assignment_id), None)
+
+    def set_assignment(self, updated: Assignment) -> None:
+        """Replace the assignment with ``updated.id`` (only on a copy being built)."""
+        self.assignments = [updated if a.id == updated.id else a for a in self.assignments]
+
+    @property
+    def active_assignments(self) -> list[Assignment]:
+        return [a for a in self.assignments if a.active]
+
+    @property
+    def departments(self) -> list[str]:
+        """Departments holding an active assignment, in dispatch order."""
+        seen: list[str] = []
+        for a in self.active_assignments:
+            if a.department not in seen:
+                seen.append(a.department)
+        return seen
+
+    @property
+    def last_feedback(self) -> Feedback | None:
+        return self.feedback[-1] if self.feedback else None
+
+    @property
+    def is_open(self) -> bool:
+        return self.status not in (Status.CLOSED, Status.ARCHIVED)
+
+
+# --- what comes out of a transition ---------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class TimelineEvent(Record):
+    """One entry of the ticket's timeline: who did what, when, from which state to which.
+
+    ``deadline_met`` is set on events that stop a clock (the main one when several stop;
+    ``data["clocks_stopped"]`` lists each).
+    """
+
+    type: str
+    at: datetime
+    actor: Actor
+    from_status: str | None
+    to_status: str | None
+    data: dict
+    deadline_met: bool | None = None
+
+
+@dataclass(frozen=True)
+class OutboxMessage(Record):
+    """A message for partners and analytics (e.g. ``ticket.accepted``); no personal data."""
+
+    topic: str
+    payload: dict
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """The result of a transition: the new ticket, its timeline events and outbox messages."""
+
+    ticket: Ticket
+    events: list[TimelineEvent]
+    outbox: list[OutboxMessage]
+
+
+@dataclass(frozen=True)
+class Policy:
+    """The configuration a transition depends on: SLA rules and the working calendar."""
+
+    sla: SlaRules
+    calendar: WorkingCalendar
