@@ -31,8 +31,10 @@ def reset_aws_clients() -> None:
     """Forget every cached client so the next call is made inside the current mock."""
     from chalicelib.aws import reset_clients
     from chalicelib.config import reset_settings
+    from chalicelib.services.policy import forget_cache
     from chalicelib.store.models import ALL_MODELS
 
+    forget_cache()
     reset_clients()
     reset_settings()
     for model in ALL_MODELS:

@@ -1,0 +1,108 @@
+"""The rules in force: SLA clock rules and the working-day calendar with admin overrides.
+
+Both are configuration documents in the table (``CONFIG/SLA``, ``CONFIG/CALENDAR``). A Lambda
+container reads them at most once per ``CACHE_SECONDS`` so that a transition's request path stays
+within its read budget; a change made here is seen by every container within that time.
+"""
+from __future__ import annotations
+
+import threading
+import time
+from datetime import date
+from typing import Any
+
+from chalicelib.domain.calendar import WorkingCalendar
+from chalicelib.domain.clocks import DEFAULT_SLA_RULES, SlaRules
+from chalicelib.domain.errors import ValidationFailed
+from chalicelib.store import directory
+
+CACHE_SECONDS = 30.0
+SLA_KEY = "SLA"
+CALENDAR_KEY = "CALENDAR"
+
+_lock = threading.Lock()
+_cache: dict[str, tuple[float, Any]] = {}
+
+
+def _cached(key: str, load: Any) -> Any:
+    now = time.monotonic()
+    with _lock:
+        hit = _cache.get(key)
+        if hit and now - hit[0] < CACHE_SECONDS:
+            return hit[1]
+    value = load()
+    with _lock:
+        _cache[key] = (now, value)
+    return value
+
+
+def forget_cache() -> None:
+    """Drop cached configuration (after a change, and in tests)."""
+    with _lock:
+        _cache.clear()
+
+
+def sla_document() -> dict[str, Any]:
+    """The SLA rules as stored (defaults when none were saved), with their version."""
+    entry = directory.find_entry(directory.CONFIG, SLA_KEY)
+    if entry is None:
+        return {"rules": DEFAULT_SLA_RULES.to_list(), "_version": 0, "default": True}
+    return {"rules": entry["rules"], "_version": entry["_version"], "default": False}
+
+
+def save_sla_rules(rules: Any, *, expected_version: int, actor: str) -> dict[str, Any]:
+    """Validate and store new SLA rules (optimistic locking on the document)."""
+    parsed = SlaRules.from_list(rules)
+    version = directory.put_entry(directory.CONFIG, SLA_KEY, {"rules": parsed.to_list(), "updated_by": actor},
+                                  expected_version=expected_version)
+    forget_cache()
+    return {"rules": parsed.to_list(), "_version": version, "default": False}
+
+
+def sla_rules() -> SlaRules:
+    """The rules in force (cached)."""
+    return _cached(SLA_KEY, lambda: SlaRules.from_list(sla_document()["rules"]))
+
+
+def calendar_document() -> dict[str, Any]:
+    """Admin overrides of the official calendar: ISO date -> is a working day."""
+    entry = directory.find_entry(directory.CONFIG, CALENDAR_KEY)
+    if entry is None:
+        return {"overrides": {}, "_version": 0}
+    return {"overrides": entry.get("overrides", {}), "_version": entry["_version"]}
+
+
+def parse_overrides(raw: Any) -> dict[date, bool]:
+    """``{"2026-12-31": false}`` -> ``{date(2026, 12, 31): False}``; ValidationFailed names bad keys."""
+    if not isinstance(raw, dict):
+        raise ValidationFailed("overrides must be an object", details={"overrides": "must be an object"})
+    parsed: dict[date, bool] = {}
+    problems: dict[str, str] = {}
+    for key, value in raw.items():
+        try:
+            day = date.fromisoformat(str(key))
+        except ValueError:
+            problems[f"overrides.{key}"] = "not an ISO date (YYYY-MM-DD)"
+            continue
+        if not isinstance(value, bool):
+            problems[f"overrides.{key}"] = "must be true (working day) or false (day off)"
+            continue
+        parsed[day] = value
+    if problems:
+        raise ValidationFailed("invalid calendar overrides", details=problems)
+    return parsed
+
+
+def save_calendar_overrides(raw: Any, *, expected_version: int, actor: str) -> dict[str, Any]:
+    """Validate and store the admin overrides."""
+    parsed = parse_overrides(raw)
+    stored = {d.isoformat(): v for d, v in sorted(parsed.items())}
+    version = directory.put_entry(directory.CONFIG, CALENDAR_KEY, {"overrides": stored, "updated_by": actor},
+                                  expected_version=expected_version)
+    forget_cache()
+    return {"overrides": stored, "_version": version}
+
+
+def working_calendar() -> WorkingCalendar:
+    """The official calendar with the admin overrides applied (cached)."""
+    return _cached(CALENDAR_KEY, lambda: WorkingCalendar(parse_overrides(calendar_document()["overrides"])))

@@ -1,0 +1,165 @@
+"""Ticket use cases: register, act (every lifecycle transition), view, timeline, queues, reveal.
+
+Each use case loads through the repository, calls the pure domain, and saves state + timeline +
+outbox in one transaction. Budgets (tests/services/test_budgets.py): register = one Query
+(repeat detection) + one transaction; a transition = one GetItem + one transaction.
+"""
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from typing import Any
+
+from chalicelib.domain import intake, lifecycle
+from chalicelib.domain.errors import Duplicate, Forbidden, ValidationFailed
+from chalicelib.domain.privacy import REVEAL_ROLES, can_reveal, mask_text, view_for
+from chalicelib.domain.queues import DEPARTMENT_QUEUES, QUEUES_BY_ROLE
+from chalicelib.domain.ticket import CENTER, Actor, Outcome, Policy, Role, Ticket, TimelineEvent
+from chalicelib.services import clock, policy
+from chalicelib.store.models import EventItem
+from chalicelib.store.tickets import TicketRepository, new_ticket_id, new_tracking_code, ticket_pk
+
+DEPARTMENT_ROLES = (Role.HANDLER, Role.DEPT_LEAD)
+
+_repo = TicketRepository()
+
+
+def repository() -> TicketRepository:
+    return _repo
+
+
+def current_policy() -> Policy:
+    """The SLA rules and the calendar in force."""
+    return Policy(sla=policy.sla_rules(), calendar=policy.working_calendar())
+
+
+@dataclass(frozen=True)
+class Registration:
+    """What registering produced: new tickets, or the open ticket new facts were merged into."""
+
+    tickets: list[Ticket]
+    merged_into: Ticket | None = None
+
+
+def register(data: Any, actor: Actor) -> Registration:
+    """Register a submission (Art. 9 split, Art. 35 repeats: duplicate refused, new facts merged)."""
+    if not isinstance(data, dict):
+        raise ValidationFailed("the submission must be an object", details={"body": "must be an object"})
+    complainant = data.get("complainant")
+    phone = complainant.get("phone") if isinstance(complainant, dict) else None
+    if isinstance(phone, str) and 5 <= len(phone) <= 20:
+        match = intake.classify_repeat(data, _repo.recent_for_complainant(intake.normalize_phone(phone)))
+        if match.kind == "duplicate":
+            raise Duplicate("the same complaint is already being handled (Art. 35)",
+                            details={"ticket_id": match.ticket_id})
+        if match.kind == "new_facts" and match.ticket_id:
+            merged = _merge_new_facts(match.ticket_id, data, actor)
+            return Registration(tickets=[], merged_into=merged)
+    now = clock.now()
+    outcomes = intake.register(data, actor=actor, now=now, policy=current_policy(),
+                               new_id=lambda: new_ticket_id(now), new_tracking_code=new_tracking_code)
+    _repo.create(outcomes, now=now)
+    return Registration(tickets=[o.ticket for o in outcomes])
+
+
+def _merge_new_facts(ticket_id: str, data: dict, actor: Actor) -> Ticket:
+    params = {"facts": data.get("facts")}
+    if data.get("request"):
+        params["request"] = data["request"]
+    if data.get("channel"):
+        params["channel"] = data["channel"]
+    merge_actor = actor if actor.role != Role.CITIZEN else Actor(username=actor.username, role=Role.CITIZEN)
+    return act(ticket_id, "merge_repeat", params, merge_actor, check_scope=False)
+
+
+def check_scope(ticket: Ticket, actor: Actor) -> None:
+    """Department roles see only tickets their department holds (or held) a share of."""
+    if actor.role in DEPARTMENT_ROLES:
+        held = {a.department for a in ticket.assignments}
+        urged = {u.department for u in ticket.urgings}
+        if actor.department not in held | urged:
+            raise Forbidden("this ticket belongs to another department")
+    elif actor.role in (Role.CITIZEN, Role.PARTNER):
+        raise Forbidden("use the citizen or partner interface for this ticket")
+
+
+def load(ticket_id: str, actor: Actor) -> Ticket:
+    """The ticket, if ``actor`` may see it."""
+    ticket = _repo.get(ticket_id)
+    check_scope(ticket, actor)
+    return ticket
+
+
+def act(ticket_id: str, action: str, params: Any, actor: Actor, *, check_scope: bool = True) -> Ticket:
+    """Take one lifecycle action: one read, one transaction; a concurrent change is a 409."""
+    if action not in lifecycle.ACTIONS:
+        raise ValidationFailed(f"unknown action {action}", details={"action": "unknown action"})
+    ticket = _repo.get(ticket_id)
+    if check_scope:
+        _scope_for_action(ticket, actor)
+    outcome = lifecycle.apply(ticket, action, params if params is not None else {}, actor=actor,
+                              now=clock.now(), policy=current_policy())
+    _repo.save(ticket, [outcome], now=clock.now())
+    return outcome.ticket
+
+
+def _scope_for_action(ticket: Ticket, actor: Actor) -> None:
+    if actor.role in DEPARTMENT_ROLES:
+        check_scope(ticket, actor)
+
+
+def apply_outcomes(before: Ticket, outcomes: list[Outcome]) -> Ticket:
+    """Save transitions a caller computed itself (system jobs that chain several actions)."""
+    _repo.save(before, outcomes, now=clock.now())
+    return outcomes[-1].ticket
+
+
+def view(ticket: Ticket, actor: Actor, *, reveal: bool = False) -> dict[str, Any]:
+    """The ticket as ``actor`` may see it, with the actions they can take now."""
+    data = view_for(ticket.to_dict(), actor, reveal=reveal)
+    data["allowed_actions"] = lifecycle.allowed_actions(ticket, actor)
+    return data
+
+
+def reveal(ticket_id: str, actor: Actor, reason: str) -> dict[str, Any]:
+    """Show personal data in clear, recording who saw it, when and why (an append-only event)."""
+    if actor.role not in REVEAL_ROLES:
+        raise Forbidden(f"role {actor.role} may not reveal personal data")
+    ticket = load(ticket_id, actor)
+    if not can_reveal(ticket.to_dict(), actor):
+        raise Forbidden("a reporter's identity is not shown to departments (Art. 37)")
+    shown = view(ticket, actor, reveal=True)
+    now = clock.now()
+    event = TimelineEvent(type="personal_data_revealed", at=now, actor=actor, from_status=ticket.status,
+                          to_status=ticket.status, data={"reason": reason, "fields": ["complainant"]})
+    EventItem(ticket_pk(ticket.id), f"E#{ticket.version:010d}#R{uuid.uuid4().hex[:12]}", data=event.to_dict()).save()
+    return shown
+
+
+def timeline(ticket_id: str, actor: Actor) -> list[dict[str, Any]]:
+    """Every stage: who, when, what, from which state to which, deadline met or missed."""
+    ticket = load(ticket_id, actor)
+    return [_masked(event.to_dict()) for event in _repo.timeline(ticket.id)]
+
+
+def _masked(value: Any) -> Any:
+    """Phone and ID numbers typed into free text never leave in clear on a timeline."""
+    if isinstance(value, str):
+        return mask_text(value)
+    if isinstance(value, dict):
+        return {k: _masked(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_masked(v) for v in value]
+    return value
+
+
+def queue(name: str, actor: Actor, *, limit: int, cursor: str | None) -> dict[str, Any]:
+    """One page of one of the caller's work queues, sorted by deadline."""
+    allowed = QUEUES_BY_ROLE.get(actor.role, ())
+    if name not in allowed:
+        raise Forbidden(f"queue {name} is not for role {actor.role}", details={"queues": list(allowed)})
+    owner = actor.department if name in DEPARTMENT_QUEUES else CENTER
+    if owner is None:
+        raise Forbidden("a department queue needs a department")
+    items, next_cursor = _repo.queue(name, owner, limit=limit, cursor=cursor)
+    return {"queue": name, "owner": owner, "items": items, "next_cursor": next_cursor}

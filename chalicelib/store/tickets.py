@@ -1,0 +1,257 @@
+"""The ticket repository: one GetItem to load, one TransactWriteItems to save a transition.
+
+A save writes, atomically: the ticket item (conditional on the version that was read, so of two
+concurrent actions exactly one wins), the queue items that changed (put new, delete stale),
+the timeline events and the outbox messages. Nothing is half-written.
+"""
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import json
+import secrets
+import time
+from datetime import datetime, timedelta
+from typing import Any, Iterable, Sequence
+
+from pynamodb.connection import Connection
+from pynamodb.exceptions import DoesNotExist, TransactWriteError
+from pynamodb.transactions import TransactWrite
+
+from chalicelib.config import get_settings
+from chalicelib.domain.calendar import TZ
+from chalicelib.domain.clocks import next_checkpoint
+from chalicelib.domain.errors import ConcurrentModification, NotFound, ValidationFailed
+from chalicelib.domain.privacy import mask_name, mask_text
+from chalicelib.domain.queues import QueueEntry, queue_entries
+from chalicelib.domain.ticket import STATUS_LABELS, Outcome, Ticket, TimelineEvent, encode
+from chalicelib.store.models import EventItem, OutboxItem, QueueItem, TicketItem, TrackingItem
+
+TICKET_SK = "TICKET"
+TRACK_SK = "TRACK"
+CHECKPOINT_SHARDS = 8
+OUTBOX_TTL_DAYS = 30
+_FAR_FUTURE = "9999-12-31T23:59:59+08:00"
+_ALPHABET = "23456789ABCDEFGHJKLMNPQRSTUVWXYZ"  # no 0/O/1/I: read out over the phone
+
+
+def ticket_pk(ticket_id: str) -> str:
+    return f"T#{ticket_id}"
+
+
+def new_ticket_id(now: datetime) -> str:
+    """A readable, unique-enough id: date + 8 random characters (collisions fail the put)."""
+    return now.astimezone(TZ).strftime("%Y%m%d") + "-" + "".join(secrets.choice(_ALPHABET) for _ in range(8))
+
+
+def new_tracking_code() -> str:
+    """The citizen's tracking code (查询码): 12 characters, grouped for reading aloud."""
+    raw = "".join(secrets.choice(_ALPHABET) for _ in range(12))
+    return f"{raw[:4]}-{raw[4:8]}-{raw[8:]}"
+
+
+def blind_index(value: str) -> str:
+    """A keyed hash of a normalised phone or ID number, for lookups without storing it in a key."""
+    normalised = "".join(ch for ch in value if ch.isalnum()).upper()
+    key = get_settings().blind_index_key.encode("utf-8")
+    return hmac.new(key, normalised.encode("utf-8"), hashlib.sha256).hexdigest()[:32]
+
+
+def _iso(dt: datetime | None) -> str:
+    return dt.astimezone(TZ).isoformat() if dt else _FAR_FUTURE
+
+
+def _checkpoint(ticket: Ticket) -> datetime | None:
+    points = [p for p in (next_checkpoint(state) for state in ticket.clocks.values()) if p is not None]
+    return min(points) if points else None
+
+
+def _shard(ticket_id: str) -> str:
+    return str(int(hashlib.sha1(ticket_id.encode()).hexdigest(), 16) % CHECKPOINT_SHARDS)
+
+
+def ticket_item(ticket: Ticket) -> TicketItem:
+    """The stored form of a ticket, with its index keys."""
+    created = ticket.created_at.astimezone(TZ)
+    item = TicketItem(ticket_pk(ticket.id), TICKET_SK, version=ticket.version, status=ticket.status,
+                      data=ticket.to_dict())
+    item.GSI2PK = "D#" + created.strftime("%Y-%m-%d")
+    item.GSI2SK = f"{created.isoformat()}#{ticket.id}"
+    if ticket.complainant and ticket.complainant.phone:
+        item.GSI3PK = "C#" + blind_index(ticket.complainant.phone)
+        item.GSI3SK = f"{created.isoformat()}#{ticket.id}"
+    checkpoint = _checkpoint(ticket)
+    if checkpoint is not None and ticket.is_open:
+        item.GSI4PK = f"CK#{_shard(ticket.id)}"
+        item.GSI4SK = f"{_iso(checkpoint)}#{ticket.id}"
+    return item
+
+
+def summary(ticket: Ticket, entry: QueueEntry | None = None) -> dict[str, Any]:
+    """What a list shows of a ticket: masked, no free text beyond a short masked title."""
+    title = mask_text((ticket.request or ticket.facts or "")[:60])
+    warning = "none"
+    for state in ticket.clocks.values():
+        if state.status == "running" and state.warning in ("yellow", "red"):
+            warning = "red" if state.warning == "red" or warning == "red" else "yellow"
+    data: dict[str, Any] = {
+        "id": ticket.id, "kind": ticket.kind, "channel": ticket.channel, "status": ticket.status,
+        "status_label": STATUS_LABELS.get(ticket.status, ticket.status), "category": ticket.category,
+        "district": ticket.district, "priority": ticket.priority, "title": title,
+        "complainant": mask_name(ticket.complainant.name) if ticket.complainant else None,
+        "respondent": ticket.respondent.name if ticket.respondent else None,
+        "created_at": ticket.created_at.astimezone(TZ).isoformat(), "version": ticket.version,
+        "departments": ticket.departments, "warning": warning,
+    }
+    if entry is not None:
+        data["queue"] = entry.queue
+        data["owner"] = entry.owner
+        data["due"] = entry.due.astimezone(TZ).isoformat() if entry.due else None
+        if "#" in entry.key:
+            data["ref"] = entry.key.split("#", 1)[1]
+    return encode(data)
+
+
+def _queue_sk(entry: QueueEntry) -> str:
+    return f"Q#{entry.queue}#{entry.owner}#{entry.key}"
+
+
+def _queue_item(ticket: Ticket, entry: QueueEntry) -> QueueItem:
+    return QueueItem(ticket_pk(ticket.id), _queue_sk(entry), GSI1PK=f"Q#{entry.queue}#{entry.owner}",
+                     GSI1SK=f"{_iso(entry.due)}#{entry.key}", summary=summary(ticket, entry))
+
+
+def _event_items(ticket_id: str, version: int, events: Sequence[TimelineEvent]) -> list[EventItem]:
+    return [EventItem(ticket_pk(ticket_id), f"E#{version:010d}#{n:03d}", data=e.to_dict())
+            for n, e in enumerate(events)]
+
+
+def _outbox_items(outcome: Outcome, now: datetime) -> list[OutboxItem]:
+    expires = int(time.time()) + OUTBOX_TTL_DAYS * 86400
+    return [OutboxItem(ticket_pk(outcome.ticket.id), f"O#{outcome.ticket.version:010d}#{n:03d}", topic=m.topic,
+                       payload=encode(m.payload), created_at=now.astimezone(TZ).isoformat(), expires_at=expires)
+            for n, m in enumerate(outcome.outbox)]
+
+
+def _connection() -> Connection:
+    return TicketItem._get_connection().connection
+
+
+def _raise_conflict(exc: TransactWriteError, what: str) -> None:
+    reasons = [r.code if r else None for r in (exc.cancellation_reasons or [])]
+    if "ConditionalCheckFailed" in reasons:
+        raise ConcurrentModification(f"{what} was changed by someone else: reload and try again",
+                                     details={"reasons": [r for r in reasons if r]}) from None
+    if "TransactionConflict" in reasons:
+        raise ConcurrentModification(f"{what} is being changed right now: try again") from None
+    raise exc
+
+
+class TicketRepository:
+    """Load and save tickets with their queue items, timeline and outbox."""
+
+    def get(self, ticket_id: str) -> Ticket:
+        """The ticket (strongly consistent); NotFound if there is none."""
+        if not ticket_id or len(ticket_id) > 64:
+            raise NotFound("ticket not found")
+        try:
+            item = TicketItem.get(ticket_pk(ticket_id), TICKET_SK, consistent_read=True)
+        except DoesNotExist:
+            raise NotFound(f"ticket {ticket_id} not found") from None
+        return Ticket.from_dict(item.data.as_dict())
+
+    def create(self, outcomes: Sequence[Outcome], *, now: datetime) -> None:
+        """Store newly registered tickets (one or two linked) in one transaction."""
+        with TransactWrite(connection=_connection()) as tx:
+            for outcome in outcomes:
+                ticket = outcome.ticket
+                tx.save(ticket_item(ticket), condition=TicketItem.PK.does_not_exist())
+                tx.save(TrackingItem(f"TRACK#{ticket.tracking_code}", TRACK_SK, ticket_id=ticket.id),
+                        condition=TrackingItem.PK.does_not_exist())
+                for entry in queue_entries(ticket):
+                    tx.save(_queue_item(ticket, entry))
+                for event in _event_items(ticket.id, ticket.version, outcome.events):
+                    tx.save(event)
+                for message in _outbox_items(outcome, now):
+                    tx.save(message)
+
+    def save(self, before: Ticket, outcomes: Sequence[Outcome], *, now: datetime) -> None:
+        """Store the result of transitions on one ticket, conditional on ``before.version``.
+
+        ``outcomes`` are successive transitions (usually one); the last one's ticket is stored.
+        """
+        after = outcomes[-1].ticket
+        old = {_queue_sk(e): e for e in queue_entries(before)}
+        new = {_queue_sk(e): e for e in queue_entries(after)}
+        try:
+            with TransactWrite(connection=_connection()) as tx:
+                tx.save(ticket_item(after), condition=TicketItem.version == before.version)
+                for sk in old.keys() - new.keys():
+                    tx.delete(QueueItem(ticket_pk(after.id), sk))
+                for sk, entry in new.items():
+                    tx.save(_queue_item(after, entry))
+                for outcome in outcomes:
+                    for event in _event_items(after.id, outcome.ticket.version, outcome.events):
+                        tx.save(event)
+                    for message in _outbox_items(outcome, now):
+                        tx.save(message)
+        except TransactWriteError as exc:
+            _raise_conflict(exc, f"ticket {after.id}")
+
+    def ticket_for_tracking_code(self, code: str) -> str:
+        """The ticket id behind a citizen's tracking code."""
+        try:
+            return TrackingItem.get(f"TRACK#{code.strip().upper()}", TRACK_SK).ticket_id
+        except DoesNotExist:
+            raise NotFound("no ticket with this tracking code") from None
+
+    def timeline(self, ticket_id: str) -> list[TimelineEvent]:
+        """Every event of a ticket in order (one paginated Query on its partition)."""
+        items = EventItem.query(ticket_pk(ticket_id), EventItem.SK.startswith("E#"), consistent_read=True)
+        return [TimelineEvent.from_dict(i.data.as_dict()) for i in items]
+
+    def queue(self, queue: str, owner: str, *, limit: int = 50, cursor: str | None = None) -> tuple[list[dict], str | None]:
+        """One page of a work queue sorted by due time, and the cursor of the next page."""
+        start = decode_cursor(cursor)
+        result = QueueItem.by_queue.query(f"Q#{queue}#{owner}", limit=limit, last_evaluated_key=start)
+        items = [i.summary.as_dict() for i in result]
+        return items, encode_cursor(result.last_evaluated_key)
+
+    def recent_for_complainant(self, phone: str, *, limit: int = 20) -> list[Ticket]:
+        """The complainant's most recent tickets (repeat detection, Art. 35)."""
+        result = TicketItem.by_complainant.query("C#" + blind_index(phone), scan_index_forward=False, limit=limit)
+        return [Ticket.from_dict(i.data.as_dict()) for i in result]
+
+    def received_on(self, day: str, *, limit: int = 200, cursor: str | None = None) -> tuple[list[Ticket], str | None]:
+        """Tickets received on one day (Asia/Shanghai), in order."""
+        result = TicketItem.by_day.query(f"D#{day}", limit=limit, last_evaluated_key=decode_cursor(cursor))
+        return [Ticket.from_dict(i.data.as_dict()) for i in result], encode_cursor(result.last_evaluated_key)
+
+    def due_checkpoints(self, now: datetime, *, limit: int = 500) -> Iterable[Ticket]:
+        """Open tickets whose next timer checkpoint is at or before ``now`` (the sweeper's query)."""
+        bound = _iso(now)
+        for shard in range(CHECKPOINT_SHARDS):
+            for item in TicketItem.by_checkpoint.query(f"CK#{shard}", TicketItem.GSI4SK <= bound + "~", limit=limit):
+                yield Ticket.from_dict(item.data.as_dict())
+
+
+def encode_cursor(key: dict[str, Any] | None) -> str | None:
+    """An opaque pagination cursor."""
+    if not key:
+        return None
+    return base64.urlsafe_b64encode(json.dumps(key, separators=(",", ":")).encode()).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str | None) -> dict[str, Any] | None:
+    """The key behind a cursor; ValidationFailed for a forged or broken one."""
+    if not cursor:
+        return None
+    try:
+        padded = cursor + "=" * (-len(cursor) % 4)
+        key = json.loads(base64.urlsafe_b64decode(padded.encode()).decode())
+    except (ValueError, UnicodeDecodeError):
+        raise ValidationFailed("invalid cursor", details={"cursor": "not a cursor this API gave out"}) from None
+    if not isinstance(key, dict) or not all(isinstance(v, dict) for v in key.values()):
+        raise ValidationFailed("invalid cursor", details={"cursor": "not a cursor this API gave out"})
+    return key
