@@ -18,6 +18,7 @@ os.environ.update({
     "AWS_ACCESS_KEY_ID": "testing",
     "AWS_SECRET_ACCESS_KEY": "testing",
     "AWS_SESSION_TOKEN": "testing",
+    "AWS_ACCOUNT_ID_ENDPOINT_MODE": "disabled",  # moto routes DynamoDB Streams by the regional host only
     "POWERTOOLS_METRICS_DISABLED": "true",
     "POWERTOOLS_TRACE_DISABLED": "true",
 })

@@ -18,11 +18,18 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from typing import Any, Callable
 
-from chalice.app import Chalice, CloudWatchEventConfig, DynamoDBEventConfig, SQSEventConfig
+from chalice.app import Chalice, DynamoDBEventConfig, ScheduledEventConfig, ScheduleExpression, SQSEventConfig
 
 from chalicelib.aws import client
 from chalicelib.local.schedule import Schedule
 from chalicelib.observability import logger
+
+
+def _scheduled_event(rule: str, at: datetime) -> dict[str, Any]:
+    """An EventBridge "Scheduled Event" as a schedule-triggered Lambda receives it."""
+    return {"version": "0", "id": str(uuid.uuid4()), "detail-type": "Scheduled Event", "source": "aws.events",
+            "account": "000000000000", "time": at.strftime("%Y-%m-%dT%H:%M:%SZ"), "region": "local",
+            "resources": [f"arn:aws:events:local:000000000000:rule/{rule}"], "detail": {}}
 
 
 class _Context:
@@ -112,7 +119,7 @@ class EventPump:
                     delivered += self._pump_sqs(source)
                 elif isinstance(source, DynamoDBEventConfig):
                     delivered += self._pump_stream(source)
-                elif isinstance(source, CloudWatchEventConfig):
+                elif isinstance(source, ScheduledEventConfig):
                     delivered += self._pump_schedule(source)
             return delivered
 
@@ -195,9 +202,10 @@ class EventPump:
         return delivered
 
     # ----- schedules -------------------------------------------------------------------
-    def _pump_schedule(self, source: CloudWatchEventConfig) -> int:
+    def _pump_schedule(self, source: ScheduledEventConfig) -> int:
         now = self.clock.now()
-        schedule = Schedule(source.schedule_expression)
+        expression = source.schedule_expression
+        schedule = Schedule(expression.to_string() if isinstance(expression, ScheduleExpression) else expression)
         due = self._next_fire.get(source.name)
         if due is None:
             self._next_fire[source.name] = schedule.next_after(now)
@@ -205,20 +213,14 @@ class EventPump:
         if now < due:
             return 0
         self._next_fire[source.name] = schedule.next_after(now)
-        event = {"version": "0", "id": str(uuid.uuid4()), "detail-type": "Scheduled Event", "source": "aws.events",
-                 "account": "000000000000", "time": due.strftime("%Y-%m-%dT%H:%M:%SZ"), "region": "local",
-                 "resources": [f"arn:aws:events:local:000000000000:rule/{source.name}"], "detail": {}}
         self.stats.schedule_runs += 1
-        self._invoke(source.name, event)
+        self._invoke(source.name, _scheduled_event(source.name, due))
         return 1
 
     def fire_schedule(self, name: str) -> bool:
         """Run one scheduled handler now (operators and tests)."""
-        event = {"version": "0", "id": str(uuid.uuid4()), "detail-type": "Scheduled Event", "source": "aws.events",
-                 "time": self.clock.now().strftime("%Y-%m-%dT%H:%M:%SZ"), "detail": {},
-                 "resources": [f"arn:aws:events:local:000000000000:rule/{name}"]}
         with self.lock:
-            return self._invoke(name, event)
+            return self._invoke(name, _scheduled_event(name, self.clock.now()))
 
     def force_due(self, name: str, *, after: timedelta = timedelta(0)) -> None:
         """Make a schedule fire on the next pass (demo fast-forward)."""

@@ -36,6 +36,8 @@ def local_environment(aws_port: int) -> dict[str, str]:
         "AWS_ACCESS_KEY_ID": "local", "AWS_SECRET_ACCESS_KEY": "local", "AWS_SESSION_TOKEN": "local",
         "AWS_DEFAULT_REGION": REGION, "AWS_REGION": REGION,
         "STAGE": "local",
+        # botocore would address DynamoDB Streams at <account>.streams-ddb..., which moto does not route
+        "AWS_ACCOUNT_ID_ENDPOINT_MODE": "disabled",
         "POWERTOOLS_METRICS_DISABLED": "true", "POWERTOOLS_TRACE_DISABLED": "true",
         "POWERTOOLS_SERVICE_NAME": "complaint-platform",
     }

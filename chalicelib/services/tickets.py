@@ -12,7 +12,7 @@ from typing import Any
 
 from chalicelib.domain import intake, lifecycle
 from chalicelib.domain.errors import Duplicate, Forbidden, ValidationFailed
-from chalicelib.domain.privacy import REVEAL_ROLES, can_reveal, mask_text, view_for
+from chalicelib.domain.privacy import REVEAL_ROLES, can_reveal, event_view_for, view_for
 from chalicelib.domain.queues import DEPARTMENT_QUEUES, QUEUES_BY_ROLE
 from chalicelib.domain.ticket import CENTER, Actor, Outcome, Policy, Role, Ticket, TimelineEvent
 from chalicelib.services import clock, policy
@@ -139,18 +139,7 @@ def reveal(ticket_id: str, actor: Actor, reason: str) -> dict[str, Any]:
 def timeline(ticket_id: str, actor: Actor) -> list[dict[str, Any]]:
     """Every stage: who, when, what, from which state to which, deadline met or missed."""
     ticket = load(ticket_id, actor)
-    return [_masked(event.to_dict()) for event in _repo.timeline(ticket.id)]
-
-
-def _masked(value: Any) -> Any:
-    """Phone and ID numbers typed into free text never leave in clear on a timeline."""
-    if isinstance(value, str):
-        return mask_text(value)
-    if isinstance(value, dict):
-        return {k: _masked(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_masked(v) for v in value]
-    return value
+    return [event_view_for(event.to_dict(), ticket.kind, actor) for event in _repo.timeline(ticket.id)]
 
 
 def queue(name: str, actor: Actor, *, limit: int, cursor: str | None) -> dict[str, Any]:

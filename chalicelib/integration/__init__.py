@@ -1,0 +1,1 @@
+"""Moving messages out of the platform: the outbox relay and (later) partner webhooks."""
