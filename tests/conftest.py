@@ -27,6 +27,10 @@ os.environ.pop("AWS_ENDPOINT_URL", None)
 import pytest  # noqa: E402
 from moto import mock_aws  # noqa: E402
 
+from chalicelib.local import moto_patches  # noqa: E402
+
+moto_patches.apply()
+
 
 def reset_aws_clients() -> None:
     """Forget every cached client so the next call is made inside the current mock."""

@@ -59,6 +59,9 @@ class LocalRuntime:
         """Bring everything up; returns when /health answers."""
         from moto.server import ThreadedMotoServer
 
+        from chalicelib.local import moto_patches
+
+        moto_patches.apply()
         self.aws_port = self.aws_port or free_port()
         os.environ.update(local_environment(self.aws_port))
         self._moto = ThreadedMotoServer(ip_address="127.0.0.1", port=self.aws_port, verbose=False)
