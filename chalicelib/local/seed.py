@@ -49,6 +49,20 @@ def demo_users(departments: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return users
 
 
+REPLY_TEMPLATES = [
+    {"id": "mediation-settled", "title": "调解成功答复", "use": "reply", "kind": "complaint",
+     "text": "您好！您反映的消费纠纷，经我局调解，双方已达成一致意见：{结果}。感谢您对市场监管工作的支持。"},
+    {"id": "mediation-failed", "title": "调解不成答复", "use": "reply", "kind": "complaint",
+     "text": "您好！您反映的问题经我局组织调解，双方未能达成一致。您可依法通过仲裁或向人民法院起诉解决。"},
+    {"id": "inquiry-answer", "title": "咨询答复", "use": "reply", "kind": "inquiry",
+     "text": "您好！关于您咨询的问题，答复如下：{答复内容}。如有疑问，可拨打12345热线。"},
+    {"id": "callback-opening", "title": "回访开场白", "use": "callback", "kind": None,
+     "text": "您好，这里是12345热线回访，您于{日期}反映的问题已办理完毕，请问您对办理结果是否满意？问题是否已解决？"},
+    {"id": "decline-not-duty", "title": "不予受理（非本部门职责）", "use": "decline", "kind": None,
+     "text": "您好！您反映的问题不属于本平台受理范围，建议您向{部门}反映。"},
+]
+
+
 def seed_reference_data(data_dir: Path = DATA_DIR) -> dict[str, int]:
     """Write departments, districts and demo users (idempotent: entries are replaced)."""
     departments = load_departments(data_dir)
@@ -60,4 +74,6 @@ def seed_reference_data(data_dir: Path = DATA_DIR) -> dict[str, int]:
         directory.put_entry(directory.DISTRICTS, district["code"], district)
     for user in users:
         directory.put_entry(directory.USERS, user["username"], user)
+    for template in REPLY_TEMPLATES:
+        directory.put_entry(directory.TEMPLATES, template["id"], {**template, "active": True, "category": None})
     return {"departments": len(departments), "districts": len(districts), "users": len(users)}

@@ -103,6 +103,12 @@ def save_calendar_overrides(raw: Any, *, expected_version: int, actor: str) -> d
     return {"overrides": stored, "_version": version}
 
 
+def department_codes() -> frozenset[str]:
+    """Codes of the active departments (cached): dispatch targets must be among them."""
+    return _cached("DEPARTMENTS", lambda: frozenset(
+        d["code"] for d in directory.list_entries(directory.DEPARTMENTS) if d.get("active", True)))
+
+
 def working_calendar() -> WorkingCalendar:
     """The official calendar with the admin overrides applied (cached)."""
     return _cached(CALENDAR_KEY, lambda: WorkingCalendar(parse_overrides(calendar_document()["overrides"])))

@@ -94,13 +94,37 @@ def act(ticket_id: str, action: str, params: Any, actor: Actor, *, check_scope: 
     """Take one lifecycle action: one read, one transaction; a concurrent change is a 409."""
     if action not in lifecycle.ACTIONS:
         raise ValidationFailed(f"unknown action {action}", details={"action": "unknown action"})
+    params = params if params is not None else {}
+    _check_departments(action, params)
     ticket = _repo.get(ticket_id)
     if check_scope:
         _scope_for_action(ticket, actor)
-    outcome = lifecycle.apply(ticket, action, params if params is not None else {}, actor=actor,
+    outcome = lifecycle.apply(ticket, action, params, actor=actor,
                               now=clock.now(), policy=current_policy())
     _repo.save(ticket, [outcome], now=clock.now())
     return outcome.ticket
+
+
+_DEPARTMENT_PARAMS = {"dispatch": ("department", "lead", "assists", "departments"),
+                      "review_non_acceptance": ("department",), "review_closure": ("department",),
+                      "urge": ("department",), "supervise": ("department",)}
+
+
+def _check_departments(action: str, params: Any) -> None:
+    """Departments named in an action must exist (the domain knows codes, not the directory)."""
+    if not isinstance(params, dict):
+        return
+    named: list[tuple[str, str]] = []
+    for key in _DEPARTMENT_PARAMS.get(action, ()):
+        value = params.get(key)
+        values = value if isinstance(value, list) else [value]
+        named += [(key, v) for v in values if isinstance(v, str)]
+    if not named:
+        return
+    known = policy.department_codes() | {CENTER}
+    unknown = {key: f"no department {code}" for key, code in named if code not in known}
+    if unknown:
+        raise ValidationFailed("unknown department", details=unknown)
 
 
 def _scope_for_action(ticket: Ticket, actor: Actor) -> None:

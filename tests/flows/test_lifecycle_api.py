@@ -225,3 +225,24 @@ def test_search_by_period_and_filters_is_scoped_for_departments(api):
     assert len(page["items"]) == 1 and page["next_cursor"]
     rest = api.get(f"/tickets?limit=1&cursor={page['next_cursor']}", user="manager").json
     assert len(rest["items"]) == 1 and rest["items"][0]["id"] != page["items"][0]["id"]
+
+
+def test_dispatch_to_an_unknown_department_is_400(api):
+    tid = _register(api)["id"]
+    _act(api, tid, "accept", "agent")
+    answer = api.post(f"/tickets/{tid}/dispatch", json={"mode": "lead_assist", "lead": "MARKET", "assists": ["NOPE"]},
+                      user="dispatcher")
+    assert answer.status == 400 and answer.json["error"]["details"] == {"assists": "no department NOPE"}
+
+
+def test_reply_templates_are_kept_by_managers_and_offered_to_agents(api):
+    body = {"title": "退款办结答复", "text": "您好，经调解，商家已同意退款。", "use": "reply", "kind": "complaint",
+            "expected_version": 0}
+    assert api.put("/reply-templates/refund-done", json=body, user="agent").status == 403
+    assert api.put("/reply-templates/refund-done", json=body, user="manager").status == 200
+    assert api.put("/reply-templates/refund-done", json=body, user="manager").status == 409
+    offered = api.get("/reply-templates?use=reply&kind=complaint", user="agent").json["items"]
+    assert "refund-done" in [t["id"] for t in offered]
+    retired = api.put("/reply-templates/refund-done", json={**body, "active": False, "expected_version": 1}, user="manager")
+    assert retired.status == 200
+    assert "refund-done" not in [t["id"] for t in api.get("/reply-templates", user="handler").json["items"]]

@@ -12,7 +12,7 @@ from typing import Iterator
 from chalicelib.domain.ticket import Actor
 from chalicelib.services import policy
 from chalicelib.services import tickets as service
-from chalicelib.store.models import TicketItem
+from chalicelib.store.models import ALL_MODELS
 
 COMPLAINT = {
     "kind": "complaint", "channel": "phone",
@@ -33,10 +33,9 @@ def dynamodb_calls() -> Iterator[Counter]:
     def count(event_name: str, **kwargs) -> None:
         calls[event_name.split(".")[-1]] += 1
 
-    botocore_client = TicketItem._get_connection().connection.client
     from chalicelib.aws import client
 
-    hooked = [botocore_client, client("dynamodb")]
+    hooked = [client("dynamodb")] + [m._get_connection().connection.client for m in ALL_MODELS]
     for c in hooked:
         c.meta.events.register("before-call.dynamodb", count)
     try:
@@ -47,8 +46,10 @@ def dynamodb_calls() -> Iterator[Counter]:
 
 
 def _warm() -> None:
+    """Configuration is read once per container (cached), not per request."""
     policy.sla_rules()
     policy.working_calendar()
+    policy.department_codes()
 
 
 def test_register_costs_one_query_and_one_transaction(seeded):
