@@ -6,6 +6,7 @@ app behind the envelope gateway and the static portal -> the event pump -> the s
 """
 from __future__ import annotations
 
+import logging
 import os
 import signal
 import socket
@@ -62,6 +63,7 @@ class LocalRuntime:
         from chalicelib.local import moto_patches
 
         moto_patches.apply()
+        logging.getLogger("werkzeug").setLevel(logging.ERROR)  # moto's server would log every AWS call
         self.aws_port = self.aws_port or free_port()
         os.environ.update(local_environment(self.aws_port))
         self._moto = ThreadedMotoServer(ip_address="127.0.0.1", port=self.aws_port, verbose=False)

@@ -1,0 +1,1 @@
+"""The platform's AWS resources (template.yaml) and the packager that merges them with Chalice's."""

@@ -1,0 +1,29 @@
+"""Fixtures for the infra tests: a moto server on a free loopback port, reset before each test."""
+from __future__ import annotations
+
+import urllib.request
+from typing import Iterator
+
+import pytest
+from moto.moto_server.threaded_moto_server import ThreadedMotoServer
+
+
+@pytest.fixture(scope="module")
+def moto_server() -> Iterator[str]:
+    """The endpoint URL of a moto server bound to 127.0.0.1 on a port the OS picked."""
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+    server.start()
+    host, port = server.get_host_and_port()
+    try:
+        yield f"http://{host}:{port}"
+    finally:
+        server.stop()
+
+
+@pytest.fixture
+def endpoint(moto_server: str) -> str:
+    """The moto server, emptied: every test starts from no resources at all."""
+    request = urllib.request.Request(f"{moto_server}/moto-api/reset", method="POST")
+    with urllib.request.urlopen(request, timeout=10) as answer:
+        assert answer.status == 200
+    return moto_server

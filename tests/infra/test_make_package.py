@@ -1,0 +1,88 @@
+"""`make package` on this project: one deployable, cfn-lint-clean, partition-neutral template.
+
+One test on purpose: packaging takes seconds, and pytest-xdist would run a shared module fixture
+once per worker.
+"""
+from __future__ import annotations
+
+import json
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from chalicelib.local.bootstrap import PROJECT_ROOT
+
+MAIN_QUEUES = {"OutboxQueue", "NotifyQueue", "WorkflowQueue", "ReportsQueue"}
+
+
+def dead_letter_targets(resources: dict[str, Any]) -> set[str]:
+    """Queues that are some queue's DLQ or a stream mapping's on-failure destination."""
+    targets = {r["Properties"]["RedrivePolicy"]["deadLetterTargetArn"]["Fn::GetAtt"][0]
+               for r in resources.values() if r["Type"] == "AWS::SQS::Queue" and "RedrivePolicy" in r["Properties"]}
+    for resource in resources.values():
+        if resource["Type"] != "AWS::Serverless::Function":
+            continue
+        for event in (resource["Properties"].get("Events") or {}).values():
+            if event["Type"] == "DynamoDB":
+                targets.add(event["Properties"]["DestinationConfig"]["OnFailure"]["Destination"]["Fn::GetAtt"][0])
+    return targets | {r["Metadata"]["StreamFailureQueue"] for r in resources.values()
+                      if r["Type"] == "AWS::DynamoDB::Table"}
+
+
+@pytest.mark.package
+def test_make_package_builds_a_clean_deployable_template(tmp_path: Path) -> None:
+    out = tmp_path / "build"
+    completed = subprocess.run([sys.executable, "-m", "infra.package", "--out", str(out)], cwd=PROJECT_ROOT,
+                               env={**os.environ, "PYTHONPATH": str(PROJECT_ROOT)},
+                               capture_output=True, text=True, timeout=600, check=False)
+    report = completed.stdout + completed.stderr
+
+    # chalice package + merge + cfn-lint (global and China regions) with zero errors
+    assert completed.returncode == 0, report
+    summary = re.search(r"cfn-lint: (\d+) error\(s\)", completed.stdout)
+    assert summary and summary.group(1) == "0", report
+    text = (out / "template.yaml").read_text(encoding="utf-8")
+    template = yaml.safe_load(text)
+    resources = template["Resources"]
+
+    # no ARN bound to the aws partition (AWS China is aws-cn)
+    assert "arn:aws:" not in text
+
+    # the table: point-in-time recovery, SSE-KMS, deletion protection
+    table = resources["TicketsTable"]["Properties"]
+    assert table["PointInTimeRecoverySpecification"]["PointInTimeRecoveryEnabled"] is True
+    assert table["SSESpecification"] == {"SSEEnabled": True, "SSEType": "KMS", "KMSMasterKeyId": {"Ref": "DataKey"}}
+    assert table["DeletionProtectionEnabled"] is True
+
+    # every queue has a DLQ (the DLQs themselves aside), and each DLQ exists
+    queues = {lid: r["Properties"] for lid, r in resources.items() if r["Type"] == "AWS::SQS::Queue"}
+    dead_letter = dead_letter_targets(resources)
+    assert MAIN_QUEUES <= set(queues) - dead_letter
+    for logical_id in set(queues) - dead_letter:
+        redrive = queues[logical_id]["RedrivePolicy"]
+        assert redrive["maxReceiveCount"] == 5, logical_id
+        assert redrive["deadLetterTargetArn"]["Fn::GetAtt"][0] in queues, logical_id
+
+    # the functions: deployable artifacts, infra roles, infra environment
+    functions = {lid: r["Properties"] for lid, r in resources.items() if r["Type"] == "AWS::Serverless::Function"}
+    assert "APIHandler" in functions
+    for logical_id, props in functions.items():
+        assert (out / props["CodeUri"]).is_file(), logical_id
+        for layer in props.get("Layers", []):
+            assert (out / resources[layer["Ref"]]["Properties"]["ContentUri"]).is_file(), logical_id
+        assert props["Role"]["Fn::GetAtt"][0] in ("ApiFunctionRole", "WorkerFunctionRole"), logical_id
+    assert functions["APIHandler"]["Role"] == {"Fn::GetAtt": ["ApiFunctionRole", "Arn"]}
+    assert template["Globals"]["Function"]["Environment"]["Variables"]["TABLE_NAME"] == {"Ref": "TicketsTable"}
+
+    # API Gateway's own failures carry the error envelope, as part of the API definition
+    responses = resources["RestAPI"]["Properties"]["DefinitionBody"]["x-amazon-apigateway-gateway-responses"]
+    assert {"UNAUTHORIZED", "ACCESS_DENIED", "DEFAULT_4XX", "DEFAULT_5XX", "THROTTLED"} <= set(responses)
+    for response in responses.values():
+        body = json.loads(response["responseTemplates"]["application/json"])
+        assert set(body["error"]) == {"code", "message", "details"}
