@@ -42,6 +42,7 @@ from chalicelib.domain.ticket import (
     Ticket,
     TimelineEvent,
     aware,
+    encode,
 )
 
 MAX_NAME = 100
@@ -380,7 +381,7 @@ def register(
         if ticket.co_complainants:
             data_out["joint_complainants"] = len(ticket.co_complainants) + 1
         event = TimelineEvent(type="registered", at=now, actor=actor, from_status=None,
-                              to_status=ticket.status, data=data_out)
+                              to_status=ticket.status, data=encode(data_out))
         payload = {
             "ticket_id": ticket.id, "kind": kind, "channel": sub.channel, "status": ticket.status,
             "version": 1, "at": now.isoformat(), "external_ref": sub.external_ref,
@@ -388,7 +389,7 @@ def register(
             "linked_ids": list(ticket.linked_ids),
         }
         outcomes.append(Outcome(ticket=ticket, events=[event],
-                                outbox=[OutboxMessage(topic="ticket.registered", payload=payload)]))
+                                outbox=[OutboxMessage(topic="ticket.registered", payload=encode(payload))]))
     return outcomes
 
 

@@ -85,6 +85,7 @@ from chalicelib.domain.ticket import (
     TimelineEvent,
     Urging,
     aware,
+    encode,
     end_of_day,
 )
 
@@ -545,19 +546,19 @@ def apply(ticket: Ticket, action: str, params: dict, *, actor: Actor, now: datet
     t = ctx.t
     t.version = ticket.version + 1
     t.updated_at = now
-    data = dict(ctx.data)
+    data = encode(ctx.data)  # plain JSON-safe values from here on
     if ctx.clocks_stopped:
         data["clocks_stopped"] = dict(ctx.clocks_stopped)
     event = TimelineEvent(type=event_type, at=now, actor=actor, from_status=ticket.status,
                           to_status=t.status, data=data, deadline_met=ctx.deadline_met)
-    payload = {
+    payload = encode({
         "ticket_id": t.id, "event": event_type, "kind": t.kind, "channel": t.channel,
         "from_status": ticket.status, "status": t.status, "version": t.version, "at": now.isoformat(),
         "actor_role": actor.role, "external_ref": t.external_ref, "category": t.category,
         "district": t.district, "priority": t.priority, "departments": t.departments,
         "deadline_met": ctx.deadline_met,
         **{k: v for k, v in data.items() if k in _OUTBOX_KEYS},
-    }
+    })
     return Outcome(ticket=t, events=[event], outbox=[OutboxMessage(topic=f"ticket.{event_type}", payload=payload)])
 
 

@@ -15,7 +15,7 @@ from datetime import date, datetime, time
 from decimal import Decimal
 from enum import StrEnum
 from functools import cache
-from typing import Any, Union, get_args, get_origin, get_type_hints
+from typing import Any, Callable, Union, get_args, get_origin, get_type_hints
 
 from chalicelib.domain.calendar import TZ, WorkingCalendar
 from chalicelib.domain.clocks import ClockState, SlaRules
@@ -212,6 +212,10 @@ KIND_LABELS: dict[str, str] = {
 
 
 # --- JSON-safe codec ------------------------------------------------------------------------
+# Tickets are encoded and decoded on every request, so each record class gets its field
+# decoders compiled once from its type hints.
+
+_SCALARS = (str, int, bool, type(None))
 
 
 def encode(value: Any) -> Any:
@@ -220,25 +224,28 @@ def encode(value: Any) -> Any:
     Floats are refused on purpose: DynamoDB stores numbers as decimals and a float that
     slips into an event would round-trip differently.
     """
-    if value is None or isinstance(value, (bool, str)):
-        return value.value if isinstance(value, StrEnum) else value
-    if isinstance(value, int):
+    kind = type(value)
+    if kind in _SCALARS:
         return value
-    if isinstance(value, datetime):
+    if isinstance(value, StrEnum):
+        return value.value
+    if isinstance(value, int):  # an int subclass; plain ints and bools took the first branch
+        return int(value)
+    if kind is datetime:
         return value.astimezone(TZ).isoformat()
-    if isinstance(value, date):
+    if kind is date:
         return value.isoformat()
+    if kind is list or kind is tuple:
+        return [encode(v) for v in value]
+    if kind is dict:
+        return {str(k): encode(v) for k, v in value.items()}
+    if hasattr(value, "to_dict"):
+        return value.to_dict()
     if isinstance(value, Decimal):
         if value == value.to_integral_value():
             return int(value)
         raise TypeError("non-integral Decimal in domain data")
-    if hasattr(value, "to_dict"):
-        return value.to_dict()
-    if isinstance(value, (list, tuple)):
-        return [encode(v) for v in value]
-    if isinstance(value, dict):
-        return {str(k): encode(v) for k, v in value.items()}
-    raise TypeError(f"{type(value).__name__} is not JSON-safe domain data")
+    raise TypeError(f"{kind.__name__} is not JSON-safe domain data")
 
 
 def _parse_datetime(value: Any, name: str) -> datetime:
@@ -256,7 +263,16 @@ def _parse_datetime(value: Any, name: str) -> datetime:
     return parsed.astimezone(TZ)
 
 
-def _plain(value: Any) -> Any:
+def _parse_date(value: Any, name: str) -> date:
+    if isinstance(value, date) and not isinstance(value, datetime):
+        return value
+    try:
+        return date.fromisoformat(value)
+    except (TypeError, ValueError) as exc:
+        raise ValidationFailed(f"{name} is not a date", details={name: "must be YYYY-MM-DD"}) from exc
+
+
+def _plain(value: Any, name: str = "") -> Any:
     """Untyped data (event ``data``, outbox payloads): integral Decimals from DynamoDB -> int."""
     if isinstance(value, Decimal):
         return int(value) if value == value.to_integral_value() else str(value)
@@ -267,57 +283,71 @@ def _plain(value: Any) -> Any:
     return value
 
 
-def _decode(tp: Any, value: Any, name: str) -> Any:
-    """Parse ``value`` as type ``tp`` (a type hint of a record field)."""
+def _parse_bool(value: Any, name: str) -> bool:
+    if not isinstance(value, bool):
+        raise ValidationFailed(f"{name} must be a boolean", details={name: "must be true or false"})
+    return value
+
+
+def _parse_int(value: Any, name: str) -> int:
+    if isinstance(value, Decimal) and value == value.to_integral_value():
+        return int(value)
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise ValidationFailed(f"{name} must be an integer", details={name: "must be an integer"})
+    return value
+
+
+def _parse_str(value: Any, name: str) -> str:
+    if not isinstance(value, str):
+        raise ValidationFailed(f"{name} must be a string", details={name: "must be a string"})
+    return value
+
+
+Decoder = Callable[[Any, str], Any]
+_BASIC: dict[Any, Decoder] = {
+    datetime: _parse_datetime, date: _parse_date, bool: _parse_bool, int: _parse_int, str: _parse_str,
+    dict: _plain, Any: _plain,
+}
+
+
+@cache
+def _decoder(tp: Any) -> Decoder:
+    """A function parsing JSON data into type ``tp`` (a record field's type hint)."""
     origin = get_origin(tp)
     if origin in (Union, types.UnionType):
-        args = [a for a in get_args(tp) if a is not type(None)]
-        if value is None:
-            return None
-        return _decode(args[0], value, name)
+        inner = _decoder(next(a for a in get_args(tp) if a is not type(None)))
+        return lambda value, name: None if value is None else inner(value, name)
     if origin is list:
-        if not isinstance(value, (list, tuple)):
-            raise ValidationFailed(f"{name} must be a list", details={name: "must be a list"})
-        (item_tp,) = get_args(tp)
-        return [_decode(item_tp, v, f"{name}[{i}]") for i, v in enumerate(value)]
+        item = _decoder(get_args(tp)[0])
+
+        def decode_list(value: Any, name: str) -> list:
+            if not isinstance(value, (list, tuple)):
+                raise ValidationFailed(f"{name} must be a list", details={name: "must be a list"})
+            return [item(v, f"{name}[{i}]") for i, v in enumerate(value)]
+        return decode_list
     if origin is dict:
-        if not isinstance(value, dict):
-            raise ValidationFailed(f"{name} must be an object", details={name: "must be an object"})
-        _, item_tp = get_args(tp)
-        return {str(k): _decode(item_tp, v, f"{name}.{k}") for k, v in value.items()}
-    if tp is dict or tp is Any:
-        return _plain(value)
-    if tp is datetime:
-        return _parse_datetime(value, name)
-    if tp is date:
-        if isinstance(value, date) and not isinstance(value, datetime):
-            return value
-        try:
-            return date.fromisoformat(value)
-        except (TypeError, ValueError) as exc:
-            raise ValidationFailed(f"{name} is not a date", details={name: "must be YYYY-MM-DD"}) from exc
-    if tp is bool:
-        if not isinstance(value, bool):
-            raise ValidationFailed(f"{name} must be a boolean", details={name: "must be true or false"})
-        return value
-    if tp is int:
-        if isinstance(value, Decimal) and value == value.to_integral_value():
-            return int(value)
-        if isinstance(value, bool) or not isinstance(value, int):
-            raise ValidationFailed(f"{name} must be an integer", details={name: "must be an integer"})
-        return value
-    if tp is str:
-        if not isinstance(value, str):
-            raise ValidationFailed(f"{name} must be a string", details={name: "must be a string"})
-        return value
+        item = _decoder(get_args(tp)[1])
+
+        def decode_dict(value: Any, name: str) -> dict:
+            if not isinstance(value, dict):
+                raise ValidationFailed(f"{name} must be an object", details={name: "must be an object"})
+            return {str(k): item(v, f"{name}.{k}") for k, v in value.items()}
+        return decode_dict
+    if tp in _BASIC:
+        return _BASIC[tp]
     if isinstance(tp, type) and hasattr(tp, "from_dict"):
-        return tp.from_dict(value)
+        return lambda value, name: tp.from_dict(value)
     raise TypeError(f"no decoder for {tp!r}")  # a programming error in this module
 
 
 @cache
-def _hints(cls: type) -> dict[str, Any]:
-    return get_type_hints(cls)
+def _layout(cls: type) -> tuple[tuple[str, Decoder, bool], ...]:
+    """(field name, decoder, required) for each field of a record class."""
+    hints = get_type_hints(cls)
+    return tuple(
+        (f.name, _decoder(hints[f.name]), f.default is MISSING and f.default_factory is MISSING)
+        for f in fields(cls)
+    )
 
 
 class Record:
@@ -325,21 +355,20 @@ class Record:
 
     def to_dict(self) -> dict:
         """JSON-safe dict of every field."""
-        return {f.name: encode(getattr(self, f.name)) for f in fields(self)}  # type: ignore[arg-type]
+        return {name: encode(getattr(self, name)) for name, _, _ in _layout(type(self))}
 
     @classmethod
     def from_dict(cls, d: Any):
         """Parse what :meth:`to_dict` wrote; ValidationFailed names missing or bad fields."""
         if not isinstance(d, dict):
             raise ValidationFailed(f"{cls.__name__} must be an object", details={cls.__name__: "must be an object"})
-        hints = _hints(cls)
         values: dict[str, Any] = {}
         missing: dict[str, str] = {}
-        for f in fields(cls):  # type: ignore[arg-type]
-            if f.name in d:
-                values[f.name] = _decode(hints[f.name], d[f.name], f.name)
-            elif f.default is MISSING and f.default_factory is MISSING:
-                missing[f.name] = "required"
+        for name, decode, required in _layout(cls):
+            if name in d:
+                values[name] = decode(d[name], name)
+            elif required:
+                missing[name] = "required"
         if missing:
             raise ValidationFailed(f"{cls.__name__} is incomplete", details=missing)
         return cls(**values)

@@ -6,6 +6,8 @@ from datetime import datetime, timedelta
 from itertools import count
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from chalicelib.domain.calendar import TZ, WorkingCalendar
 from chalicelib.domain.clocks import DEFAULT_SLA_RULES, ClockName, ClockRule, SlaRules
@@ -250,3 +252,28 @@ def test_same_facts_is_tolerant_of_punctuation_width_and_small_edits():
     assert same_facts("商家拒绝退款并辱骂消费者", "商家拒绝退款并辱骂了消费者")
     assert not same_facts("商家拒绝退款", "商家虚假宣传保健品功效")
     assert not same_facts("", "商家拒绝退款")
+
+
+_junk = st.recursive(
+    st.none() | st.booleans() | st.integers(-5, 10**12) | st.text(max_size=10)
+    | st.sampled_from(["complaint", "report", "web", "phone", "13712345678", "2026-09-28T09:00:00+08:00"]),
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.sampled_from(["name", "phone", "address", "x"]),
+                                                               inner, max_size=4),
+    max_leaves=8,
+)
+
+
+@settings(max_examples=300, deadline=None, database=None)
+@given(st.dictionaries(st.sampled_from(sorted(data()) + ["co_complainants", "received_at", "priority", "bogus"]),
+                       _junk, max_size=8),
+       st.booleans())
+def test_arbitrary_payloads_only_ever_raise_domain_errors(overrides, on_top):
+    payload = {**data(), **overrides} if on_top else overrides
+    try:
+        outs = reg(payload)
+    except (ValidationFailed, Forbidden):
+        return
+    for out in outs:
+        json.dumps(out.ticket.to_dict())
+    if all(o.ticket.respondent is not None for o in outs):  # a registered submission repeats itself
+        assert classify_repeat(payload, [o.ticket for o in outs]).kind == "duplicate"
