@@ -37,6 +37,17 @@ class PiiMaskingFormatter(LambdaPowertoolsFormatter):
         return mask_pii(super().serialize(log))
 
 
+def metrics_enabled() -> bool:
+    """EMF metrics go to stdout only where CloudWatch reads them (not in tests or the local runtime)."""
+    return os.environ.get("POWERTOOLS_METRICS_DISABLED", "false").lower() not in ("1", "true", "yes")
+
+
+def count(name: str, value: float = 1) -> None:
+    """Add one count metric, when metrics are enabled."""
+    if metrics_enabled():
+        metrics.add_metric(name=name, unit="Count", value=value)
+
+
 logger = Logger(service=SERVICE, logger_formatter=PiiMaskingFormatter())
 metrics = Metrics(namespace=os.environ.get("POWERTOOLS_METRICS_NAMESPACE", "ComplaintPlatform"), service=SERVICE)
 tracer = Tracer(service=SERVICE)

@@ -13,7 +13,7 @@ from chalice import Response
 from chalice.app import Request
 
 from chalicelib.api.errors import JSON_HEADERS, envelope
-from chalicelib.observability import logger, metrics, tracer
+from chalicelib.observability import count, logger, metrics, metrics_enabled, tracer
 
 _CHALICE_CODES = {
     "UnsupportedMediaType": "unsupported_media_type",
@@ -50,7 +50,7 @@ def http_middleware(event: Request, get_response: Callable[[Request], Response])
         response = _rewrite_chalice_error(response)
     if correlation_id:
         response.headers = {**(response.headers or {}), "X-Correlation-Id": str(correlation_id)}
-    metrics.add_metric(name="HttpRequests", unit="Count", value=1)
+    count("HttpRequests")
     return response
 
 
@@ -59,5 +59,5 @@ def flush_metrics_middleware(event: Any, get_response: Callable[[Any], Any]) -> 
     try:
         return get_response(event)
     finally:
-        if metrics.metric_set:
+        if metrics_enabled() and metrics.metric_set:
             metrics.flush_metrics()
