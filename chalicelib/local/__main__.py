@@ -19,9 +19,11 @@ def main(argv: list[str] | None = None) -> int:
     run.add_argument("--reset", action="store_true", help="ignore .data/ and seed fresh demo data")
     run.add_argument("--clock-speed", type=float, default=float(os.environ.get("CLOCK_SPEED", "1")),
                      help="run schedules this many times faster than real time (demos)")
+    run.add_argument("--demo-tickets", type=int, default=int(os.environ.get("DEMO_TICKETS", "1500")),
+                     help="demo tickets to seed on a fresh start (0: none)")
     args = parser.parse_args(argv)
     if args.command == "run":
-        return serve(args.port, args.aws_port, args.data_dir, args.reset, args.clock_speed)
+        return serve(args.port, args.aws_port, args.data_dir, args.reset, args.clock_speed, args.demo_tickets)
     return 2
 
 

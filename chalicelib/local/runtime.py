@@ -41,6 +41,8 @@ def local_environment(aws_port: int) -> dict[str, str]:
         "AWS_ACCOUNT_ID_ENDPOINT_MODE": "disabled",
         "POWERTOOLS_METRICS_DISABLED": "true", "POWERTOOLS_TRACE_DISABLED": "true",
         "POWERTOOLS_SERVICE_NAME": "complaint-platform",
+        # moto's Step Functions reaches SQS/DynamoDB (service integrations) at localhost:$MOTO_PORT
+        "MOTO_PORT": str(aws_port),
     }
 
 
@@ -54,6 +56,7 @@ class LocalRuntime:
     reset: bool = False
     clock_speed: float = 1.0
     snapshot_interval: float = SNAPSHOT_INTERVAL_SECONDS
+    demo_tickets: int = field(default_factory=lambda: int(os.environ.get("DEMO_TICKETS", "1500")))
     env: dict[str, str] = field(default_factory=dict)
 
     def start(self) -> None:
@@ -63,6 +66,11 @@ class LocalRuntime:
         from chalicelib.local import moto_patches
 
         moto_patches.apply()
+        if time.localtime().tm_gmtoff != 0:
+            # moto's Wait state measures a UTC timestamp against the naive local clock: on a machine set
+            # to Asia/Shanghai every timer would fire 8 hours early. The code uses aware datetimes only.
+            os.environ["TZ"] = "UTC"
+            time.tzset()
         logging.getLogger("werkzeug").setLevel(logging.ERROR)  # moto's server would log every AWS call
         self.aws_port = self.aws_port or free_port()
         os.environ.update(local_environment(self.aws_port))
@@ -80,13 +88,20 @@ class LocalRuntime:
         os.environ.update(self.env)
         reset_settings()
         reset_clients()
+        from chalicelib.aws import client as aws_client
+        from chalicelib.notifications.email import sender_address
+
+        aws_client("ses").verify_email_identity(EmailAddress=sender_address())  # local SES sends from it
 
         from chalicelib.local import snapshot
         from chalicelib.local.seed import seed_reference_data
 
+        self.seeding: threading.Thread | None = None
         if self.reset or not snapshot.exists(self.data_dir):
             self.seeded = seed_reference_data()
             self.restored: dict[str, int] | None = None
+            if self.demo_tickets > 0:
+                self.seeding = threading.Thread(target=self._seed_demo, name="demo-seed", daemon=True)
         else:
             self.restored = snapshot.restore(self.data_dir, self.env)
             self.seeded = {}
@@ -98,6 +113,11 @@ class LocalRuntime:
 
         self.app = app
         self.pump = EventPump(app, self.env, clock=Clock(speed=self.clock_speed))
+        if self.restored:
+            # The workflow's timers are restored from the tickets: the stream replays the restored
+            # items (the starter restarts each accepted ticket's flow) and the sweeper, run at once,
+            # applies what fell due while the runtime was down.
+            self.pump.force_due("sweeper")
         self.http = LocalHttpServer(self.port, EnvelopeGateway(app), ROOT / "portal" / "dist")
         self.http.start()
         self.pump.start()
@@ -105,6 +125,18 @@ class LocalRuntime:
         self._snapshot_thread = threading.Thread(target=self._snapshot_loop, name="snapshots", daemon=True)
         self._snapshot_thread.start()
         self._wait_healthy()
+        if self.seeding is not None:
+            self.seeding.start()
+
+    def _seed_demo(self) -> None:
+        """Fill the screens with demo tickets in the background (the API is already serving)."""
+        from chalicelib.local.demo import seed_demo_tickets
+        from chalicelib.observability import logger
+
+        started = time.monotonic()
+        result = seed_demo_tickets(self.demo_tickets)
+        logger.info("demo tickets seeded", extra={**result, "seconds": round(time.monotonic() - started, 1)})
+        print(f"  demo data: {result['tickets']} tickets seeded in {time.monotonic() - started:.0f} s", flush=True)
 
     def _wait_healthy(self, timeout: float = 30.0) -> None:
         deadline = time.monotonic() + timeout
@@ -135,6 +167,8 @@ class LocalRuntime:
     def stop(self) -> None:
         """Snapshot, then stop the pump, the HTTP server and moto."""
         self._stop_snapshots.set()
+        if self.seeding is not None and self.seeding.is_alive():
+            self.seeding.join(timeout=1)
         self.pump.stop()
         self.save_snapshot()
         self.http.shutdown()
@@ -152,6 +186,8 @@ class LocalRuntime:
             f"  Portal  {self.base_url}/portal/",
             f"  AWS     {self.env.get('AWS_ENDPOINT_URL', os.environ.get('AWS_ENDPOINT_URL'))} (moto server)",
             f"  Data    {self.data_dir} ({'restored ' + str(self.restored) if self.restored else 'fresh demo data ' + str(self.seeded)})",
+            *([f"  Demo    {self.demo_tickets} tickets over the last months are being added in the background"]
+              if self.seeding is not None else []),
             "  Demo logins (POST /auth/dev-login {\"username\": ...}):",
         ]
         for user in users:
@@ -161,9 +197,10 @@ class LocalRuntime:
         return "\n".join(lines)
 
 
-def serve(port: int, aws_port: int, data_dir: Path, reset: bool, clock_speed: float) -> int:
+def serve(port: int, aws_port: int, data_dir: Path, reset: bool, clock_speed: float, demo_tickets: int) -> int:
     """Run until Ctrl-C / SIGTERM."""
-    runtime = LocalRuntime(port=port, aws_port=aws_port, data_dir=data_dir, reset=reset, clock_speed=clock_speed)
+    runtime = LocalRuntime(port=port, aws_port=aws_port, data_dir=data_dir, reset=reset, clock_speed=clock_speed,
+                           demo_tickets=demo_tickets)
     started = time.monotonic()
     runtime.start()
     print(runtime.banner(), flush=True)

@@ -51,6 +51,18 @@ def _stop(process: subprocess.Popen) -> str:
     return out
 
 
+def _count_recent(base: str, headers: dict[str, str]) -> int:
+    from datetime import date, timedelta
+
+    today = date.today()
+    total = 0
+    for start in range(0, 120, 90):
+        period = {"from": (today - timedelta(days=start + 89)).isoformat(), "to": (today - timedelta(days=start)).isoformat()}
+        answer = requests.get(f"{base}/tickets", params={**period, "limit": 200}, headers=headers, timeout=10)
+        total += len(answer.json().get("items", []))
+    return total
+
+
 def _login(base: str, username: str) -> dict[str, str]:
     answer = requests.post(f"{base}/auth/dev-login", json={"username": username}, timeout=5)
     assert answer.status_code == 200, answer.text
@@ -59,7 +71,7 @@ def _login(base: str, username: str) -> dict[str, str]:
 
 def test_runtime_starts_serves_two_roles_and_survives_a_restart(tmp_path):
     data_dir = tmp_path / "data"
-    process, base = _start(data_dir, "--reset")
+    process, base = _start(data_dir, "--reset", "--demo-tickets", "25")
     try:
         health = requests.get(f"{base}/health", timeout=5).json()
         assert health["status"] == "ok" and health["stage"] == "local"
@@ -71,6 +83,13 @@ def test_runtime_starts_serves_two_roles_and_survives_a_restart(tmp_path):
         created = requests.put(f"{base}/admin/users/night-agent", headers=admin, timeout=5,
                                json={"role": "agent", "name": "夜班座席"})
         assert created.status_code == 200, created.text
+        manager = _login(base, "manager")
+        deadline = time.monotonic() + 60
+        found = 0
+        while time.monotonic() < deadline and found < 25:
+            found = _count_recent(base, manager)
+            time.sleep(0.5)
+        assert found >= 20, found  # demo tickets fill the screens (a few may fall outside the window)
     finally:
         out = _stop(process)
     assert "Demo logins" in out and "handler-urban" in out
