@@ -32,6 +32,7 @@ class Settings:
     jwks_url: str
     local_jwt_secret: str
     blind_index_key: str
+    data_key_arn: str
 
     @property
     def is_local(self) -> bool:
@@ -62,6 +63,7 @@ def get_settings() -> Settings:
         jwks_url=_env("JWKS_URL"),
         local_jwt_secret=_env("LOCAL_JWT_SECRET", DEFAULT_LOCAL_JWT_SECRET),
         blind_index_key=_env("BLIND_INDEX_KEY", "local-blind-index-key"),
+        data_key_arn=_env("DATA_KEY_ARN"),
     )
 
 

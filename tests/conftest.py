@@ -37,9 +37,11 @@ def reset_aws_clients() -> None:
     from chalicelib.aws import reset_clients
     from chalicelib.config import reset_settings
     from chalicelib.services.policy import forget_cache
+    from chalicelib.store.fieldcrypt import forget_key
     from chalicelib.store.models import ALL_MODELS
 
     forget_cache()
+    forget_key()
     reset_clients()
     reset_settings()
     for model in ALL_MODELS:

@@ -1,6 +1,7 @@
 """Reference data routes: departments (by list and keyword), districts, and user administration."""
 from __future__ import annotations
 
+from datetime import date
 from typing import Any
 
 from chalice import Blueprint
@@ -8,6 +9,7 @@ from chalice import Blueprint
 from chalicelib.api.auth import ROLES, STAFF_ROLES
 from chalicelib.api.routing import RequestContext, route
 from chalicelib.domain.errors import ValidationFailed
+from chalicelib.services import audit
 from chalicelib.store import directory
 
 directory_bp = Blueprint(__name__)
@@ -54,6 +56,23 @@ def list_departments(ctx: RequestContext) -> dict[str, Any]:
 def list_districts(ctx: RequestContext) -> dict[str, Any]:
     return {"items": [{k: v for k, v in d.items() if k != "_version"}
                       for d in directory.list_entries(directory.DISTRICTS)]}
+
+
+AUDIT_QUERY = {"type": "object", "properties": {
+    "date": {"type": "string", "pattern": "^[0-9]{4}-[0-9]{2}-[0-9]{2}$"},
+    "actor": {"type": "string", "maxLength": 64}, "action": {"type": "string", "maxLength": 100}},
+    "required": ["date"]}
+
+
+@route(directory_bp, "/admin/audit", roles=("admin",), query=AUDIT_QUERY,
+       summary="The audit log of one day: admin actions, reveals, exports, sign-ins", tags=("admin",))
+def audit_log(ctx: RequestContext) -> dict[str, Any]:
+    try:
+        day = date.fromisoformat(ctx.query["date"])
+    except ValueError:
+        raise ValidationFailed("not a date", details={"date": "YYYY-MM-DD"}) from None
+    return {"date": day.isoformat(),
+            "items": audit.query(day, actor=ctx.query.get("actor"), action=ctx.query.get("action"))}
 
 
 @route(directory_bp, "/admin/users", roles=("admin",), summary="Every user account", tags=("admin",))

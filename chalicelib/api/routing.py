@@ -17,6 +17,7 @@ from typing import Any, Callable
 import fastjsonschema
 from botocore.exceptions import BotoCoreError, ClientError
 from chalice import Blueprint, ChaliceViewError, Response
+from pynamodb.exceptions import PynamoDBException
 
 from chalicelib.api.auth import Principal, jwt_auth
 from chalicelib.api.errors import (
@@ -51,6 +52,7 @@ class RoutePolicy:
     query_schema: dict[str, Any] | None = None
     ticket_scoped: bool = False
     tags: tuple[str, ...] = field(default_factory=tuple)
+    audit: str | None = None  # audit action name; admins' non-GET calls are audited in any case
 
     @property
     def is_public(self) -> bool:
@@ -131,7 +133,13 @@ def _parse_body(request: Any, validator: Callable[[Any], Any] | None) -> tuple[d
 
 
 def storage_error(exc: Exception) -> DomainError:
-    """Map a boto/botocore failure to a 503 (throttling, component down) for the client to retry."""
+    """Map a boto/botocore failure to a 503 (throttling, component down) for the client to retry.
+
+    PynamoDB wraps the botocore error it gave up on (after botocore's own retries) in its own
+    exceptions (GetError, PutError, QueryError, TransactWriteError...): the cause is what counts.
+    """
+    if isinstance(exc, PynamoDBException) and isinstance(exc.cause, (ClientError, BotoCoreError)):
+        exc = exc.cause
     if isinstance(exc, ClientError):
         code = exc.response.get("Error", {}).get("Code", "")
         if code in THROTTLE_CODES:
@@ -144,7 +152,7 @@ def storage_error(exc: Exception) -> DomainError:
 def route(bp: Blueprint, path: str, *, method: str = "GET", roles: tuple[str, ...] | str,
           summary: str, body: dict[str, Any] | None = None, query: dict[str, Any] | None = None,
           ticket_scoped: bool = False, content_types: list[str] | None = None,
-          tags: tuple[str, ...] = ()) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+          tags: tuple[str, ...] = (), audit: str | None = None) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
     """Declare a route with its policy.
 
     The view is called as ``view(ctx, **uri_params)`` with a :class:`RequestContext`, and may
@@ -152,7 +160,7 @@ def route(bp: Blueprint, path: str, *, method: str = "GET", roles: tuple[str, ..
     """
     method = method.upper()
     policy = RoutePolicy(method=method, path=path, roles=roles, summary=summary, body_schema=body,
-                         query_schema=query, ticket_scoped=ticket_scoped, tags=tags)
+                         query_schema=query, ticket_scoped=ticket_scoped, tags=tags, audit=audit)
     if (method, path) in ROUTE_POLICIES:
         raise ValueError(f"route declared twice: {method} {path}")
     ROUTE_POLICIES[(method, path)] = policy
@@ -177,23 +185,45 @@ def route(bp: Blueprint, path: str, *, method: str = "GET", roles: tuple[str, ..
                 ctx = RequestContext(principal, parsed if isinstance(parsed, dict) else {"items": parsed},
                                      query_params, headers, source_ip, raw)
                 result = view(ctx, **uri_params)
+                response = _to_response(result)
+                _audit(policy, ctx, uri_params, response)
+                return response
             except DomainError as exc:
                 return domain_error_response(exc)
             except ChaliceViewError as exc:
                 return error_response(getattr(exc, "STATUS_CODE", 400), "bad_request", str(exc))
-            except (ClientError, BotoCoreError) as exc:
+            except (ClientError, BotoCoreError, PynamoDBException) as exc:
                 logger.warning("storage failure", extra={"path": path, "error": type(exc).__name__})
                 return domain_error_response(storage_error(exc))
             except Exception:  # the last line of defence: answer with the envelope, log the trace
                 logger.exception("unhandled error", extra={"path": path, "method": method})
                 return error_response(500, "internal_error", "an unexpected error occurred")
-            return _to_response(result)
 
         bp.route(path, methods=[method], authorizer=None if roles == PUBLIC else jwt_auth,
                  content_types=content_types or ["application/json"])(handler)
         return handler
 
     return decorator
+
+
+def _audit(policy: RoutePolicy, ctx: RequestContext, uri_params: dict[str, Any], response: Response) -> None:
+    """Record the call in the audit log when the route asks for it or an admin changed something."""
+    principal = ctx.principal
+    admin_change = principal is not None and principal.role == "admin" and policy.method != "GET"
+    if policy.audit is None and not admin_change:
+        return
+    from chalicelib.services import audit
+
+    if principal is not None:
+        actor = {"username": principal.username, "role": principal.role, "department": principal.department}
+    else:
+        body = response.body if isinstance(response.body, dict) else {}
+        user = body.get("user") if isinstance(body.get("user"), dict) else {}
+        actor = {"username": user.get("username", "anonymous"), "role": user.get("role"), "department": user.get("department")}
+    source = ctx.headers.get("x-forwarded-for", "").split(",")[0].strip() or ctx.source_ip
+    audit.record(action=policy.audit or f"{policy.method} {policy.path}", actor=actor,
+                 target={k: str(v)[:64] for k, v in uri_params.items()}, source_ip=source,
+                 status=response.status_code, details={"user_agent": ctx.headers.get("user-agent", "")[:200]})
 
 
 def _to_response(result: Any) -> Response:

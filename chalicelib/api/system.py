@@ -32,7 +32,7 @@ def health(ctx: RequestContext) -> tuple[int, dict[str, Any]]:
 
 
 @route(system_bp, "/auth/dev-login", method="POST", roles=PUBLIC, body=DEV_LOGIN_BODY,
-       summary="Sign in as a seeded demo user (local stage only)", tags=("system",))
+       summary="Sign in as a seeded demo user (local stage only)", tags=("system",), audit="login")
 def dev_login(ctx: RequestContext) -> dict[str, Any]:
     if not get_settings().is_local:
         raise NotFound("dev-login exists only in the local stage")

@@ -83,7 +83,7 @@ def get_timeline(ctx: RequestContext, ticket_id: str) -> dict[str, Any]:
 
 
 @route(tickets_bp, "/tickets/{ticket_id}/reveal", method="POST", roles=("agent", "dispatcher", "handler", "dept_lead", "manager"),
-       body=REVEAL_BODY, ticket_scoped=True,
+       body=REVEAL_BODY, ticket_scoped=True, audit="pii_reveal",
        summary="Show the complainant's personal data in clear; the reveal is recorded", tags=("tickets",))
 def reveal(ctx: RequestContext, ticket_id: str) -> dict[str, Any]:
     return service.reveal(ticket_id, actor_of(ctx.principal), ctx.body["reason"])

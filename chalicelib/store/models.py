@@ -100,6 +100,9 @@ class TicketItem(Model):
     GSI3SK = UnicodeAttribute(null=True)
     GSI4PK = UnicodeAttribute(null=True)
     GSI4SK = UnicodeAttribute(null=True)
+    # When the ticket flow's timer next wakes (UTC, whole seconds, "Z"): the state machine's Wait
+    # reads it with TimestampPath. "9999-12-31T23:59:59Z" while nothing is due; absent once closed.
+    checkpoint_at = UnicodeAttribute(null=True)
     by_day = DayIndex()
     by_complainant = ComplainantIndex()
     by_checkpoint = CheckpointIndex()
@@ -155,6 +158,28 @@ class TrackingItem(Model):
     ticket_id = UnicodeAttribute()
 
 
+class LookupItem(Model):
+    """A keyed-hash lookup to a ticket (``PID#<blind index of an ID number>`` / ``<created>#<ticket id>``)."""
+
+    class Meta(_Meta):
+        pass
+
+    PK = UnicodeAttribute(hash_key=True)
+    SK = UnicodeAttribute(range_key=True)
+    ticket_id = UnicodeAttribute()
+
+
+class AuditItem(Model):
+    """One audit record (``AUDIT#<yyyy-mm-dd>`` / ``<at>#<id>``): written once, never changed."""
+
+    class Meta(_Meta):
+        pass
+
+    PK = UnicodeAttribute(hash_key=True)
+    SK = UnicodeAttribute(range_key=True)
+    data = MapAttribute(default=dict)
+
+
 class DirectoryItem(Model):
     """Reference data: users, departments, districts, configuration, reply templates."""
 
@@ -167,4 +192,58 @@ class DirectoryItem(Model):
     version = NumberAttribute(default=0)
 
 
-ALL_MODELS = (TicketItem, QueueItem, EventItem, OutboxItem, TrackingItem, DirectoryItem)
+class WorkflowItem(Model):
+    """The ticket flow's bookkeeping (``T#<id>`` / ``WORKFLOW``): which execution runs the ticket's
+    timers (generation, ARN), when a supervision falls due (GSI4 ``WF#<shard>``, for the sweeper),
+    and how the last execution ended."""
+
+    class Meta(_Meta):
+        pass
+
+    PK = UnicodeAttribute(hash_key=True)
+    SK = UnicodeAttribute(range_key=True)
+    generation = NumberAttribute(default=0)
+    execution_name = UnicodeAttribute(null=True)
+    execution_arn = UnicodeAttribute(null=True)
+    started_at = UnicodeAttribute(null=True)
+    ended_at = UnicodeAttribute(null=True)
+    ended_reason = UnicodeAttribute(null=True)
+    supervise_at = UnicodeAttribute(null=True)
+    last_check_at = UnicodeAttribute(null=True)
+    checks = NumberAttribute(default=0)
+    GSI4PK = UnicodeAttribute(null=True)
+    GSI4SK = UnicodeAttribute(null=True)
+    by_checkpoint = CheckpointIndex()
+
+
+class InboxItem(Model):
+    """One in-app notification for one user (``INBOX#<username>`` / ``N#<id>``), newest last."""
+
+    class Meta(_Meta):
+        pass
+
+    PK = UnicodeAttribute(hash_key=True)
+    SK = UnicodeAttribute(range_key=True)
+    data = MapAttribute(default=dict)
+    read_at = UnicodeAttribute(null=True)
+    expires_at = NumberAttribute(null=True)
+
+
+class DeferredNotificationItem(Model):
+    """An e-mail or SMS held back by quiet hours (``NOTIFY#<id>`` / ``<channel>#<recipient>``),
+    found through GSI4 (``ND#<shard>``, sorted by when it may go) by the sweeper."""
+
+    class Meta(_Meta):
+        pass
+
+    PK = UnicodeAttribute(hash_key=True)
+    SK = UnicodeAttribute(range_key=True)
+    data = MapAttribute(default=dict)
+    send_at = UnicodeAttribute()
+    GSI4PK = UnicodeAttribute()
+    GSI4SK = UnicodeAttribute()
+    by_checkpoint = CheckpointIndex()
+
+
+ALL_MODELS = (TicketItem, QueueItem, EventItem, OutboxItem, TrackingItem, LookupItem, AuditItem, DirectoryItem, WorkflowItem, InboxItem,
+              DeferredNotificationItem)

@@ -12,8 +12,11 @@ import hmac
 import json
 import secrets
 import time
-from datetime import datetime, timedelta
-from typing import Any, Iterable, Sequence
+from contextlib import contextmanager
+from contextvars import ContextVar
+from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
+from typing import Any, Callable, Iterable, Iterator, Sequence
 
 from pynamodb.connection import Connection
 from pynamodb.exceptions import DoesNotExist, TransactWriteError
@@ -26,7 +29,8 @@ from chalicelib.domain.errors import ConcurrentModification, NotFound, Validatio
 from chalicelib.domain.privacy import mask_name, mask_text
 from chalicelib.domain.queues import QueueEntry, queue_entries
 from chalicelib.domain.ticket import STATUS_LABELS, Outcome, Ticket, TimelineEvent, encode
-from chalicelib.store.models import EventItem, OutboxItem, QueueItem, TicketItem, TrackingItem
+from chalicelib.store import fieldcrypt
+from chalicelib.store.models import LookupItem, EventItem, OutboxItem, QueueItem, TicketItem, TrackingItem
 
 TICKET_SK = "TICKET"
 TRACK_SK = "TRACK"
@@ -71,11 +75,24 @@ def _shard(ticket_id: str) -> str:
     return str(int(hashlib.sha1(ticket_id.encode()).hexdigest(), 16) % CHECKPOINT_SHARDS)
 
 
+def load_ticket(item: TicketItem) -> Ticket:
+    """The domain ticket of a stored item (ID numbers decrypted)."""
+    return Ticket.from_dict(fieldcrypt.open_ticket(item.data.as_dict()))
+
+
+def _id_lookups(ticket: Ticket) -> list[LookupItem]:
+    """Blind-index entries that find a ticket by a party's ID number without storing the number."""
+    created = ticket.created_at.astimezone(TZ).isoformat()
+    parties = [ticket.complainant, *(j.party for j in ticket.co_complainants)]
+    numbers = {p.id_number for p in parties if p is not None and p.id_number}
+    return [LookupItem(f"PID#{blind_index(n)}", f"{created}#{ticket.id}", ticket_id=ticket.id) for n in sorted(numbers)]
+
+
 def ticket_item(ticket: Ticket) -> TicketItem:
     """The stored form of a ticket, with its index keys."""
     created = ticket.created_at.astimezone(TZ)
     item = TicketItem(ticket_pk(ticket.id), TICKET_SK, version=ticket.version, status=ticket.status,
-                      data=ticket.to_dict())
+                      data=fieldcrypt.seal_ticket(ticket.to_dict()))
     item.GSI2PK = "D#" + created.strftime("%Y-%m-%d")
     item.GSI2SK = f"{created.isoformat()}#{ticket.id}"
     if ticket.complainant and ticket.complainant.phone:
@@ -85,7 +102,28 @@ def ticket_item(ticket: Ticket) -> TicketItem:
     if checkpoint is not None and ticket.is_open:
         item.GSI4PK = f"CK#{_shard(ticket.id)}"
         item.GSI4SK = f"{_iso(checkpoint)}#{ticket.id}"
+        item.checkpoint_at = timer_timestamp(checkpoint)
+    elif ticket.is_open:
+        item.checkpoint_at = NEVER_TIMESTAMP  # nothing to wait for (the flow idles until a change)
     return item
+
+
+TIMER_SLACK = timedelta(seconds=1)
+NEVER_TIMESTAMP = "9999-12-31T23:59:59Z"
+
+
+def timer_timestamp(moment: datetime) -> str:
+    """``moment`` as a Step Functions Wait reads it: UTC, whole seconds, ``Z``.
+
+    Rounded up to the whole second, plus :data:`TIMER_SLACK`: a timer that truncates its wait to
+    whole seconds (moto does) must never wake before the checkpoint, or the flow would find nothing
+    due yet and have to wait again.
+    """
+    utc = moment.astimezone(timezone.utc)
+    whole = utc.replace(microsecond=0)
+    if whole < utc:
+        whole += timedelta(seconds=1)
+    return (whole + TIMER_SLACK).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def summary(ticket: Ticket, entry: QueueEntry | None = None) -> dict[str, Any]:
@@ -138,6 +176,37 @@ def _connection() -> Connection:
     return TicketItem._get_connection().connection
 
 
+@dataclass(frozen=True)
+class Companion:
+    """An item another use case writes in the same transaction as a ticket change (put, with a condition)."""
+
+    item: Any  # a PynamoDB model instance of the same table
+    condition: Any = None
+
+
+CompanionBuilder = Callable[[Sequence[Outcome]], Iterable[Companion]]
+_COMPANIONS: ContextVar[tuple[CompanionBuilder, ...]] = ContextVar("ticket_companions", default=())
+
+
+@contextmanager
+def companions(build: CompanionBuilder) -> Iterator[None]:
+    """Within this block, every ticket create/save also writes ``build(outcomes)``, atomically.
+
+    Lets an adapter keep its own items consistent with a use case it calls unchanged (the partner
+    integration writes its external-id mapping with the ticket that registering creates). A failed
+    companion condition fails the whole transaction: nothing of the ticket change is written.
+    """
+    token = _COMPANIONS.set(_COMPANIONS.get() + (build,))
+    try:
+        yield
+    finally:
+        _COMPANIONS.reset(token)
+
+
+def _companion_items(outcomes: Sequence[Outcome]) -> list[Companion]:
+    return [c for build in _COMPANIONS.get() for c in build(outcomes)]
+
+
 def _raise_conflict(exc: TransactWriteError, what: str) -> None:
     reasons = [r.code if r else None for r in (exc.cancellation_reasons or [])]
     if "ConditionalCheckFailed" in reasons:
@@ -159,7 +228,7 @@ class TicketRepository:
             item = TicketItem.get(ticket_pk(ticket_id), TICKET_SK, consistent_read=True)
         except DoesNotExist:
             raise NotFound(f"ticket {ticket_id} not found") from None
-        return Ticket.from_dict(item.data.as_dict())
+        return load_ticket(item)
 
     def create(self, outcomes: Sequence[Outcome], *, now: datetime) -> None:
         """Store newly registered tickets (one or two linked) in one transaction."""
@@ -167,6 +236,8 @@ class TicketRepository:
             for outcome in outcomes:
                 ticket = outcome.ticket
                 tx.save(ticket_item(ticket), condition=TicketItem.PK.does_not_exist())
+                for lookup in _id_lookups(ticket):
+                    tx.save(lookup)
                 tx.save(TrackingItem(f"TRACK#{ticket.tracking_code}", TRACK_SK, ticket_id=ticket.id),
                         condition=TrackingItem.PK.does_not_exist())
                 for entry in queue_entries(ticket):
@@ -175,6 +246,8 @@ class TicketRepository:
                     tx.save(event)
                 for message in _outbox_items(outcome, now):
                     tx.save(message)
+            for companion in _companion_items(outcomes):
+                tx.save(companion.item, condition=companion.condition)
 
     def save(self, before: Ticket, outcomes: Sequence[Outcome], *, now: datetime) -> None:
         """Store the result of transitions on one ticket, conditional on ``before.version``.
@@ -196,6 +269,8 @@ class TicketRepository:
                         tx.save(event)
                     for message in _outbox_items(outcome, now):
                         tx.save(message)
+                for companion in _companion_items(outcomes):
+                    tx.save(companion.item, condition=companion.condition)
         except TransactWriteError as exc:
             _raise_conflict(exc, f"ticket {after.id}")
 
@@ -205,6 +280,11 @@ class TicketRepository:
             return TrackingItem.get(f"TRACK#{code.strip().upper()}", TRACK_SK).ticket_id
         except DoesNotExist:
             raise NotFound("no ticket with this tracking code") from None
+
+    def ids_for_id_number(self, id_number: str, *, limit: int = 50) -> list[str]:
+        """Tickets whose complainant gave this ID number (newest first), through the blind index."""
+        return [i.ticket_id for i in LookupItem.query(f"PID#{blind_index(id_number)}", scan_index_forward=False,
+                                                       limit=limit)]
 
     def timeline(self, ticket_id: str) -> list[TimelineEvent]:
         """Every event of a ticket in order (one paginated Query on its partition)."""
@@ -221,19 +301,19 @@ class TicketRepository:
     def recent_for_complainant(self, phone: str, *, limit: int = 20) -> list[Ticket]:
         """The complainant's most recent tickets (repeat detection, Art. 35)."""
         result = TicketItem.by_complainant.query("C#" + blind_index(phone), scan_index_forward=False, limit=limit)
-        return [Ticket.from_dict(i.data.as_dict()) for i in result]
+        return [load_ticket(i) for i in result]
 
     def received_on(self, day: str, *, limit: int = 200, cursor: str | None = None) -> tuple[list[Ticket], str | None]:
         """Tickets received on one day (Asia/Shanghai), in order."""
         result = TicketItem.by_day.query(f"D#{day}", limit=limit, last_evaluated_key=decode_cursor(cursor))
-        return [Ticket.from_dict(i.data.as_dict()) for i in result], encode_cursor(result.last_evaluated_key)
+        return [load_ticket(i) for i in result], encode_cursor(result.last_evaluated_key)
 
     def due_checkpoints(self, now: datetime, *, limit: int = 500) -> Iterable[Ticket]:
         """Open tickets whose next timer checkpoint is at or before ``now`` (the sweeper's query)."""
         bound = _iso(now)
         for shard in range(CHECKPOINT_SHARDS):
             for item in TicketItem.by_checkpoint.query(f"CK#{shard}", TicketItem.GSI4SK <= bound + "~", limit=limit):
-                yield Ticket.from_dict(item.data.as_dict())
+                yield load_ticket(item)
 
 
 def encode_cursor(key: dict[str, Any] | None) -> str | None:
