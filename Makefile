@@ -43,5 +43,9 @@ package: $(STAMP)
 bench: $(STAMP)
 	PYTHONPATH=. $(PY) bench/run.py
 
+layer: $(STAMP)
+	bash layers/build_model_layer.sh
+	@echo "predict-only variant for the API functions: bash layers/build_model_layer.sh predict"
+
 clean:
 	rm -rf build .pytest_cache
