@@ -8,7 +8,11 @@ REQS := requirements.txt requirements-model.txt requirements-dev.txt
 PORT ?= 8000
 PYTEST_ARGS ?=
 
-.PHONY: run reset test test-fast package bench layer fuzz clean help
+.PHONY: run reset test test-fast package bench layer fuzz clean help screenshots
+
+# The web portal (Vue 3 + Element Plus + ECharts, built by Vite): rebuilt when its sources change.
+PORTAL_SOURCES := $(shell find portal/src -type f 2>/dev/null) portal/index.html portal/vite.config.js
+CHROMIUM := /usr/bin/chromium
 
 help:
 	@echo "make run     start the whole platform on http://127.0.0.1:$(PORT) (embedded AWS on moto)"
@@ -17,6 +21,7 @@ help:
 	@echo "make package build/template.yaml for AWS (chalice package + infra/), checked by cfn-lint"
 	@echo "make bench   run the benchmarks and rewrite docs/benchmarks.md"
 	@echo "make layer   build the dispatch model's Lambda layer"
+	@echo "make screenshots  rewrite docs/screenshots/ from the browser tests"
 
 $(STAMP): $(REQS)
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -24,18 +29,35 @@ $(STAMP): $(REQS)
 	$(PY) -m pip install --quiet -r requirements.txt -r requirements-model.txt -r requirements-dev.txt
 	touch $(STAMP)
 
-run: $(STAMP)
+portal/node_modules/.package-lock.json: portal/package.json portal/package-lock.json
+	cd portal && npm ci --no-audit --no-fund
+
+portal/dist/index.html: portal/node_modules/.package-lock.json $(PORTAL_SOURCES)
+	cd portal && npm run build
+
+portal/dist: portal/dist/index.html
+	@touch $@
+
+# Debian's chromium for the browser tests (Playwright drives it; it never downloads a browser).
+$(CHROMIUM):
+	apt-get update
+	DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends chromium chromium-driver fonts-noto-cjk
+
+run: $(STAMP) portal/dist
 	PYTHONPATH=. $(PY) -m chalicelib.local run --port $(PORT)
 
-reset: $(STAMP)
+reset: $(STAMP) portal/dist
 	rm -rf .data
 	PYTHONPATH=. $(PY) -m chalicelib.local run --port $(PORT) --reset
 
-test: $(STAMP)
-	PYTHONPATH=. $(PY) -m pytest -n 2 $(PYTEST_ARGS)
+test: $(STAMP) portal/dist $(CHROMIUM)
+	PYTHONPATH=. $(PY) -m pytest -n 2 --dist loadfile $(PYTEST_ARGS)
 
 test-fast: $(STAMP)
-	PYTHONPATH=. $(PY) -m pytest -n 2 -m "not package and not runtime" $(PYTEST_ARGS)
+	PYTHONPATH=. $(PY) -m pytest -n 2 -m "not package and not runtime and not browser" $(PYTEST_ARGS)
+
+screenshots: $(STAMP) portal/dist $(CHROMIUM)
+	PORTAL_SCREENSHOTS=docs/screenshots PYTHONPATH=. $(PY) -m pytest -p no:cacheprovider tests/browser/test_workbenches.py $(PYTEST_ARGS)
 
 package: $(STAMP)
 	PYTHONPATH=. $(PY) -m infra.package

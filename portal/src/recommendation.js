@@ -1,0 +1,30 @@
+// The dispatch model's suggestion on a ticket (field ``recommendation``): ranked departments with
+// probabilities (basis points or fractions), the threshold, the model version and the located district.
+const fraction = (bp, p) => (typeof bp === 'number' ? bp / 10000 : typeof p === 'number' ? p : null)
+
+export function normalizeRecommendation(rec) {
+  if (!rec || typeof rec !== 'object') return null
+  const raw = Array.isArray(rec) ? rec : rec.departments || rec.top || rec.ranked || rec.items || []
+  const items = (Array.isArray(raw) ? raw : [])
+    .map((x) => (Array.isArray(x)
+      ? { department: x[0], probability: Number(x[1]) }
+      : { department: x.department || x.code, probability: fraction(x.probability_bp, x.probability ?? x.score) ?? 0 }))
+    .filter((x) => typeof x.department === 'string' && x.department)
+  if (!items.length) return null
+  const place = rec.jurisdiction && typeof rec.jurisdiction === 'object' ? rec.jurisdiction : null
+  const district = place ? place.district : (rec.district && typeof rec.district === 'object' ? rec.district.code : rec.district)
+  return {
+    items,
+    auto: Boolean(rec.auto),
+    threshold: fraction(rec.threshold_bp, rec.threshold),
+    modelVersion: rec.model_version || rec.version || null,
+    district: district || null,
+    place: place ? place.place || null : null,
+  }
+}
+
+/** The suggestion route the API offers for a text being typed, if any. */
+export function suggestionRoute(routes) {
+  return Object.keys(routes).sort().find((p) => routes[p].includes('POST') && !p.includes('{')
+    && /(recommend|predict|suggest)/.test(p)) || null
+}

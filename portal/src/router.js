@@ -1,0 +1,48 @@
+// Routes: staff workbenches behind sign-in (each for its roles), the citizen portal open to all.
+import { createRouter, createWebHistory } from 'vue-router'
+import { session, homeFor } from './session.js'
+
+const STAFF = ['agent', 'dispatcher', 'handler', 'dept_lead', 'manager', 'admin']
+
+const routes = [
+  { path: '/', redirect: () => (session.user ? homeFor(session.user.role) : '/login') },
+  { path: '/login', component: () => import('./views/LoginView.vue'), meta: { title: '登录' } },
+  {
+    path: '/',
+    component: () => import('./components/StaffLayout.vue'),
+    children: [
+      { path: 'agent', component: () => import('./views/staff/AgentWorkbench.vue'), meta: { roles: ['agent'], title: '座席工作台' } },
+      { path: 'agent/register', component: () => import('./views/staff/RegisterTicket.vue'), meta: { roles: ['agent'], title: '电话登记' } },
+      { path: 'dispatcher', component: () => import('./views/staff/DispatcherWorkbench.vue'), meta: { roles: ['dispatcher'], title: '派审工作台' } },
+      { path: 'department', component: () => import('./views/staff/DepartmentWorkbench.vue'), meta: { roles: ['handler', 'dept_lead'], title: '部门工作台' } },
+      { path: 'manager', component: () => import('./views/staff/ManagerWall.vue'), meta: { roles: ['manager', 'admin'], title: '监控大屏' } },
+      { path: 'manager/settings', component: () => import('./views/staff/ManagerSettings.vue'), meta: { roles: ['manager', 'admin'], title: '规则与模板' } },
+      { path: 'admin/models', component: () => import('./views/staff/AdminModels.vue'), meta: { roles: ['admin'], title: '智能分拨模型' } },
+      { path: 'search', component: () => import('./views/staff/TicketSearch.vue'), meta: { roles: STAFF, title: '综合查询' } },
+      { path: 'tickets/:id', component: () => import('./views/staff/TicketDetail.vue'), meta: { roles: STAFF, title: '工单详情' }, props: true },
+    ],
+  },
+  {
+    path: '/citizen',
+    component: () => import('./views/citizen/CitizenLayout.vue'),
+    children: [
+      { path: '', component: () => import('./views/citizen/SubmitView.vue'), meta: { public: true, title: '我要投诉举报' } },
+      { path: 'track/:code?', component: () => import('./views/citizen/TrackView.vue'), meta: { public: true, title: '办理进度查询' }, props: true },
+    ],
+  },
+  { path: '/:rest(.*)*', redirect: '/' },
+]
+
+export const router = createRouter({ history: createWebHistory('/portal/'), routes })
+
+router.beforeEach((to) => {
+  if (to.meta.public || to.path === '/login') return true
+  if (!session.user) return { path: '/login', query: { next: to.fullPath } }
+  const roles = to.meta.roles
+  if (roles && !roles.includes(session.user.role)) return homeFor(session.user.role)
+  return true
+})
+
+router.afterEach((to) => {
+  document.title = `${to.meta.title ? to.meta.title + ' · ' : ''}投诉举报处置平台`
+})

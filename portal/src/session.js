@@ -1,0 +1,34 @@
+// Who is signed in: the token and user, kept in sessionStorage (gone when the tab closes).
+import { reactive } from 'vue'
+
+const KEY = 'complaint-platform-session'
+
+function restore() {
+  try {
+    const saved = JSON.parse(sessionStorage.getItem(KEY) || 'null')
+    if (saved && saved.token && saved.user) return saved
+  } catch { /* a damaged entry is ignored: the user signs in again */ }
+  return { token: null, user: null }
+}
+
+export const session = reactive(restore())
+
+export function setSession(token, user) {
+  session.token = token
+  session.user = user
+  sessionStorage.setItem(KEY, JSON.stringify({ token, user }))
+}
+
+export function clearSession() {
+  session.token = null
+  session.user = null
+  sessionStorage.removeItem(KEY)
+}
+
+/** The workbench a role lands on after signing in. */
+export function homeFor(role) {
+  return {
+    agent: '/agent', dispatcher: '/dispatcher', handler: '/department', dept_lead: '/department',
+    manager: '/manager', admin: '/manager',
+  }[role] || '/login'
+}

@@ -1,0 +1,237 @@
+"""Browser tests: Playwright (Python) driving Debian's chromium against the local runtime.
+
+One runtime per test module, started the way ``make run`` starts it (a subprocess on free
+loopback ports with fresh demo data), serving the built portal at /portal/. ``make test``
+builds portal/dist and installs chromium first; without them these tests fail with a pointer.
+Screenshots go to $PORTAL_SCREENSHOTS when set (``make screenshots`` -> docs/screenshots/),
+else to a temporary folder.
+"""
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import requests
+from playwright.sync_api import expect
+
+ROOT = Path(__file__).resolve().parents[2]
+CHROMIUM = Path(os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium"))
+CHROMIUM_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                  "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+DESKTOP = {"width": 1366, "height": 768}
+PHONE = {"width": 390, "height": 844}
+STARTUP_SECONDS = 90
+UI_TIMEOUT_MS = 30_000
+expect.set_options(timeout=UI_TIMEOUT_MS)  # a loaded 2-core machine is slow to draw; failures still fail
+
+
+class Runtime:
+    """A running local runtime: its base URL and an API shortcut for arranging data."""
+
+    def __init__(self, base: str, process: subprocess.Popen) -> None:
+        self.base = base
+        self.process = process
+        self._tokens: dict[str, str] = {}
+
+    def token(self, username: str) -> str:
+        if username not in self._tokens:
+            answer = requests.post(f"{self.base}/auth/dev-login", json={"username": username}, timeout=10)
+            assert answer.status_code == 200, answer.text
+            self._tokens[username] = answer.json()["token"]
+        return self._tokens[username]
+
+    def call(self, method: str, path: str, user: str | None = None, expect: int | tuple[int, ...] = (200, 201),
+             **kw: Any) -> Any:
+        headers = {"Authorization": f"Bearer {self.token(user)}"} if user else {}
+        answer = requests.request(method, f"{self.base}{path}", headers=headers, timeout=20, **kw)
+        expected = (expect,) if isinstance(expect, int) else expect
+        assert answer.status_code in expected, (method, path, answer.status_code, answer.text)
+        return answer.json() if answer.content else None
+
+    def leave_dispatch_to_dispatchers(self) -> None:
+        """Turn the dispatch model's automatic dispatch off (where the API has it), so that every
+        accepted ticket waits for a dispatcher, as the flows under test expect."""
+        if "/admin/dispatch-settings" not in self.call("GET", "/openapi.json")["paths"]:
+            return
+        current = self.call("GET", "/admin/dispatch-settings", "admin")
+        self.call("PUT", "/admin/dispatch-settings", "admin",
+                  json={"auto_dispatch": False, "expected_version": current["_version"]})
+
+    def act(self, ticket_id: str, action: str, user: str, **params: Any) -> dict:
+        return self.call("POST", f"/tickets/{ticket_id}/{action.replace('_', '-')}", user, json=params)
+
+
+def _free_port() -> int:
+    from chalicelib.local.runtime import free_port
+
+    return free_port()
+
+
+def _require_prerequisites() -> None:
+    if not (ROOT / "portal" / "dist" / "index.html").exists():
+        pytest.fail("portal/dist is not built: run `make portal/dist` (npm ci && npm run build in portal/)")
+    if not CHROMIUM.exists():
+        pytest.fail(f"{CHROMIUM} is missing: `make test` installs Debian's chromium (apt-get install chromium)")
+
+
+@pytest.fixture(scope="module")
+def runtime(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Runtime]:
+    """The local runtime for this test module (fresh demo data)."""
+    _require_prerequisites()
+    port = _free_port()
+    data_dir = tmp_path_factory.mktemp("runtime-data")
+    env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
+    env["PYTHONPATH"] = str(ROOT)
+    env["DEMO_TICKETS"] = "0"  # no background demo seeding: each test arranges exactly the data it asserts on
+    log = open(data_dir / "runtime.log", "w+", encoding="utf-8")
+    process = subprocess.Popen(
+        [sys.executable, "-m", "chalicelib.local", "run", "--port", str(port), "--data-dir", str(data_dir / "data"),
+         "--reset"], cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, text=True)
+    base = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + STARTUP_SECONDS
+    try:
+        while True:
+            if process.poll() is not None:
+                log.seek(0)
+                pytest.fail(f"the runtime exited early:\n{log.read()[-4000:]}")
+            try:
+                if requests.get(f"{base}/health", timeout=1).status_code == 200:
+                    break
+            except requests.RequestException:
+                pass
+            if time.monotonic() > deadline:
+                pytest.fail(f"the runtime was not healthy within {STARTUP_SECONDS} s")
+            time.sleep(0.2)
+        running = Runtime(base, process)
+        running.leave_dispatch_to_dispatchers()
+        yield running
+    finally:
+        process.send_signal(signal.SIGINT)
+        try:
+            process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait(timeout=10)
+        log.close()
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator[Any]:
+    """Debian's chromium, headless, through Playwright (no downloaded browser builds)."""
+    _require_prerequisites()
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_FLAGS)
+        try:
+            yield chromium
+        finally:
+            chromium.close()
+
+
+@pytest.fixture(scope="session")
+def screenshot_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    configured = os.environ.get("PORTAL_SCREENSHOTS")
+    folder = Path(configured) if configured else tmp_path_factory.mktemp("screenshots")
+    if not folder.is_absolute():
+        folder = ROOT / folder
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder
+
+
+class Screen:
+    """One person's browser tab on the portal, with helpers for Element Plus widgets."""
+
+    def __init__(self, page: Any, base: str) -> None:
+        self.page = page
+        self.base = base
+        self.errors: list[str] = []
+        page.set_default_timeout(UI_TIMEOUT_MS)
+        page.on("pageerror", lambda exc: self.errors.append(str(exc)))
+
+    def open(self, path: str) -> "Screen":
+        self.page.goto(f"{self.base}/portal{path}")
+        return self
+
+    def by(self, testid: str) -> Any:
+        return self.page.get_by_test_id(testid)
+
+    def field(self, testid: str, scope: Any = None) -> Any:
+        """The native input/textarea of an Element Plus field (the test id is on it or around it)."""
+        css = f'[data-testid="{testid}"]:is(input, textarea), [data-testid="{testid}"] :is(input, textarea)'
+        return (scope or self.page).locator(css).first
+
+    def fill(self, testid: str, text: str, scope: Any = None) -> None:
+        """Type into an el-input or textarea."""
+        self.field(testid, scope).fill(text)
+
+    def choose(self, testid: str, option: str, scope: Any = None, *, search: str | None = None,
+               multiple: bool = False) -> None:
+        """Pick ``option`` in an el-select, typing ``search`` first when it is filterable; a single
+        select's list is waited out of sight (a multiple one stays open for the next pick)."""
+        select = (scope or self.page).get_by_test_id(testid)
+        select.click()
+        if search:
+            self.field(testid, scope).fill(search)
+        listbox_id = select.locator("input[role=combobox]").first.get_attribute("aria-controls")
+        listbox = self.page.locator(f'[id="{listbox_id}"]')  # this select's own list, not one fading out
+        listbox.locator(".el-select-dropdown__item").filter(has_text=option).first.click()
+        if not multiple:
+            listbox.wait_for(state="hidden")
+
+    def dialog(self, action: str) -> Any:
+        return self.page.get_by_test_id(f"dialog-{action}")
+
+    def submit_dialog(self, action: str) -> None:
+        """Press the dialog's confirm button; fail with the dialog's error message if it shows one."""
+        dialog = self.dialog(action)
+        dialog.get_by_test_id("action-submit").click()
+        error = dialog.get_by_test_id("action-error")
+        self.page.wait_for_function(
+            "([d, e]) => !document.querySelector(d) || document.querySelector(d).offsetParent === null"
+            " || document.querySelector(e)",
+            arg=[f'[data-testid="dialog-{action}"]', f'[data-testid="dialog-{action}"] [data-testid="action-error"]'])
+        if error.count():
+            raise AssertionError(f"{action} failed in the browser: {error.inner_text()}")
+        dialog.wait_for(state="hidden")
+
+    def sign_in(self, username: str) -> "Screen":
+        """Sign in through the login form, by keyboard (type, Enter)."""
+        self.open("/login")
+        field = self.field("login-username")
+        field.fill(username)
+        field.press("Enter")
+        self.by("current-user").wait_for()
+        return self
+
+    def shot(self, folder: Path, name: str) -> Path:
+        self.page.wait_for_load_state("networkidle")
+        self.page.wait_for_timeout(400)  # let Element Plus's transitions (tabs, dropdowns) settle
+        path = folder / f"{name}.png"
+        self.page.screenshot(path=str(path), full_page=False)
+        return path
+
+
+@pytest.fixture
+def screens(browser: Any, runtime: Runtime) -> Iterator[Any]:
+    """Factory: ``screens()`` (1366x768) or ``screens("phone")`` opens a fresh browser context (its own session)."""
+    contexts = []
+
+    def make(viewport: str = "desktop") -> Screen:
+        size = {"desktop": DESKTOP, "phone": PHONE}[viewport]
+        context = browser.new_context(viewport=size, locale="zh-CN", timezone_id="Asia/Shanghai",
+                                      is_mobile=viewport == "phone", has_touch=viewport == "phone")
+        contexts.append(context)
+        return Screen(context.new_page(), runtime.base)
+
+    yield make
+    for context in contexts:
+        context.close()
+

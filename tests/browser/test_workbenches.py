@@ -1,0 +1,178 @@
+"""The manager's monitoring wall draws its charts from real data, and every workbench renders
+(with a screenshot of each for docs/screenshots/ when PORTAL_SCREENSHOTS is set)."""
+from __future__ import annotations
+
+import time
+
+import pytest
+from playwright.sync_api import expect
+
+
+pytestmark = pytest.mark.browser
+
+SHOPS = [("苏州某某电器商店", "苏州市姑苏区观前街1号", "商品质量"), ("园区星海健身会所", "苏州工业园区星海街9号", "预付卡"),
+         ("苏州某某电器商店", "苏州市姑苏区观前街1号", "商品质量"), ("吴中惠民药房", "苏州市吴中区宝带西路5号", "药品"),
+         ("相城鲜丰水果店", "苏州市相城区华元路3号", "食品安全"), ("苏州某某电器商店", "苏州市姑苏区观前街1号", "售后服务")]
+
+
+def _complaint(n: int, kind: str = "complaint") -> dict:
+    name, address, category = SHOPS[n % len(SHOPS)]
+    return {"kind": kind, "channel": "phone", "category": category,
+            "complainant": {"name": f"市民{n:02d}", "phone": f"1380000{n:04d}", "address": "苏州市姑苏区人民路100号"},
+            "respondent": {"name": name, "address": address},
+            "request": "要求退款" if kind == "complaint" else "要求查处",
+            "facts": f"第{n}号来电：购买的商品或服务存在问题，与商家协商未果（编号{n}）。"}
+
+
+@pytest.fixture(scope="module")
+def tickets(runtime) -> dict[str, list[str]]:
+    """Tickets in every stage: waiting, dispatched, in handling, reviewed, called back, closed."""
+    made: dict[str, list[str]] = {}
+
+    def register(n: int, kind: str = "complaint") -> str:
+        return runtime.call("POST", "/tickets", "agent", json=_complaint(n, kind))["tickets"][0]["id"]
+
+    def to_department(tid: str, department: str = "MARKET", sign: bool = True) -> str:
+        runtime.act(tid, "accept", "agent", district="GUSU")
+        aid = runtime.act(tid, "dispatch", "dispatcher", mode="single", department=department)["assignments"][0]["id"]
+        if sign:
+            runtime.act(tid, "sign", "handler" if department == "MARKET" else f"handler-{department.lower()}",
+                        assignment_id=aid)
+        return aid
+
+    made["pending"] = [register(1), register(2, "report")]
+    made["to_dispatch"] = [register(3)]
+    runtime.act(made["to_dispatch"][0], "accept", "agent")
+    made["to_sign"] = [register(4)]
+    to_department(made["to_sign"][0], sign=False)
+    made["in_progress"] = [register(5), register(6)]
+    for tid in made["in_progress"]:
+        aid = to_department(tid)
+        runtime.act(tid, "add_note", "handler", assignment_id=aid, text="已联系双方，正在调解。")
+    runtime.act(made["in_progress"][1], "urge", "manager", text="请加快办理并答复群众。")
+    made["called_back"] = []
+    for n, satisfaction in ((7, "satisfied"), (8, "basically_satisfied"), (9, "dissatisfied")):
+        tid = register(n)
+        aid = to_department(tid)
+        runtime.act(tid, "submit_closure", "handler", assignment_id=aid, result="settled", facts="双方达成调解协议。")
+        runtime.act(tid, "review_closure", "dispatcher", decision="approve", reply="经调解，商家同意退款。")
+        runtime.act(tid, "record_callback", "agent", satisfaction=satisfaction, solved=satisfaction != "dissatisfied")
+        made["called_back"].append(tid)
+    runtime.act(made["called_back"][0], "close", "agent")
+    made["web"] = []
+    for n in (10, 11):
+        body = {k: v for k, v in _complaint(n).items() if k != "channel"}
+        made["web"].append(runtime.call("POST", "/public/tickets", json=body)["tickets"][0]["tracking_code"])
+    return made
+
+
+def _count(made: dict[str, list[str]]) -> int:
+    return sum(len(v) for v in made.values())
+
+
+def _wait_for_analytics(runtime, callbacks: int, limit_seconds: float = 30.0) -> bool:
+    """True once the monitoring route counts every callback (its counters follow the table's stream);
+    False when the API has no monitoring route (the wall then computes from the tickets)."""
+    paths = runtime.call("GET", "/openapi.json")["paths"]
+    if "/monitoring/overview" not in paths:
+        return False
+    deadline = time.monotonic() + limit_seconds
+    while time.monotonic() < deadline:
+        counts = runtime.call("GET", "/monitoring/overview", "manager")["period"]["satisfaction"]
+        if sum(counts.values()) >= callbacks:
+            return True
+        time.sleep(0.5)
+    raise AssertionError(f"the monitoring counters did not reach {callbacks} callbacks in {limit_seconds} s")
+
+
+def test_manager_wall_renders_charts_with_data(screens, runtime, tickets, screenshot_dir):
+    monitoring = _wait_for_analytics(runtime, callbacks=len(tickets["called_back"]))
+    manager = screens().sign_in("manager")
+    expect(manager.by("manager-wall")).to_be_visible()
+    expect(manager.by("figure-total").locator("[data-value]")).to_have_attribute("data-value", str(_count(tickets)))
+    by_stage = "chart-queues" if monitoring else "chart-departments"
+    for chart in ("chart-daily", "chart-status", "chart-kind", by_stage, "chart-hotspots", "chart-satisfaction"):
+        box = manager.by(chart)
+        expect(box).to_have_attribute("data-rendered", "yes")
+        assert int(box.get_attribute("data-total")) > 0, chart
+        expect(box.locator("canvas")).to_have_count(1)
+    # every ticket of the period is in the state chart; 3 callbacks, 2 of them satisfied or basically satisfied
+    assert int(manager.by("chart-status").get_attribute("data-total")) == _count(tickets)
+    assert int(manager.by("chart-satisfaction").get_attribute("data-total")) == 3
+    expect(manager.by("figure-satisfaction").locator("[data-value]")).to_have_attribute("data-value", "66.7")
+    # the repeated respondent is the top hotspot
+    assert int(manager.by("chart-hotspots").get_attribute("data-total")) >= 3
+    expect(manager.by("queue-warnings")).to_be_visible()
+    manager.shot(screenshot_dir, "manager-wall")
+    if manager.by("stats-overview").count():
+        expect(manager.by("stats-overview").locator(".figure").first).to_be_visible()
+    manager.page.set_viewport_size({"width": 1366, "height": 1400})
+    manager.shot(screenshot_dir, "manager-wall-full")
+    manager.by("nav-settings").click()
+    expect(manager.by("sla-rules").locator("tr.el-table__row").first).to_be_visible()
+    if manager.by("indicators").count():
+        expect(manager.by("indicators").locator("tr.el-table__row").first).to_be_visible()
+    manager.page.set_viewport_size({"width": 1366, "height": 768})
+    manager.shot(screenshot_dir, "manager-settings")
+    assert manager.errors == [], manager.errors
+
+
+def test_every_workbench_renders_its_work(screens, runtime, tickets, screenshot_dir):
+    agent = screens().sign_in("agent")
+    expect(agent.by("figure-pending_acceptance").locator("[data-value]")).to_have_attribute("data-value", "2")
+    expect(agent.by("figure-internet_inbox").locator("[data-value]")).to_have_attribute("data-value", "2")
+    expect(agent.by("queue-internet_inbox").locator("tr.el-table__row")).to_have_count(2)
+    expect(agent.by("figure-recent").locator("[data-value]")).to_have_attribute("data-value", str(_count(tickets)))
+    agent.shot(screenshot_dir, "agent-workbench")
+
+    agent.by("nav-register").click()
+    agent.fill("field-complainant-name", "周芷若")
+    agent.fill("field-complainant-phone", "1390000")
+    agent.fill("field-respondent-name", "苏州某某电器商店")
+    agent.field("field-respondent-name").press("Tab")
+    expect(agent.by("duplicate-hints")).to_contain_text("近30日涉及「苏州某某电器商店」的工单")
+    expect(agent.page.get_by_text("请填写11位手机号或带区号的固定电话")).to_be_visible()
+    agent.shot(screenshot_dir, "agent-register")
+
+    dispatcher = screens().sign_in("dispatcher")
+    expect(dispatcher.by("queue-to_dispatch").locator("tr.el-table__row")).to_have_count(1)
+    dispatcher.by("quick-dispatch-" + tickets["to_dispatch"][0]).click()
+    dialog = dispatcher.dialog("dispatch")
+    dispatcher.choose("dispatch-department", "市场监督管理局", scope=dialog, search="消费纠纷")
+    dispatcher.shot(screenshot_dir, "dispatcher-dispatch-dialog")
+    dialog.locator(".el-dialog__headerbtn").click()
+    dispatcher.by("figure-closure_reviews").click()
+    dispatcher.page.get_by_role("tab", name="部门目录").click()
+    dispatcher.fill("department-search", "物业")
+    dispatcher.field("department-search").press("Enter")
+    expect(dispatcher.by("department-list").locator("tr.el-table__row")).to_have_count(1)
+    expect(dispatcher.by("department-list")).to_contain_text("住房和城乡建设局")
+    dispatcher.page.get_by_role("tab", name="待分拨").click()
+    dispatcher.shot(screenshot_dir, "dispatcher-workbench")
+
+    handler = screens().sign_in("handler")
+    expect(handler.by("queue-to_sign").locator("tr.el-table__row")).to_have_count(1)
+    handler.by("figure-in_progress").click()
+    rows = handler.by("queue-in_progress").locator("tr.el-table__row")
+    expect(rows).to_have_count(2)
+    expect(rows.first).to_contain_text("剩余")
+    expect(handler.by("figure-urgings").locator("[data-value]")).to_have_attribute("data-value", "1")
+    handler.shot(screenshot_dir, "department-workbench")
+
+    handler.open(f"/tickets/{tickets['in_progress'][1]}")
+    expect(handler.by("timeline").locator("[data-event=urged]")).to_have_count(1)
+    for action in ("add_note", "pause", "request_extension", "request_return", "submit_closure", "answer_urging"):
+        expect(handler.by(f"action-{action}")).to_be_visible()
+    handler.shot(screenshot_dir, "ticket-detail")
+
+    citizen = screens("phone").open("/citizen")
+    expect(citizen.by("citizen-form")).to_be_visible()
+    citizen.shot(screenshot_dir, "citizen-submit-phone")
+    citizen.open(f"/citizen/track/{tickets['web'][0]}")
+    citizen.fill("track-last4", "0010")
+    citizen.field("track-last4").press("Enter")
+    expect(citizen.by("track-status")).to_have_text("互联网渠道待受理")
+    expect(citizen.by("track-no-reply")).to_be_visible()
+    citizen.shot(screenshot_dir, "citizen-track-phone")
+    for screen in (agent, dispatcher, handler, citizen):
+        assert screen.errors == [], screen.errors
