@@ -11,6 +11,7 @@ from chalicelib.api.openapi import openapi_bp
 from chalicelib.api.public import public_bp
 from chalicelib.api.rules import rules_bp
 from chalicelib.api.system import system_bp
+from chalicelib.api.templates import templates_bp
 from chalicelib.api.tickets import tickets_bp
 from chalicelib.integration import relay  # noqa: F401 - registers the outbox relay stream consumer
 
@@ -25,6 +26,7 @@ app.register_blueprint(openapi_bp)
 app.register_blueprint(rules_bp)
 app.register_blueprint(tickets_bp)
 app.register_blueprint(public_bp)
+app.register_blueprint(templates_bp)
 
 app.register_middleware(http_middleware, "http")
 app.register_middleware(flush_metrics_middleware, "all")
