@@ -1,0 +1,139 @@
+"""Notifications for committed warnings, urgings and supervisions.
+
+A table-stream consumer reads the outbox messages written in the same transaction as each
+``warning_recorded`` / ``urged`` / ``supervised`` transition, so a notification exists exactly
+when the change does, whoever made it (the flow, the sweeper, a manager urging by hand, an upper
+level). The notification id is the outbox key: a redelivered batch overwrites, never duplicates.
+"""
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from chalicelib.domain.calendar import TZ
+from chalicelib.domain.clocks import ClockName
+from chalicelib.domain.errors import NotFound
+from chalicelib.domain.ticket import CENTER, Priority, Ticket
+from chalicelib.notifications import port
+from chalicelib.notifications.model import Audience, Notification
+from chalicelib.services import tickets as ticket_service
+from chalicelib.streams import TableChange, consumer, is_outbox_insert
+from chalicelib.workflow.schedule import clock_label
+
+TOPICS = frozenset({"ticket.warning_recorded", "ticket.urged", "ticket.supervised"})
+CENTRE_ROLES = ("agent", "dispatcher")
+# Who at the centre answers for a centre clock.
+_CENTRE_CLOCK_ROLES = {
+    ClockName.ACCEPTANCE: ("agent",),
+    ClockName.CALLBACK: ("agent",),
+    ClockName.CLOSURE_REVIEW: ("dispatcher",),
+}
+_URGING_SOURCES = {"system": "系统自动催办", "manual": "管理人员催办", "upper_level": "上级平台催办"}
+
+
+def accepts(change: TableChange) -> bool:
+    return is_outbox_insert(change) and change.item.get("topic") in TOPICS
+
+
+def _when(value: Any) -> str:
+    try:
+        return datetime.fromisoformat(str(value)).astimezone(TZ).strftime("%Y-%m-%d %H:%M")
+    except ValueError:
+        return str(value)
+
+
+def clock_audience(ticket: Ticket | None, key: str, departments: list[str] | None = None) -> Audience:
+    """Who answers for clock ``key`` of ``ticket``: its assignment's department, the departments
+    handling the ticket (``departments`` when the ticket was not read), or the centre's role for a
+    centre clock."""
+    name, _, assignment_id = key.partition(":")
+    if ticket is not None and assignment_id:
+        assignment = ticket.assignment(assignment_id)
+        if assignment is not None:
+            return Audience(departments=(assignment.department,))
+    if ticket is None and departments and (assignment_id or name not in _CENTRE_CLOCK_ROLES):
+        return Audience(departments=tuple(departments))
+    if name in _CENTRE_CLOCK_ROLES:
+        return Audience(roles=_CENTRE_CLOCK_ROLES[name])
+    departments = tuple(ticket.departments) if ticket is not None else ()
+    return Audience(departments=departments) if departments else Audience(roles=("dispatcher",))
+
+
+def _addressee(department: Any) -> Audience:
+    if not department or department == CENTER:
+        return Audience(roles=CENTRE_ROLES)
+    return Audience(departments=(str(department),))
+
+
+def _with_managers(audience: Audience) -> Audience:
+    return Audience(departments=audience.departments, roles=tuple(dict.fromkeys((*audience.roles, "manager"))),
+                    usernames=audience.usernames)
+
+
+def build(change: TableChange, ticket: Ticket | None) -> Notification | None:
+    """The notification for one outbox message (None for a topic that tells nobody)."""
+    item = change.item
+    topic = item.get("topic")
+    payload = item.get("payload") or {}
+    ticket_id = str(payload.get("ticket_id") or change.pk[2:])
+    base = {"id": f"{ticket_id}/{change.sk}", "ticket_id": ticket_id,
+            "created_at": str(payload.get("at") or item.get("created_at")),
+            "urgent": payload.get("priority") == Priority.URGENT}
+    key = str(payload.get("clock") or "")
+    label = clock_label(key) if key else "办理时限"
+    if topic == "ticket.warning_recorded":
+        level = payload.get("level")
+        audience = clock_audience(ticket, key, [str(d) for d in payload.get("departments") or []])
+        if level == "red":
+            return Notification(kind="warning_red", title=f"红牌预警：{label}已超期",
+                                body=f"工单 {ticket_id} 的{label}已于 {_when(payload.get('due'))} 到期，现已超期，请立即办理。",
+                                audience=_with_managers(audience), data={"clock": key, "level": "red"}, **base)
+        return Notification(kind="warning_yellow", title=f"黄牌预警：{label}即将到期",
+                            body=f"工单 {ticket_id} 的{label}将于 {_when(payload.get('due'))} 到期，请抓紧办理。",
+                            audience=audience, data={"clock": key, "level": "yellow"}, **base)
+    if topic == "ticket.urged":
+        source = _URGING_SOURCES.get(str(payload.get("source")), "催办")
+        return Notification(kind="urged", title=f"催办：工单 {ticket_id}",
+                            body=f"{source}：工单 {ticket_id} 的{label}需尽快办理，请在平台上答复催办。",
+                            audience=_addressee(payload.get("department")),
+                            data={"clock": key, "urging_id": payload.get("urging_id")}, **base)
+    if topic == "ticket.supervised":
+        return Notification(kind="supervised", title=f"督办：工单 {ticket_id}",
+                            body=f"工单 {ticket_id} 已被督办，请立即办理并反馈，督办将计入部门考核。",
+                            audience=_with_managers(_addressee(payload.get("department"))),
+                            data={"urging_id": payload.get("urging_id")}, **base)
+    return None
+
+
+def _needs_ticket(change: TableChange) -> bool:
+    """A warning about an assignment's clock needs the ticket to name the department, unless the
+    event's payload already says the ticket is with exactly one department."""
+    payload = change.item.get("payload") or {}
+    if change.item.get("topic") != "ticket.warning_recorded":
+        return False
+    return ":" in str(payload.get("clock") or "") and len(payload.get("departments") or []) != 1
+
+
+def _ticket(ticket_id: str, cache: dict[str, Ticket | None]) -> Ticket | None:
+    if ticket_id not in cache:
+        try:
+            cache[ticket_id] = ticket_service.repository().get(ticket_id)
+        except NotFound:
+            cache[ticket_id] = None
+    return cache[ticket_id]
+
+
+@consumer("notifier", accepts=accepts)
+def on_events(changes: list[TableChange]) -> None:
+    """Queue a notification for each warning, urging and supervision in the batch."""
+    tickets: dict[str, Ticket | None] = {}
+    notes = []
+    for change in changes:
+        ticket = _ticket(change.pk[2:], tickets) if _needs_ticket(change) else None
+        note = build(change, ticket)
+        if note is not None:
+            notes.append(note)
+    port.notify(notes)
+
+
+__all__ = ["TOPICS", "accepts", "build", "clock_audience", "on_events"]
