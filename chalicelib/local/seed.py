@@ -76,4 +76,41 @@ def seed_reference_data(data_dir: Path = DATA_DIR) -> dict[str, int]:
         directory.put_entry(directory.USERS, user["username"], user)
     for template in REPLY_TEMPLATES:
         directory.put_entry(directory.TEMPLATES, template["id"], {**template, "active": True, "category": None})
-    return {"departments": len(departments), "districts": len(districts), "users": len(users)}
+    partners = seed_partners()
+    return {"departments": len(departments), "districts": len(districts), "users": len(users), "partners": partners}
+
+
+# The upper-level platform of the demo: the provincial 12315 platform. Its Standard Webhooks secret
+# comes from PARTNER_PROVINCE_12315_SECRET (the simulator reads the same variable), defaulting to
+# the Standard Webhooks specification's test secret so that a fresh checkout works as it is.
+DEMO_UPPER_PARTNER = "province-12315"
+DEMO_UPPER_SECRET_ENV = "PARTNER_PROVINCE_12315_SECRET"
+DEMO_UPPER_SECRET_DEFAULT = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
+
+
+def seed_partners() -> int:
+    """The demo partner ``province-12315`` (kind upper), its key in Secrets Manager (idempotent).
+
+    Also call this after restoring a snapshot: snapshots hold the table, not Secrets Manager.
+    """
+    import os
+    from datetime import datetime
+
+    from chalicelib.domain.calendar import TZ
+    from chalicelib.integration import keys, registry
+
+    now = datetime.now(TZ)
+    secret = os.environ.get(DEMO_UPPER_SECRET_ENV) or DEMO_UPPER_SECRET_DEFAULT
+    key = keys.new_key("hmac", now, secret)
+    keys.store.ensure(DEMO_UPPER_PARTNER, [key])
+    existing = registry.find(DEMO_UPPER_PARTNER)
+    entry = {k: v for k, v in (existing or {}).items() if k != "_version"}
+    entry.update({
+        "id": DEMO_UPPER_PARTNER, "name": "江苏省12315平台", "kind": "upper", "enabled": True,
+        "endpoints": entry.get("endpoints", []), "keys": [key.meta()],
+        "secret_name": keys.secret_name(DEMO_UPPER_PARTNER),
+        "created_at": entry.get("created_at", now.isoformat()), "updated_at": now.isoformat(),
+    })
+    directory.put_entry(registry.PARTNERS, DEMO_UPPER_PARTNER, entry)
+    registry.forget_cache()
+    return 1

@@ -1,0 +1,522 @@
+"""Inbound partner webhooks: verify, validate, then apply exactly once.
+
+``POST /partners/{partnerId}/webhooks`` hands the raw request here. In order:
+
+1. **Who.** An unknown or disabled partner is a 401.
+2. **Authentic.** The Standard Webhooks signature is checked against the raw bytes, before any
+   parsing, with the partner's active keys (several during a rotation); a stale or future
+   timestamp (±5 min) is a 401. Nothing is stored for a rejected request.
+3. **Valid.** The JSON body is checked against the event type's schema (and, for an assignment,
+   the ticket facts against the intake rules); a 400 names every bad field; nothing is stored.
+4. **Once.** Powertools idempotency, on the same table (``PK = IDEMPOTENCY#webhooks#<partner>``,
+   ``SK`` = the hashed ``webhook-id``), with payload validation: the same id again answers the
+   first answer and does nothing; the same id with another body is a 409. Underneath, the
+   inbound log item (``WHIN#...``) is written in the same transaction as the effect with a
+   does-not-exist condition, so even after the idempotency record expires no effect repeats.
+5. **Apply.**
+   * ``ticket.assigned`` (upper level / 12345): registered through the intake use case with the
+     partner as actor (channel ``upper_level`` or ``hotline_12345``); the external id mapping and
+     the ticket's partner link are written in the ticket's creation transaction. An external id
+     already mapped answers the existing ticket; a repeat of an open ticket (Art. 35) is linked
+     to it instead of creating a second one.
+   * ``ticket.urged``: an urging (source upper_level) to each department responsible now.
+   * ``ticket.recalled``: the upper level withdraws its assignment: an urging to the centre,
+     which decides (decline, or return upward) - the lifecycle has no partner-driven cancel.
+   * ``ticket.updated`` / ``ticket.closed`` (lower-level platform, on a share we sent down): a
+     progress note / the closure submission as the platform's actor (signing first if it had not
+     signed), applied only if its ``sequence`` is newer than the last one applied from that
+     platform on that ticket; an older one is acknowledged and ignored.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import threading
+import time
+from datetime import datetime
+from typing import Any, Callable
+
+import fastjsonschema
+from pynamodb.exceptions import PutError, TransactWriteError
+from pynamodb.transactions import TransactWrite
+
+from chalicelib.aws import client
+from chalicelib.config import get_settings
+from chalicelib.domain import intake, lifecycle
+from chalicelib.domain.errors import (
+    ConcurrentModification,
+    Conflict,
+    DomainError,
+    Duplicate,
+    Forbidden,
+    NotFound,
+    ValidationFailed,
+)
+from chalicelib.domain.ticket import CENTER, Actor, AssignmentRole, AssignmentStatus, Outcome, Role, Status, Ticket
+from chalicelib.integration import keys as partner_keys
+from chalicelib.integration import records, registry, signing
+from chalicelib.integration.records import InboundItem, LinkItem, MappingItem, iso
+from chalicelib.observability import logger
+from chalicelib.services import clock
+from chalicelib.store.tickets import Companion, companions
+
+IDEMPOTENCY_DAYS = 7  # longer than the partners' retry schedules (Standard Webhooks: ~3 days)
+LEDGER_TTL_DAYS = records.LEDGER_TTL_DAYS
+CHANNEL_OF_KIND = {"upper": "upper_level", "hotline_12345": "hotline_12345"}
+
+
+class SignatureRejected(DomainError):
+    """The request is not a partner's authentic, fresh webhook (HTTP 401)."""
+
+    code = "invalid_signature"
+    http_status = 401
+
+
+class WebhookIdReused(Conflict):
+    """The same ``webhook-id`` came with a different body (HTTP 409)."""
+
+    code = "webhook_id_reused"
+
+
+class InProgress(Conflict):
+    """The same webhook is being processed right now; retry shortly (HTTP 409)."""
+
+    code = "in_progress"
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.retry_after = 2
+
+
+class StorageBusy(DomainError):
+    """The idempotency store failed; retry (HTTP 503)."""
+
+    code = "service_unavailable"
+    http_status = 503
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.retry_after = 2
+
+
+# --------------------------------------------------------------------------- schemas
+_EXTERNAL_ID = {"type": "string", "minLength": 1, "maxLength": 128, "pattern": r"^[A-Za-z0-9][A-Za-z0-9_.:/\-]*$"}
+_TEXT = {"type": "string", "minLength": 1, "maxLength": 2000}
+_SEQUENCE = {"type": "integer", "minimum": 1, "maximum": 9007199254740991}
+_ENVELOPE = fastjsonschema.compile({
+    "type": "object",
+    "properties": {"type": {"type": "string", "maxLength": 64}, "timestamp": {"type": "string", "maxLength": 64},
+                   "data": {"type": "object"}},
+    "required": ["type", "data"], "additionalProperties": False})
+_DATA = {
+    "ticket.assigned": {"properties": {"external_id": _EXTERNAL_ID, "ticket": {"type": "object"}},
+                        "required": ["external_id", "ticket"]},
+    "ticket.urged": {"properties": {"external_id": _EXTERNAL_ID, "text": _TEXT}, "required": ["external_id", "text"]},
+    "ticket.recalled": {"properties": {"external_id": _EXTERNAL_ID, "reason": _TEXT},
+                        "required": ["external_id", "reason"]},
+    "ticket.updated": {"properties": {"ticket_id": {"type": "string", "minLength": 1, "maxLength": 64},
+                                      "external_id": _EXTERNAL_ID, "assignment_id": {"type": "string", "maxLength": 16},
+                                      "sequence": _SEQUENCE, "text": _TEXT},
+                       "required": ["sequence", "text"]},
+    "ticket.closed": {"properties": {"ticket_id": {"type": "string", "minLength": 1, "maxLength": 64},
+                                     "external_id": _EXTERNAL_ID, "assignment_id": {"type": "string", "maxLength": 16},
+                                     "sequence": _SEQUENCE, "result": {"type": "string", "maxLength": 32},
+                                     "termination_reason": {"type": "string", "maxLength": 64},
+                                     "facts": {"type": "string", "minLength": 1, "maxLength": 10000}},
+                      "required": ["sequence", "facts"]},
+}
+_DATA_VALIDATORS: dict[str, Callable[[Any], Any]] = {
+    name: fastjsonschema.compile({"type": "object", "additionalProperties": False, **schema})
+    for name, schema in _DATA.items()
+}
+
+
+def _schema_errors(exc: fastjsonschema.JsonSchemaValueException, prefix: str) -> dict[str, str]:
+    path = [str(p) for p in (exc.path or [])[1:]]
+    name = ".".join([prefix, *path]) if path else prefix
+    return {name: exc.message.replace("data.", "").replace("data ", "")[:200]}
+
+
+def parse(raw: bytes, kind: str, now: datetime) -> dict[str, Any]:
+    """The event, checked: ``{"type", "data", ...}``; ValidationFailed with field details otherwise."""
+    try:
+        event = json.loads(raw.decode("utf-8"))
+    except (ValueError, RecursionError) as exc:
+        raise ValidationFailed("the body is not valid UTF-8 JSON", details={"body": str(exc)[:200]}) from None
+    try:
+        _ENVELOPE(event)
+    except fastjsonschema.JsonSchemaValueException as exc:
+        raise ValidationFailed("invalid webhook payload", details=_schema_errors(exc, "body")) from None
+    event_type = event["type"]
+    if event_type not in registry.INBOUND_TYPES.get(kind, frozenset()):
+        allowed = ", ".join(sorted(registry.INBOUND_TYPES.get(kind, ()))) or "none"
+        raise ValidationFailed("event type not accepted from this partner",
+                               details={"type": f"a {kind} partner sends: {allowed}"})
+    try:
+        _DATA_VALIDATORS[event_type](event["data"])
+    except fastjsonschema.JsonSchemaValueException as exc:
+        raise ValidationFailed("invalid webhook payload", details=_schema_errors(exc, "data")) from None
+    data = event["data"]
+    if event_type in ("ticket.updated", "ticket.closed") and not (data.get("ticket_id") or data.get("external_id")):
+        raise ValidationFailed("which ticket?", details={"data.ticket_id": "ticket_id or external_id is required"})
+    if event_type == "ticket.assigned":
+        ticket = data["ticket"]
+        errors = {f"data.ticket.{k}": "set by the platform" for k in ("channel", "external_ref") if k in ticket}
+        if errors:
+            raise ValidationFailed("invalid ticket", details=errors)
+        try:
+            intake.validate_submission(_submission(ticket, kind, data["external_id"]), now=now)
+        except ValidationFailed as exc:
+            raise ValidationFailed("invalid ticket", details={f"data.ticket.{k}": v for k, v in exc.details.items()}) from None
+    return event
+
+
+def _submission(ticket: dict[str, Any], kind: str, external_id: str) -> dict[str, Any]:
+    return {**ticket, "channel": CHANNEL_OF_KIND[kind], "external_ref": external_id}
+
+
+# --------------------------------------------------------------------------- entry point
+def partner_actor(partner_id: str) -> Actor:
+    """The actor a partner platform acts as (its id doubles as its department code)."""
+    return Actor(username=partner_id, role=Role.PARTNER, department=partner_id)
+
+
+def receive(partner_id: str, headers: dict[str, str], raw: bytes, *, now: datetime | None = None,
+            lambda_context: Any = None) -> dict[str, Any]:
+    """Handle one inbound webhook; returns the answer body (200), or raises a DomainError.
+
+    ``lambda_context`` lets the idempotency record of a request that dies mid-way expire with the
+    function's timeout instead of blocking the partner's retries.
+    """
+    now = now or clock.now()
+    entry = registry.find(partner_id, cached=True)
+    if entry is None or not entry.get("enabled", True):
+        raise SignatureRejected("unknown or disabled partner")
+    verified = _verify(partner_id, headers, raw, now)
+    event = parse(raw, entry["kind"], now)
+    return _process(entry, verified.id, hashlib.sha256(raw).hexdigest(), event, now, lambda_context)
+
+
+def _verify(partner_id: str, headers: dict[str, str], raw: bytes, now: datetime) -> signing.WebhookHeaders:
+    def check(force: bool) -> signing.WebhookHeaders:
+        bundle = partner_keys.store.load(partner_id, force=force)
+        return signing.verify(headers, raw, now=now.timestamp(),
+                              hmac_secrets=partner_keys.active(bundle, "hmac", now),
+                              public_keys=partner_keys.active(bundle, "ed25519_public", now))
+    try:
+        try:
+            return check(False)
+        except signing.SignatureError as exc:
+            if exc.reason != "no_matching_signature" or not partner_keys.store.may_refresh(partner_id):
+                raise
+            return check(True)  # a key rotated by another instance: look once more
+    except signing.SignatureError as exc:
+        logger.info("webhook signature rejected", extra={"partner": partner_id, "reason": exc.reason})
+        raise SignatureRejected("the webhook signature could not be verified", details={"reason": exc.reason}) from None
+    except NotFound:
+        raise SignatureRejected("the partner has no keys") from None
+
+
+# --------------------------------------------------------------------------- idempotency
+_handlers: dict[str, tuple[Any, Any, Callable[..., dict[str, Any]]]] = {}
+_handlers_lock = threading.Lock()
+
+
+def _idempotent_handler(partner_id: str) -> tuple[Any, Callable[..., dict[str, Any]]]:
+    """The idempotent apply function of one partner (one persistence layer each, cached)."""
+    from aws_lambda_powertools.utilities.idempotency import (
+        DynamoDBPersistenceLayer,
+        IdempotencyConfig,
+        idempotent_function,
+    )
+
+    dynamodb = client("dynamodb")
+    with _handlers_lock:
+        cached = _handlers.get(partner_id)
+        if cached is not None and cached[0] is dynamodb:
+            return cached[1], cached[2]
+        persistence = DynamoDBPersistenceLayer(
+            table_name=get_settings().table_name, key_attr="PK", sort_key_attr="SK",
+            static_pk_value=f"IDEMPOTENCY#webhooks#{partner_id}", expiry_attr="expires_at",
+            boto3_client=dynamodb)
+        config = IdempotencyConfig(event_key_jmespath="webhook_id", payload_validation_jmespath="body_sha256",
+                                   raise_on_no_idempotency_key=True,
+                                   expires_after_seconds=IDEMPOTENCY_DAYS * 86400)
+
+        @idempotent_function(data_keyword_argument="request", persistence_store=persistence, config=config)
+        def handle(request: dict[str, Any], entry: dict[str, Any], event: dict[str, Any],
+                   now: datetime) -> dict[str, Any]:
+            return _apply(entry, request["webhook_id"], event, now)
+
+        _handlers[partner_id] = (dynamodb, config, handle)
+        return config, handle
+
+
+def _process(entry: dict[str, Any], webhook_id: str, body_sha: str, event: dict[str, Any],
+             now: datetime, lambda_context: Any = None) -> dict[str, Any]:
+    from aws_lambda_powertools.utilities.idempotency.exceptions import (
+        IdempotencyAlreadyInProgressError,
+        IdempotencyPersistenceLayerError,
+        IdempotencyValidationError,
+    )
+
+    config, handle = _idempotent_handler(entry["id"])
+    if lambda_context is not None and hasattr(lambda_context, "get_remaining_time_in_millis"):
+        config.register_lambda_context(lambda_context)
+    try:
+        return handle(request={"webhook_id": webhook_id, "body_sha256": body_sha}, entry=entry, event=event, now=now)
+    except IdempotencyValidationError:
+        raise WebhookIdReused("this webhook-id was already used with a different body",
+                              details={"webhook-id": webhook_id}) from None
+    except IdempotencyAlreadyInProgressError:
+        raise InProgress("this webhook is being processed; retry shortly") from None
+    except IdempotencyPersistenceLayerError as exc:
+        logger.warning("idempotency store failed", extra={"partner": entry["id"], "error": type(exc).__name__})
+        raise StorageBusy("the webhook could not be recorded; retry shortly") from None
+    except (ValidationFailed, ConcurrentModification):
+        raise  # bad content (nothing stored) or a race the partner's retry resolves
+    except DomainError as exc:  # a valid event the ticket's state refuses: recorded for reconciliation
+        _record(entry["id"], webhook_id, event, "rejected", now, error=exc.code,
+                external_id=event["data"].get("external_id"), ticket_id=event["data"].get("ticket_id"),
+                condition=InboundItem.PK.does_not_exist() | (InboundItem.outcome == "rejected"))
+        raise
+
+
+# --------------------------------------------------------------------------- the inbound log
+def _new_inbound_condition() -> Any:
+    return InboundItem.PK.does_not_exist() | (InboundItem.outcome == "rejected")
+
+
+def _inbound_item(partner_id: str, webhook_id: str, event: dict[str, Any], outcome: str, now: datetime, *,
+                  external_id: str | None = None, ticket_id: str | None = None, sequence: int | None = None,
+                  error: str | None = None) -> InboundItem:
+    return InboundItem(records.inbound_pk(partner_id, webhook_id), "WEBHOOK", partner_id=partner_id,
+                       webhook_id=webhook_id, type=event["type"], outcome=outcome, external_id=external_id,
+                       ticket_id=ticket_id, sequence=sequence, error=error, received_at=iso(now),
+                       GSI2PK=records.ledger_pk(partner_id, records.day_of(now)),
+                       GSI2SK=f"IN#{iso(now)}#{webhook_id}",
+                       expires_at=int(time.time()) + LEDGER_TTL_DAYS * 86400)
+
+
+def _record(partner_id: str, webhook_id: str, event: dict[str, Any], outcome: str, now: datetime, *,
+            condition: Any = None, **fields: Any) -> dict[str, Any]:
+    """Log an inbound webhook whose outcome writes nothing else; returns the answer body."""
+    item = _inbound_item(partner_id, webhook_id, event, outcome, now, **fields)
+    try:
+        item.save(condition=condition if condition is not None else _new_inbound_condition())
+    except PutError as exc:
+        if exc.cause_response_code != "ConditionalCheckFailedException":
+            raise
+        return _earlier(partner_id, webhook_id)
+    return _answer(item)
+
+
+def _answer(item: InboundItem) -> dict[str, Any]:
+    return {"webhook_id": item.webhook_id, "type": item.type, "outcome": item.outcome,
+            "ticket_id": item.ticket_id, "external_id": item.external_id}
+
+
+def _earlier(partner_id: str, webhook_id: str) -> dict[str, Any]:
+    """The answer already given to this webhook (its effect is done; nothing happens again)."""
+    item = records.find_inbound(partner_id, webhook_id)
+    if item is None:
+        raise ConcurrentModification("the webhook is being applied concurrently; retry")
+    return _answer(item)
+
+
+# --------------------------------------------------------------------------- applying events
+def _apply(entry: dict[str, Any], webhook_id: str, event: dict[str, Any], now: datetime) -> dict[str, Any]:
+    handler = {
+        "ticket.assigned": _assigned, "ticket.urged": _urged, "ticket.recalled": _recalled,
+        "ticket.updated": _lower_report, "ticket.closed": _lower_report,
+    }[event["type"]]
+    return handler(entry, webhook_id, event, now)
+
+
+def _assigned(entry: dict[str, Any], webhook_id: str, event: dict[str, Any], now: datetime) -> dict[str, Any]:
+    from chalicelib.services import tickets
+
+    partner_id, data = entry["id"], event["data"]
+    external_id = data["external_id"]
+    answer: dict[str, Any] = {}
+    # No read first: the mapping's does-not-exist condition in the creating transaction decides, and
+    # a known external id (the partner sent it again under a new webhook id) ends in _after_conflict.
+
+    def build(outcomes: list[Outcome]) -> list[Companion]:
+        first = outcomes[0].ticket
+        outcome = "registered" if outcomes[0].events and outcomes[0].events[0].type == "registered" else "merged"
+        inbound = _inbound_item(partner_id, webhook_id, event, outcome, now, external_id=external_id,
+                                ticket_id=first.id)
+        answer.update(_answer(inbound), ticket_ids=[o.ticket.id for o in outcomes])
+        items = [Companion(_mapping(partner_id, external_id, first.id, now), MappingItem.PK.does_not_exist()),
+                 Companion(inbound, _new_inbound_condition())]
+        items += [Companion(_link(o.ticket.id, partner_id, "origin", external_id, now)) for o in outcomes]
+        return items
+
+    try:
+        with companions(build):
+            tickets.register(_submission(data["ticket"], entry["kind"], external_id), partner_actor(partner_id))
+    except Duplicate as exc:
+        duplicate_of = str((exc.details or {}).get("ticket_id") or "")
+        if not duplicate_of:
+            raise
+        return _link_existing(partner_id, webhook_id, event, external_id, duplicate_of, now)
+    except (TransactWriteError, ConcurrentModification):
+        return _after_conflict(partner_id, webhook_id, event, external_id, now)
+    return answer
+
+
+def _after_conflict(partner_id: str, webhook_id: str, event: dict[str, Any], external_id: str,
+                    now: datetime) -> dict[str, Any]:
+    """A companion condition failed: this webhook was applied, or the external id was mapped meanwhile."""
+    done = records.find_inbound(partner_id, webhook_id)
+    if done is not None and done.outcome != "rejected":
+        return _answer(done)
+    mapped = records.find_mapping(partner_id, external_id)
+    if mapped is not None:
+        return _record(partner_id, webhook_id, event, "already_registered", now, external_id=external_id,
+                       ticket_id=mapped)
+    raise ConcurrentModification("the assignment is being registered concurrently; retry")
+
+
+def _link_existing(partner_id: str, webhook_id: str, event: dict[str, Any], external_id: str, ticket_id: str,
+                   now: datetime) -> dict[str, Any]:
+    """A repeat of an open ticket (Art. 35): map the external id to it instead of a second ticket."""
+    inbound = _inbound_item(partner_id, webhook_id, event, "linked_duplicate", now, external_id=external_id,
+                            ticket_id=ticket_id)
+    try:
+        with TransactWrite(connection=MappingItem._get_connection().connection) as tx:
+            tx.save(_mapping(partner_id, external_id, ticket_id, now), condition=MappingItem.PK.does_not_exist())
+            tx.save(_link(ticket_id, partner_id, "origin", external_id, now))
+            tx.save(inbound, condition=_new_inbound_condition())
+    except TransactWriteError:
+        return _after_conflict(partner_id, webhook_id, event, external_id, now)
+    return _answer(inbound)
+
+
+def _mapping(partner_id: str, external_id: str, ticket_id: str, now: datetime) -> MappingItem:
+    return MappingItem(records.mapping_pk(partner_id, external_id), "MAP", partner_id=partner_id,
+                       external_id=external_id, ticket_id=ticket_id, created_at=iso(now))
+
+
+def _link(ticket_id: str, partner_id: str, relation: str, external_id: str | None, now: datetime, *,
+          sequence: int = 0, created_at: str | None = None) -> LinkItem:
+    return LinkItem(f"T#{ticket_id}", records.link_sk(partner_id), partner_id=partner_id, relation=relation,
+                    external_id=external_id, last_sequence=sequence, created_at=created_at or iso(now),
+                    updated_at=iso(now))
+
+
+def _ticket_for(partner_id: str, external_id: str) -> Ticket:
+    from chalicelib.services import tickets
+
+    ticket_id = records.find_mapping(partner_id, external_id)
+    if ticket_id is None:
+        raise NotFound("no ticket for this external id", details={"data.external_id": "unknown"})
+    return tickets.repository().get(ticket_id)
+
+
+def _responsible(ticket: Ticket) -> list[str]:
+    """Who an upper-level urging goes to: each department still working the ticket, else the centre."""
+    if ticket.status != Status.IN_HANDLING:
+        return [CENTER]
+    working = [a for a in ticket.active_assignments if a.status != AssignmentStatus.SUBMITTED]
+    primary = [a.department for a in working if a.role != AssignmentRole.ASSIST] or [a.department for a in working]
+    return list(dict.fromkeys(primary)) or [CENTER]
+
+
+def _urge_all(entry: dict[str, Any], webhook_id: str, event: dict[str, Any], now: datetime, ticket: Ticket,
+              departments: list[str], text: str) -> dict[str, Any]:
+    from chalicelib.services import tickets
+
+    actor = partner_actor(entry["id"])
+    policy = tickets.current_policy()
+    outcomes, current = [], ticket
+    for department in departments:
+        outcome = lifecycle.apply(current, "urge", {"text": text, "department": department}, actor=actor,
+                                  now=now, policy=policy)
+        outcomes.append(outcome)
+        current = outcome.ticket
+    inbound = _inbound_item(entry["id"], webhook_id, event, "applied", now,
+                            external_id=event["data"].get("external_id"), ticket_id=ticket.id)
+    try:
+        with companions(lambda _: [Companion(inbound, _new_inbound_condition())]):
+            tickets.apply_outcomes(ticket, outcomes)
+    except ConcurrentModification:
+        done = records.find_inbound(entry["id"], webhook_id)
+        if done is not None and done.outcome != "rejected":
+            return _answer(done)
+        raise
+    return {**_answer(inbound), "urging_ids": [u.id for u in current.urgings[len(ticket.urgings):]]}
+
+
+def _urged(entry: dict[str, Any], webhook_id: str, event: dict[str, Any], now: datetime) -> dict[str, Any]:
+    ticket = _ticket_for(entry["id"], event["data"]["external_id"])
+    return _urge_all(entry, webhook_id, event, now, ticket, _responsible(ticket), event["data"]["text"])
+
+
+def _recalled(entry: dict[str, Any], webhook_id: str, event: dict[str, Any], now: datetime) -> dict[str, Any]:
+    ticket = _ticket_for(entry["id"], event["data"]["external_id"])
+    text = "上级平台撤回交办，请中心核实处理（不予受理或退回上级）。撤回原因：" + event["data"]["reason"]
+    return _urge_all(entry, webhook_id, event, now, ticket, [CENTER], text[:2000])
+
+
+def _lower_report(entry: dict[str, Any], webhook_id: str, event: dict[str, Any], now: datetime) -> dict[str, Any]:
+    """A lower-level platform's progress note or closure, applied by sequence number."""
+    from chalicelib.services import tickets
+
+    partner_id, data = entry["id"], event["data"]
+    sequence = int(data["sequence"])
+    external_id = data.get("external_id")
+    ticket = tickets.repository().get(data["ticket_id"]) if data.get("ticket_id") else _ticket_for(partner_id, external_id)
+    link = records.find_link(ticket.id, partner_id)
+    if link is not None and int(link.last_sequence) >= sequence:
+        return _record(partner_id, webhook_id, event, "ignored_stale", now, external_id=external_id,
+                       ticket_id=ticket.id, sequence=sequence)
+    shares = [a for a in ticket.assignments if a.department == partner_id and a.role == AssignmentRole.LOWER_PLATFORM]
+    if not shares:
+        raise Forbidden("this ticket was not sent down to your platform", details={"data.ticket_id": ticket.id})
+    share = ticket.assignment(data["assignment_id"]) if data.get("assignment_id") else \
+        next((a for a in reversed(shares) if a.active), shares[-1])
+    if share is None or share not in shares:
+        raise Forbidden("that assignment is not your platform's", details={"data.assignment_id": "not yours"})
+    actor = partner_actor(partner_id)
+    policy = tickets.current_policy()
+    outcomes: list[Outcome] = []
+    current = ticket
+    if share.status == AssignmentStatus.TO_SIGN:  # reporting implies it signed for the share
+        outcomes.append(lifecycle.apply(current, "sign", {"assignment_id": share.id}, actor=actor, now=now,
+                                        policy=policy))
+        current = outcomes[-1].ticket
+    if event["type"] == "ticket.updated":
+        params: dict[str, Any] = {"assignment_id": share.id, "text": data["text"]}
+        action = "add_note"
+    else:
+        params = {"assignment_id": share.id, "facts": data["facts"]}
+        params.update({k: data[k] for k in ("result", "termination_reason") if k in data})
+        action = "submit_closure"
+    outcomes.append(lifecycle.apply(current, action, params, actor=actor, now=now, policy=policy))
+    external = external_id or (link.external_id if link else None)
+    inbound = _inbound_item(partner_id, webhook_id, event, "applied", now, external_id=external,
+                            ticket_id=ticket.id, sequence=sequence)
+    newer = LinkItem.PK.does_not_exist() | (LinkItem.last_sequence < sequence)
+    extra = [Companion(_link(ticket.id, partner_id, "lower", external, now, sequence=sequence,
+                             created_at=link.created_at if link else None), newer),
+             Companion(inbound, _new_inbound_condition())]
+    if external_id and (link is None or link.external_id != external_id):
+        extra.append(Companion(_mapping(partner_id, external_id, ticket.id, now),
+                               MappingItem.PK.does_not_exist() | (MappingItem.ticket_id == ticket.id)))
+    try:
+        with companions(lambda _: extra):
+            tickets.apply_outcomes(ticket, outcomes)
+    except ConcurrentModification:
+        done = records.find_inbound(partner_id, webhook_id)
+        if done is not None and done.outcome != "rejected":
+            return _answer(done)
+        latest = records.find_link(ticket.id, partner_id)
+        if latest is not None and int(latest.last_sequence) >= sequence:
+            return _record(partner_id, webhook_id, event, "ignored_stale", now, external_id=external_id,
+                           ticket_id=ticket.id, sequence=sequence)
+        raise
+    return {**_answer(inbound), "sequence": sequence, "assignment_id": share.id,
+            "status": outcomes[-1].ticket.status}
+

@@ -1,0 +1,108 @@
+"""Reconciliation (对账) of one partner's traffic on one day, and the nightly check.
+
+Per direction, from the ledger (one Query per partner and day, no scan):
+
+* outbound - ``sent`` (deliveries created), ``acknowledged`` (answered 2xx), ``failed`` (parked),
+  ``pending`` (still being retried);
+* inbound - ``received`` (authentic webhooks accepted), with what became of them: ``applied``
+  (an effect on a ticket), ``ignored`` (a stale sequence, an already-registered external id:
+  acknowledged, no effect), ``rejected`` (valid, but refused by the ticket's state).
+
+Each bucket carries its count and its ids. The day balances when every sent webhook was
+acknowledged and no received one was rejected; anything else is a mismatch. The nightly job
+writes each partner's mismatches to the reports bucket (``reconciliation/<day>/<partner>.json``)
+and raises a warning.
+"""
+from __future__ import annotations
+
+import json
+from collections import Counter
+from datetime import date, datetime, timedelta
+from typing import Any
+
+from chalicelib.aws import client
+from chalicelib.config import get_settings
+from chalicelib.domain.calendar import TZ
+from chalicelib.integration import records, registry
+from chalicelib.observability import logger, metrics
+from chalicelib.services import clock
+
+APPLIED = frozenset({"registered", "merged", "linked_duplicate", "applied"})
+IGNORED = frozenset({"already_registered", "ignored_stale"})
+
+
+def _bucket(ids: list[str]) -> dict[str, Any]:
+    return {"count": len(ids), "ids": ids}
+
+
+def reconcile(partner_id: str, day: str) -> dict[str, Any]:
+    """The day's reconciliation for one partner (see the module doc)."""
+    sent: list[str] = []
+    acknowledged: list[str] = []
+    failed: list[str] = []
+    pending: list[str] = []
+    for item in records.deliveries_on(partner_id, day):
+        sent.append(item.delivery_id)
+        {"delivered": acknowledged, "failed": failed}.get(str(item.status), pending).append(item.delivery_id)
+    received: list[str] = []
+    applied: list[str] = []
+    ignored: list[str] = []
+    rejected: list[str] = []
+    ticket_ids: set[str] = set()
+    types: Counter[str] = Counter()
+    for item in records.inbound_on(partner_id, day):
+        received.append(item.webhook_id)
+        types[str(item.type)] += 1
+        outcome = str(item.outcome)
+        if outcome in APPLIED:
+            applied.append(item.webhook_id)
+        elif outcome in IGNORED:
+            ignored.append(item.webhook_id)
+        else:
+            rejected.append(item.webhook_id)
+        if item.ticket_id and item.type == "ticket.assigned" and outcome in APPLIED:
+            ticket_ids.add(str(item.ticket_id))
+    mismatches = ([{"direction": "outbound", "id": i, "problem": "failed"} for i in failed]
+                  + [{"direction": "outbound", "id": i, "problem": "not_acknowledged"} for i in pending]
+                  + [{"direction": "inbound", "id": i, "problem": "rejected"} for i in rejected])
+    return {
+        "partner_id": partner_id, "date": day,
+        "outbound": {"sent": _bucket(sent), "acknowledged": _bucket(acknowledged), "failed": _bucket(failed),
+                     "pending": _bucket(pending)},
+        "inbound": {"received": _bucket(received), "applied": _bucket(applied), "ignored": _bucket(ignored),
+                    "rejected": _bucket(rejected), "by_type": dict(types),
+                    "tickets_registered": len(ticket_ids)},
+        "balanced": not mismatches,
+        "mismatches": mismatches,
+    }
+
+
+def previous_day(now: datetime) -> str:
+    return (now.astimezone(TZ).date() - timedelta(days=1)).isoformat()
+
+
+def nightly(now: datetime | None = None, day: str | None = None) -> dict[str, Any]:
+    """Reconcile every partner for ``day`` (default: yesterday, Asia/Shanghai); store and warn on mismatches."""
+    now = now or clock.now()
+    day = day or previous_day(now)
+    date.fromisoformat(day)
+    summary: dict[str, Any] = {"date": day, "partners": {}, "written": []}
+    for entry in registry.list_all():
+        result = reconcile(entry["id"], day)
+        summary["partners"][entry["id"]] = {"balanced": result["balanced"], "mismatches": len(result["mismatches"])}
+        if result["balanced"]:
+            continue
+        key = f"reconciliation/{day}/{entry['id']}.json"
+        report = {**result, "generated_at": now.isoformat(),
+                  "title": f"{entry.get('name', entry['id'])} {day} 对账差异"}
+        client("s3").put_object(Bucket=get_settings().reports_bucket, Key=key,
+                                Body=json.dumps(report, ensure_ascii=False, indent=1).encode("utf-8"),
+                                ContentType="application/json; charset=utf-8")
+        summary["written"].append(key)
+        logger.warning("partner reconciliation mismatch", extra={
+            "partner": entry["id"], "date": day, "mismatches": len(result["mismatches"]),
+            "outbound_failed": result["outbound"]["failed"]["count"],
+            "outbound_pending": result["outbound"]["pending"]["count"],
+            "inbound_rejected": result["inbound"]["rejected"]["count"], "report": key})
+        metrics.add_metric(name="ReconciliationMismatches", unit="Count", value=len(result["mismatches"]))
+    return summary
