@@ -48,6 +48,7 @@ from chalicelib.domain.intake import (
     parse_joining_party,
 )
 from chalicelib.domain.ticket import (
+    BASIS_POINTS,
     CENTER,
     DECLINE_REASON_LABELS,
     HANDLED,
@@ -163,7 +164,7 @@ PARAMS: dict[str, frozenset[str]] = {
         "decline": "reason_code text",
         "answer_directly": "answer",
         "review_non_acceptance": "decision department text",
-        "dispatch": "mode department lead assists departments platform district text",
+        "dispatch": "mode department lead assists departments platform district text auto",
         "sign": "assignment_id",
         "add_note": "assignment_id text",
         "pause": "assignment_id reason text",
@@ -712,6 +713,7 @@ def _dispatch_plan(c: _Ctx) -> list[tuple[str, str]]:
 def _dispatch(c: _Ctx) -> str:
     t = c.t
     plan = _dispatch_plan(c)
+    auto = _auto_dispatch(c, plan) if "auto" in c.params else None
     if "district" in c.params:
         t.district = c.code("district", required=False)
     text = c.text("text", required=False)
@@ -720,7 +722,28 @@ def _dispatch(c: _Ctx) -> str:
     t.status = S.IN_HANDLING
     c.data.update(mode=t.dispatch_mode, district=t.district, text=text,
                   assignments=[{"id": a.id, "department": a.department, "role": a.role} for a in created])
+    if auto is not None:
+        c.data["auto_dispatch"] = auto
     return "dispatched"
+
+
+def _auto_dispatch(c: _Ctx, plan: list[tuple[str, str]]) -> dict[str, Any]:
+    """The model behind a dispatch the platform made by itself: ``{"model_version", "probability_bp"}``.
+
+    Only the system dispatches by itself, to one department (the model's first choice).
+    """
+    if c.actor.role != Role.SYSTEM:
+        raise Forbidden("only the system dispatches on the model's recommendation", details={"auto": "system only"})
+    raw = c.params.get("auto")
+    if not isinstance(raw, Mapping) or set(raw) != {"model_version", "probability_bp"}:
+        raise ValidationFailed("invalid auto", details={"auto": "an object with model_version and probability_bp"})
+    version = check_text(raw.get("model_version"), "auto.model_version", max_len=64)
+    probability = raw.get("probability_bp")
+    if isinstance(probability, bool) or not isinstance(probability, int) or not 0 <= probability <= BASIS_POINTS:
+        raise ValidationFailed("invalid auto.probability_bp", details={"auto.probability_bp": "an integer 0..10000"})
+    if len(plan) != 1 or plan[0][1] != AR.SINGLE:
+        raise ValidationFailed("an automatic dispatch goes to one department", details={"mode": "must be single"})
+    return {"model_version": version, "probability_bp": probability}
 
 
 def _sign(c: _Ctx) -> str:

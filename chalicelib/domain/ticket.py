@@ -573,6 +573,49 @@ class JoinedComplainant(Record):
     source_ticket_id: str | None = None
 
 
+BASIS_POINTS = 10_000  # probabilities and confidences are stored as integers out of 10 000
+
+
+@dataclass(frozen=True)
+class RankedDepartment(Record):
+    """One department the dispatch model recommends, with its probability in basis points."""
+
+    department: str
+    probability_bp: int  # 0..10 000 (9 731 = 97.31 %)
+
+
+@dataclass(frozen=True)
+class Jurisdiction(Record):
+    """Where a ticket belongs (属地), as located from its address and text; unknown: district None."""
+
+    district: str | None = None
+    district_name: str | None = None
+    place: str | None = None  # the gazetteer name that decided it (a town, road, landmark...)
+    place_kind: str | None = None
+    subdistrict: str | None = None
+    confidence_bp: int | None = None
+
+
+@dataclass(frozen=True)
+class DispatchRecommendation(Record):
+    """The dispatch model's advice on a ticket (智能分拨推荐), stored at registration.
+
+    ``auto`` says whether the top department cleared the model's threshold then; whether the
+    platform actually dispatches by itself also depends on the configuration in force.
+    """
+
+    model_version: str
+    departments: list[RankedDepartment]  # best first (top 3)
+    threshold_bp: int
+    auto: bool
+    at: datetime
+    jurisdiction: Jurisdiction | None = None
+
+    @property
+    def top(self) -> RankedDepartment | None:
+        return self.departments[0] if self.departments else None
+
+
 # --- the ticket -----------------------------------------------------------------------------
 
 
@@ -615,6 +658,7 @@ class Ticket(Record):
     reopen_count: int = 0
     closed_at: datetime | None = None
     archived_at: datetime | None = None
+    recommendation: DispatchRecommendation | None = None  # the dispatch model's advice (issue 5)
 
     def copy(self) -> "Ticket":
         """An independent copy: every container is new (the records inside are immutable)."""

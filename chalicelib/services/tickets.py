@@ -15,9 +15,9 @@ from chalicelib.domain.errors import Duplicate, Forbidden, ValidationFailed
 from chalicelib.domain.privacy import REVEAL_ROLES, can_reveal, event_view_for, view_for
 from chalicelib.domain.queues import DEPARTMENT_QUEUES, QUEUES_BY_ROLE
 from chalicelib.domain.ticket import CENTER, Actor, Outcome, Policy, Role, Ticket, TimelineEvent
-from chalicelib.services import clock, policy
+from chalicelib.services import clock, policy, recommend
 from chalicelib.store.models import EventItem
-from chalicelib.store.tickets import TicketRepository, new_ticket_id, new_tracking_code, ticket_pk
+from chalicelib.store.tickets import TicketRepository, companions, new_ticket_id, new_tracking_code, ticket_pk
 
 DEPARTMENT_ROLES = (Role.HANDLER, Role.DEPT_LEAD)
 
@@ -56,8 +56,10 @@ def register(data: Any, actor: Actor) -> Registration:
             merged = _merge_new_facts(match.ticket_id, data, actor)
             return Registration(tickets=[], merged_into=merged)
     now = clock.now()
-    outcomes = intake.register(data, actor=actor, now=now, policy=current_policy(),
+    prepared = recommend.prepare(data)  # jurisdiction: an empty district is filled in when located for sure
+    outcomes = intake.register(prepared.data, actor=actor, now=now, policy=current_policy(),
                                new_id=lambda: new_ticket_id(now), new_tracking_code=new_tracking_code)
+    outcomes = recommend.attach(outcomes, prepared.jurisdiction, now=now)  # the model's top 3, CPU only
     _repo.create(outcomes, now=now)
     return Registration(tickets=[o.ticket for o in outcomes])
 
@@ -101,7 +103,8 @@ def act(ticket_id: str, action: str, params: Any, actor: Actor, *, check_scope: 
         _scope_for_action(ticket, actor)
     outcome = lifecycle.apply(ticket, action, params, actor=actor,
                               now=clock.now(), policy=current_policy())
-    _repo.save(ticket, [outcome], now=clock.now())
+    with companions(recommend.corrections):  # a dispatcher overruling the model: a labelled example
+        _repo.save(ticket, [outcome], now=clock.now())
     return outcome.ticket
 
 

@@ -142,6 +142,13 @@ def summary(ticket: Ticket, entry: QueueEntry | None = None) -> dict[str, Any]:
         "created_at": ticket.created_at.astimezone(TZ).isoformat(), "version": ticket.version,
         "departments": ticket.departments, "warning": warning,
     }
+    if ticket.recommendation is not None:  # the model's top 3 for the dispatcher's list (issue 5)
+        rec = ticket.recommendation
+        data["recommendation"] = {
+            "model_version": rec.model_version, "auto": rec.auto, "threshold_bp": rec.threshold_bp,
+            "departments": rec.departments,
+            "district": rec.jurisdiction.district if rec.jurisdiction is not None else None,
+        }
     if entry is not None:
         data["queue"] = entry.queue
         data["owner"] = entry.owner

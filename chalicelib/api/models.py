@@ -1,0 +1,126 @@
+"""Routes of smart dispatch: for admins, model versions (list, promote, roll back), the dispatchers'
+corrections collected for retraining and the auto-dispatch settings; for agents and dispatchers,
+the model's advice on a text being typed."""
+from __future__ import annotations
+
+from dataclasses import asdict
+from typing import Any
+
+from chalice import Blueprint
+
+from chalicelib.api.errors import ServiceUnavailable
+from chalicelib.api.routing import RequestContext, route
+from chalicelib.domain.errors import ValidationFailed
+from chalicelib.dispatch import corrections, registry
+from chalicelib.services import clock, recommend
+from chalicelib.store.tickets import decode_cursor, encode_cursor
+
+models_bp = Blueprint(__name__)
+
+ADMIN = ("admin",)
+REASON_BODY = {
+    "type": "object",
+    "properties": {"reason": {"type": "string", "minLength": 1, "maxLength": 200}},
+    "additionalProperties": False,
+}
+CORRECTIONS_QUERY = {
+    "type": "object",
+    "properties": {"month": {"type": "string", "pattern": "^[0-9]{4}-[0-9]{2}$"},
+                   "limit": {"type": "string", "pattern": "^[1-9][0-9]{0,2}$"},
+                   "cursor": {"type": "string", "maxLength": 2000}},
+}
+SETTINGS_BODY = {
+    "type": "object",
+    "properties": {
+        "auto_dispatch": {"type": "boolean"},
+        "min_probability": {"type": ["number", "null"], "minimum": 0.5, "maximum": 1},
+        "exclude_channels": {"type": "array", "maxItems": 10, "items": {"type": "string", "maxLength": 32}},
+        "expected_version": {"type": "integer", "minimum": 0},
+    },
+    "required": ["auto_dispatch", "expected_version"],
+    "additionalProperties": False,
+}
+SUGGEST_BODY = {
+    "type": "object",
+    "properties": {"text": {"type": "string", "minLength": 1, "maxLength": 12000},
+                   "address": {"type": "string", "maxLength": 300}},
+    "required": ["text"],
+    "additionalProperties": False,
+}
+# Metadata parts too large or too internal for an admin screen (thousands of dictionary words).
+HIDDEN_METADATA = ("user_words", "knowledge")
+
+
+def _active() -> dict[str, Any]:
+    pointer = registry.active_pointer()
+    if pointer is None:
+        return {"version": registry.bundled_version(), "bundled": True, "previous": [], "revision": 0}
+    return {**asdict(pointer), "bundled": pointer.version == registry.bundled_version()}
+
+
+@route(models_bp, "/admin/models", roles=ADMIN, tags=("admin", "dispatch"),
+       summary="Dispatch model versions (newest first) and which one is active")
+def list_models(ctx: RequestContext) -> dict[str, Any]:
+    active = _active()
+    versions = [{**v, "active": v["version"] == active["version"]} for v in registry.versions()]
+    return {"active": active, "bundled_version": registry.bundled_version(), "versions": versions}
+
+
+@route(models_bp, "/admin/models/versions/{version}", roles=ADMIN, tags=("admin", "dispatch"),
+       summary="One dispatch model version: labels, training-data hash, metrics, threshold")
+def get_model(ctx: RequestContext, version: str) -> dict[str, Any]:
+    metadata = registry.version_metadata(registry.check_version(version))
+    return {k: v for k, v in metadata.items() if k not in HIDDEN_METADATA}
+
+
+@route(models_bp, "/admin/models/versions/{version}/promote", method="POST", roles=ADMIN, body=REASON_BODY,
+       tags=("admin", "dispatch"), summary="Make a dispatch model version the active one")
+def promote_model(ctx: RequestContext, version: str) -> dict[str, Any]:
+    assert ctx.principal is not None
+    pointer = registry.promote(registry.check_version(version), actor=ctx.principal.username, now=clock.now(),
+                               reason=ctx.body.get("reason"))
+    return {"active": asdict(pointer)}
+
+
+@route(models_bp, "/admin/models/rollback", method="POST", roles=ADMIN, body=REASON_BODY,
+       tags=("admin", "dispatch"), summary="Make the previously active dispatch model version active again")
+def rollback_model(ctx: RequestContext) -> dict[str, Any]:
+    assert ctx.principal is not None
+    pointer = registry.rollback(actor=ctx.principal.username, now=clock.now(), reason=ctx.body.get("reason"))
+    return {"active": asdict(pointer)}
+
+
+@route(models_bp, "/admin/models/corrections", roles=ADMIN, query=CORRECTIONS_QUERY, tags=("admin", "dispatch"),
+       summary="Dispatchers' decisions that differed from the model (labelled examples), by month")
+def list_corrections(ctx: RequestContext) -> dict[str, Any]:
+    month = corrections.check_month(ctx.query.get("month") or corrections.month_of(clock.now()))
+    limit = min(int(ctx.query.get("limit") or 50), 200)
+    examples, last = corrections.page(month, limit=limit, cursor=decode_cursor(ctx.query.get("cursor")))
+    return {"month": month, "items": [e.to_dict() for e in examples], "next_cursor": encode_cursor(last)}
+
+
+@route(models_bp, "/admin/dispatch-settings", roles=ADMIN, tags=("admin", "dispatch"),
+       summary="Auto-dispatch on/off, minimum probability override, channels never auto-dispatched")
+def get_settings(ctx: RequestContext) -> dict[str, Any]:
+    return recommend.dispatch_settings(fresh=True).to_dict()
+
+
+@route(models_bp, "/admin/dispatch-settings", method="PUT", roles=ADMIN, body=SETTINGS_BODY,
+       tags=("admin", "dispatch"), summary="Change the auto-dispatch settings")
+def put_settings(ctx: RequestContext) -> dict[str, Any]:
+    assert ctx.principal is not None
+    body = {k: v for k, v in ctx.body.items() if k != "expected_version"}
+    return recommend.save_dispatch_settings(body, expected_version=ctx.body["expected_version"],
+                                            actor=ctx.principal.username).to_dict()
+
+
+@route(models_bp, "/dispatch/recommend", method="POST", roles=("agent", "dispatcher"), body=SUGGEST_BODY,
+       tags=("dispatch",), summary="The dispatch model's top 3 and the jurisdiction for a text being typed")
+def recommend_text(ctx: RequestContext) -> dict[str, Any]:
+    text = ctx.body["text"].strip()
+    if not text:
+        raise ValidationFailed("empty text", details={"text": "required"})
+    rec = recommend.suggest(text, ctx.body.get("address"), now=clock.now())
+    if rec is None:
+        raise ServiceUnavailable("the dispatch model is not available right now", details={})
+    return {"recommendation": rec.to_dict()}

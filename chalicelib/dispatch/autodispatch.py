@@ -1,0 +1,124 @@
+"""Automatic dispatch (自动派单): the platform dispatches a ticket by itself when the model is sure.
+
+A stream consumer watches tickets reach ``to_dispatch`` through acceptance. When the model's
+first department (stored on the ticket at registration) clears the threshold in force (the
+model's own, or the admin's override), auto-dispatch is on and the channel is not excluded, the
+SYSTEM actor dispatches the ticket to that one department in the located district; the timeline
+event names the model version and the probability. Otherwise the ticket waits in the
+dispatcher's queue with the model's top 3.
+
+The consumer re-reads the ticket before acting, and a ticket a dispatcher already took, or that
+comes back to ``to_dispatch`` after a return (Art. 41: the centre decides again), is left alone,
+so replays of the stream are harmless.
+"""
+from __future__ import annotations
+
+from typing import Any
+
+from chalicelib import streams
+from chalicelib.domain.errors import ConcurrentModification, IllegalTransition, NotFound, ValidationFailed
+from chalicelib.domain.ticket import BASIS_POINTS, SYSTEM_ACTOR, DispatchRecommendation, Status, Ticket
+from chalicelib.observability import count, logger
+from chalicelib.services import recommend
+from chalicelib.services import tickets as service
+
+ACCEPTING = frozenset({Status.PENDING_ACCEPTANCE, Status.INTERNET_INBOX, Status.UPPER_LEVEL_PENDING})
+
+
+def _percent(bp: int) -> str:
+    return f"{bp / (BASIS_POINTS / 100):.1f}%"
+
+
+def department_name(code: str) -> str:
+    """The department's name in the demo taxonomy (the code when it is not there)."""
+    from chalicelib.dispatch.taxonomy import departments
+
+    return next((d.name for d in departments() if d.code == code), code)
+
+
+def why_not(ticket: Ticket, settings: recommend.DispatchSettings) -> str | None:
+    """Why the platform leaves ``ticket`` to a dispatcher (None: it may dispatch it itself)."""
+    if not settings.auto_dispatch:
+        return "disabled"
+    if ticket.status != Status.TO_DISPATCH:
+        return "not_to_dispatch"
+    if ticket.assignments:
+        return "dispatched_before"  # back from a return: the centre decides again
+    rec = ticket.recommendation
+    if rec is None or rec.top is None:
+        return "no_recommendation"
+    if ticket.channel in settings.exclude_channels:
+        return "channel_excluded"
+    if any(m.at > rec.at for m in ticket.merged_facts):
+        return "facts_changed"  # the model has not read the merged facts
+    if settings.min_probability_bp is not None:
+        if rec.top.probability_bp < settings.min_probability_bp:
+            return "below_threshold"
+    elif not rec.auto:  # the model's own judgement, made on the unrounded probability
+        return "below_threshold"
+    return None
+
+
+def dispatch_params(ticket: Ticket, rec: DispatchRecommendation, threshold_bp: int) -> dict[str, Any]:
+    """The ``dispatch`` action the platform takes: one department, the located district, the model."""
+    top = rec.top
+    assert top is not None
+    params: dict[str, Any] = {
+        "mode": "single", "department": top.department,
+        "auto": {"model_version": rec.model_version, "probability_bp": top.probability_bp},
+        "text": (f"系统自动分拨：智能分拨模型 {rec.model_version} 推荐“{department_name(top.department)}”，"
+                 f"概率 {_percent(top.probability_bp)}（自动分拨阈值 {_percent(threshold_bp)}）"),
+    }
+    located = rec.jurisdiction
+    if (ticket.district is None and located is not None and located.district
+            and (located.confidence_bp or 0) >= recommend.CONFIDENT_DISTRICT_BP):
+        params["district"] = located.district
+    return params
+
+
+def auto_dispatch(ticket_id: str) -> str:
+    """Dispatch one accepted ticket by itself if the model is sure; returns what happened."""
+    settings = recommend.dispatch_settings()
+    if not settings.auto_dispatch:
+        return "disabled"
+    try:
+        ticket = service.repository().get(ticket_id)
+    except NotFound:
+        return "not_found"
+    reason = why_not(ticket, settings)
+    if reason is not None:
+        return reason
+    rec = ticket.recommendation
+    assert rec is not None
+    params = dispatch_params(ticket, rec, settings.threshold_bp(rec.threshold_bp))
+    try:
+        service.act(ticket_id, "dispatch", params, SYSTEM_ACTOR, check_scope=False)
+    except (ConcurrentModification, IllegalTransition):
+        return "taken"  # a dispatcher was quicker: theirs stands
+    except ValidationFailed as exc:  # e.g. the model knows a department the directory no longer has
+        logger.warning("automatic dispatch refused", extra={"ticket_id": ticket_id, "details": exc.details})
+        return "refused"
+    count("AutoDispatched")
+    logger.info("ticket dispatched automatically",
+                extra={"ticket_id": ticket_id, "model_version": rec.model_version, "department": params["department"]})
+    return "dispatched"
+
+
+def _accepted_with_recommendation(change: streams.TableChange) -> bool:
+    """A ticket just accepted (to ``to_dispatch``) that carries a recommendation."""
+    if not streams.is_ticket(change) or change.new is None or change.old is None:
+        return False
+    if change.new.get("status") != Status.TO_DISPATCH or change.old.get("status") not in ACCEPTING:
+        return False
+    data = change.new.get("data")
+    return isinstance(data, dict) and bool(data.get("recommendation"))
+
+
+@streams.consumer("auto_dispatch", accepts=_accepted_with_recommendation)
+def on_accepted(changes: list[streams.TableChange]) -> dict[str, str]:
+    """Try each newly accepted ticket once (storage errors raise: the batch is retried)."""
+    results: dict[str, str] = {}
+    for change in changes:
+        ticket_id = change.pk.removeprefix("T#")
+        results[ticket_id] = auto_dispatch(ticket_id)
+    return results
