@@ -8,7 +8,7 @@ REQS := requirements.txt requirements-model.txt requirements-dev.txt
 PORT ?= 8000
 PYTEST_ARGS ?=
 
-.PHONY: run reset test test-fast package bench layer fuzz clean help screenshots
+.PHONY: run reset test test-fast package bench bench-load layer fuzz clean help screenshots
 
 # The web portal (Vue 3 + Element Plus + ECharts, built by Vite): rebuilt when its sources change.
 PORTAL_SOURCES := $(shell find portal/src -type f 2>/dev/null) portal/index.html portal/vite.config.js
@@ -21,6 +21,7 @@ help:
 	@echo "make package build/template.yaml for AWS (chalice package + infra/), checked by cfn-lint"
 	@echo "make bench   run the benchmarks and rewrite docs/benchmarks.md"
 	@echo "make layer   build the dispatch model's Lambda layer"
+	@echo "make fuzz    fuzz every API operation from its OpenAPI document (long run)"
 	@echo "make screenshots  rewrite docs/screenshots/ from the browser tests"
 
 $(STAMP): $(REQS)
@@ -64,6 +65,15 @@ package: $(STAMP)
 
 bench: $(STAMP)
 	PYTHONPATH=. $(PY) bench/run.py
+
+# A long, randomized fuzz run of every API operation (make test runs a short, derandomized one).
+FUZZ_EXAMPLES ?= 150
+fuzz: $(STAMP)
+	FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) FUZZ_RANDOM=1 PYTHONPATH=. $(PY) -m pytest tests/security/test_fuzz_api.py $(PYTEST_ARGS)
+
+# The load benchmark alone (50 users for 60 s, then 10,000 tickets counted): bench/results/load.json.
+bench-load: $(STAMP)
+	PYTHONPATH=. $(PY) bench/bench_load.py
 
 layer: $(STAMP)
 	bash layers/build_model_layer.sh

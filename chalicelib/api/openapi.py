@@ -19,6 +19,41 @@ ERROR_SCHEMA = {
 _PARAM = re.compile(r"\{([^}]+)\}")
 
 
+# Routes whose 503 is a status report rather than an error (a load balancer reads the code).
+_STATUS_REPORTS = {("GET", "/health")}
+
+
+def _error(description: str) -> dict[str, Any]:
+    return {"description": description, "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}}
+
+
+def _responses(policy: Any) -> dict[str, Any]:
+    """Success is any 2XX (200 read/changed, 201 created, 202 accepted); every failure is the envelope.
+
+    The 4XX/5XX ranges are spelled out (not only ``default``) so that a client, and the fuzz run in
+    tests/security, can check that every error the API answers has the one envelope shape; 503s
+    carry ``Retry-After``.
+    """
+    responses: dict[str, Any] = {
+        "2XX": {"description": "Success", "content": {"application/json": {"schema": {}}}},
+        "400": _error("Invalid input: a body, query or path parameter failed validation"),
+        "404": _error("No such resource (or not visible to the caller)"),
+        "409": _error("Conflict: illegal transition, duplicate, or a concurrent change (reload and retry)"),
+        "4XX": _error("Refused: unauthenticated, forbidden, too large, unsupported media type, rate limited"),
+        "503": {**_error("A component is busy or down: retry after the given delay"),
+                "headers": {"Retry-After": {"description": "Seconds to wait before retrying", "required": True,
+                                            "schema": {"type": "string", "pattern": "^[0-9]+$"}}}},
+        "5XX": _error("Server error (never expected: the fuzz run asserts there is none)"),
+    }
+    if policy.roles != PUBLIC:
+        responses["401"] = _error("No valid bearer token")
+        responses["403"] = _error("The caller's role or department may not do this")
+    if (policy.method, policy.path) in _STATUS_REPORTS:
+        responses["503"] = {"description": "Degraded: the same status report, naming the components that are down",
+                            "content": {"application/json": {"schema": {}}}}
+    return responses
+
+
 def build_document() -> dict[str, Any]:
     """Every declared route with its parameters, body schema, security and error answers."""
     paths: dict[str, dict[str, Any]] = {}
@@ -30,10 +65,7 @@ def build_document() -> dict[str, Any]:
             parameters.append({"name": name, "in": "query",
                                "required": name in ((policy.query_schema or {}).get("required") or []),
                                "schema": schema})
-        responses: dict[str, Any] = {
-            "200": {"description": "OK", "content": {"application/json": {"schema": {}}}},
-            "default": {"description": "Error", "content": {"application/json": {"schema": ERROR_SCHEMA}}},
-        }
+        responses = _responses(policy)
         operation: dict[str, Any] = {
             "operationId": f"{method.lower()}_{path.strip('/').replace('/', '_').replace('{', '').replace('}', '')}",
             "summary": policy.summary,
@@ -42,6 +74,8 @@ def build_document() -> dict[str, Any]:
             "responses": responses,
             "x-roles": policy.roles if policy.roles == PUBLIC else list(policy.roles) if isinstance(policy.roles, tuple) else policy.roles,
         }
+        if policy.ticket_scoped:
+            operation["x-ticket-scoped"] = True
         if policy.roles != PUBLIC:
             operation["security"] = [{"bearer": []}]
         if policy.body_schema is not None and method in ("POST", "PUT", "PATCH"):
