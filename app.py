@@ -6,14 +6,33 @@ from chalice import Chalice
 from chalicelib import streams
 from chalicelib.api.auth import auth_bp
 from chalicelib.api.directory import directory_bp
+from chalicelib.api.models import models_bp
 from chalicelib.api.middleware import flush_metrics_middleware, http_middleware
 from chalicelib.api.openapi import openapi_bp
+from chalicelib.api.partners import partners_bp
 from chalicelib.api.public import public_bp
+from chalicelib.api.reports import reports_bp
 from chalicelib.api.rules import rules_bp
+from chalicelib.api.stats import stats_bp
 from chalicelib.api.system import system_bp
 from chalicelib.api.templates import templates_bp
 from chalicelib.api.tickets import tickets_bp
+from chalicelib.analytics import aggregator, intake_watch  # noqa: F401 - register the analytics stream consumers
+from chalicelib.analytics import hotspots as analytics_hotspots
+from chalicelib.dispatch import autodispatch  # noqa: F401 - registers the auto-dispatch stream consumer
 from chalicelib.integration import relay  # noqa: F401 - registers the outbox relay stream consumer
+from chalicelib.integration import reconciliation as partner_reconciliation_jobs
+from chalicelib.integration import reports as partner_reports
+from chalicelib.integration import sender as partner_sender
+from chalicelib.api.workflow import workflow_bp
+from chalicelib.notifications import events as notification_events  # noqa: F401 - registers the notifier consumer
+from chalicelib.notifications import port as notifications
+from chalicelib.reports import schedule as report_schedule
+from chalicelib.reports import worker as report_worker
+from chalicelib.services import clock
+from chalicelib.workflow import handlers as workflow_handlers
+from chalicelib.workflow import starter as workflow_starter  # noqa: F401 - registers the workflow starter consumer
+from chalicelib.workflow import sweeper as workflow_sweeper
 
 app = Chalice(app_name="complaint-platform")
 app.api.binary_types = ["application/octet-stream",
@@ -27,6 +46,11 @@ app.register_blueprint(rules_bp)
 app.register_blueprint(tickets_bp)
 app.register_blueprint(public_bp)
 app.register_blueprint(templates_bp)
+app.register_blueprint(workflow_bp)
+app.register_blueprint(partners_bp)
+app.register_blueprint(stats_bp)
+app.register_blueprint(reports_bp)
+app.register_blueprint(models_bp)
 
 app.register_middleware(http_middleware, "http")
 app.register_middleware(flush_metrics_middleware, "all")
@@ -42,3 +66,72 @@ TABLE_STREAM_ARN = os.environ.get(
 def table_stream(event):
     """Fan the table's changes out to the outbox relay, the workflow starter and analytics."""
     streams.dispatch(event.to_dict())
+
+
+@app.on_sqs_message(queue="workflow", batch_size=10, name="workflow_checkpoints")
+def workflow_checkpoints(event):
+    """The ticket flow's checkpoints: apply due warnings, urgings and supervisions; answer the execution."""
+    workflow_handlers.handle_bodies([record.body for record in event])
+
+
+@app.on_sqs_message(queue="notify", batch_size=10, name="notify_delivery")
+def notify_delivery(event):
+    """Deliver notifications: in-app inbox always, e-mail/SMS now or when working hours begin."""
+    notifications.deliver_bodies([record.body for record in event])
+
+
+@app.schedule("rate(5 minutes)", name="sweeper")
+def sweeper(event):
+    """Backstop for the flow's timers (GSI4, never a scan), and release of held e-mails/SMS."""
+    workflow_sweeper.sweep()
+
+
+@app.on_sqs_message(queue="outbox", batch_size=10, name="webhook_sender")
+def webhook_sender(event):
+    """Outbox messages -> signed partner webhooks (and their retries), with a DLQ after the last attempt."""
+    partner_sender.handle_messages([record.body for record in event])
+
+
+@app.schedule("rate(1 minute)", name="webhook_retries")
+def webhook_retries(event):
+    """Put partner deliveries whose next attempt is due back on the outbox queue."""
+    partner_sender.retry_due()
+
+
+@app.schedule("cron(30 16 * * ? *)", name="data_center_daily_report")
+def data_center_daily_report(event):
+    """00:30 Asia/Shanghai: yesterday's figures to the regulatory data center."""
+    partner_reports.daily_report()
+
+
+@app.schedule("cron(0 18 * * ? *)", name="partner_reconciliation")
+def partner_reconciliation(event):
+    """02:00 Asia/Shanghai: reconcile yesterday with every partner; mismatches to S3 and a warning."""
+    partner_reconciliation_jobs.nightly()
+
+
+@app.on_sqs_message(queue="reports", batch_size=1, name="report_jobs")
+def report_jobs(event):
+    """Report and ledger jobs: gather the figures, render, store in S3, e-mail the subscribers."""
+    report_worker.work_messages([record.body for record in event])
+
+
+@app.schedule("cron(0 0 1 * ? *)", name="monthly_reports")
+def monthly_reports(event):
+    """08:00 Asia/Shanghai on the 1st: scores and reports of the month (and quarter, year) just ended."""
+    report_schedule.run_event(event.to_dict())
+
+
+@app.schedule("rate(1 hour)", name="hotspot_scan")
+def hotspot_scan(event):
+    """Hourly: districts, categories and respondents whose count jumps above its usual level."""
+    analytics_hotspots.scan(clock.now())
+
+
+@app.schedule("cron(0 19 ? * SAT *)", name="dispatch_retraining")
+def dispatch_retraining(event):
+    """03:00 Asia/Shanghai on Sundays: retrain the dispatch model on the corpus + dispatchers' corrections;
+    promote it only if it beats the active model on held-out data (scikit-learn: imported here only)."""
+    from chalicelib.dispatch import retraining
+
+    retraining.run_scheduled(clock.now())
