@@ -48,12 +48,21 @@ def reset_aws_clients() -> None:
         model._connection = None
 
 
+def fresh_mock_aws() -> Any:
+    """moto's in-process mock with Step Functions execution on, refusing to nest: a nested mock does
+    not reset moto's data, so an earlier test's leftovers would silently leak into this one."""
+    from moto.core.models import MockAWS
+
+    assert MockAWS._nested_count == 0, "an earlier fixture left moto's mock running (its data would leak)"
+    return mock_aws(config={"stepfunctions": {"execute_state_machine": True}})
+
+
 @pytest.fixture
 def aws() -> Iterator[dict[str, str]]:
     """moto in-process with every resource the bootstrap creates from infra/; yields their env."""
     from chalicelib.local.bootstrap import bootstrap
 
-    with mock_aws(config={"stepfunctions": {"execute_state_machine": True}}):
+    with fresh_mock_aws():
         reset_aws_clients()
         saved = dict(os.environ)
         env = bootstrap(None)
@@ -133,3 +142,125 @@ class ApiClient:
 def api(seeded: dict[str, str]) -> ApiClient:
     """An API client over seeded resources."""
     return ApiClient()
+
+
+@pytest.fixture(scope="module")
+def module_api() -> Iterator[ApiClient]:
+    """Like ``api``, but one seeded moto AWS for a whole test module (many read-mostly checks).
+
+    Do not mix with the function-scoped ``aws``/``api`` fixtures in the same module.
+    """
+    from chalicelib.local.bootstrap import bootstrap
+    from chalicelib.local.seed import seed_reference_data
+
+    with fresh_mock_aws():
+        reset_aws_clients()
+        saved = dict(os.environ)
+        env = bootstrap(None)
+        os.environ.update(env)
+        reset_aws_clients()
+        try:
+            seed_reference_data()
+            client = ApiClient()
+            client.env = env  # type: ignore[attr-defined]
+            yield client
+        finally:
+            os.environ.clear()
+            os.environ.update(saved)
+            reset_aws_clients()
+
+
+# --------------------------------------------------------------------------- personal data in logs
+# Every log record of the whole suite (root logger and the Powertools logger) and every test's
+# captured stdout/stderr are scanned for mainland mobile numbers and resident ID numbers; a test
+# during which one appears fails, naming where it was seen (the value itself masked). Boundaries
+# are letters and digits, so hex ids and timestamps do not look like phone numbers.
+import logging  # noqa: E402
+import re  # noqa: E402
+import weakref  # noqa: E402
+
+PII_PATTERNS: dict[str, re.Pattern[str]] = {
+    "id_number": re.compile(r"(?<![0-9A-Za-z])[1-9]\d{5}(?:19|20)\d{2}(?:0[1-9]|1[0-2])(?:0[1-9]|[12]\d|3[01])"
+                            r"\d{3}[0-9Xx](?![0-9A-Za-z])"),
+    "phone": re.compile(r"(?<![0-9A-Za-z])(?:\+?86[- ]?)?1[3-9]\d{9}(?![0-9A-Za-z])"),
+}
+_STANDARD_RECORD_KEYS = frozenset(vars(logging.LogRecord("", 0, "", 0, "", None, None))) | {"message", "asctime"}
+
+
+def find_pii(text: str) -> list[tuple[str, str]]:
+    """``(kind, masked value)`` for every phone or ID number in ``text``."""
+    found = []
+    for kind, pattern in PII_PATTERNS.items():
+        for match in pattern.finditer(text):
+            value = match.group(0)
+            found.append((kind, value[:3] + "*" * (len(value) - 7) + value[-4:]))
+    return found
+
+
+class PiiLogCapture(logging.Handler):
+    """Scans every record it sees: the message, its extra fields and its exception text."""
+
+    def __init__(self) -> None:
+        super().__init__(level=logging.NOTSET)
+        self.findings: list[str] = []
+        self._seen: weakref.WeakSet[logging.LogRecord] = weakref.WeakSet()
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        """See every record: Powertools puts a filter on the root logger's handlers that drops its own
+        records there (they are printed by its handler); this handler dedupes by itself instead."""
+        return True
+
+    def emit(self, record: logging.LogRecord) -> None:
+        if record in self._seen:  # seen on the Powertools logger, then again on root
+            return
+        self._seen.add(record)
+        try:
+            parts = [record.getMessage()]
+        except Exception:  # a broken format string is not ours to judge here
+            parts = [str(record.msg)]
+        parts += [f"{k}={v!r}" for k, v in vars(record).items() if k not in _STANDARD_RECORD_KEYS]
+        if record.exc_info:
+            parts.append(logging.Formatter().formatException(record.exc_info))
+        for kind, masked in find_pii("\n".join(parts)):
+            self.findings.append(f"{kind} {masked} in a log record of {record.name} "
+                                 f"({record.pathname}:{record.lineno}: {str(record.msg)[:80]!r})")
+
+    def take(self) -> list[str]:
+        found, self.findings = self.findings, []
+        return found
+
+    @staticmethod
+    def scan(text: str) -> list[tuple[str, str]]:
+        return find_pii(text)
+
+
+PII_LOG_CAPTURE = PiiLogCapture()
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    for name in ("", "complaint-platform"):
+        target = logging.getLogger(name)
+        if PII_LOG_CAPTURE not in target.handlers:
+            target.addHandler(PII_LOG_CAPTURE)
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo) -> Iterator[None]:
+    outcome = yield
+    report = outcome.get_result()
+    findings = PII_LOG_CAPTURE.take()
+    for when, key, content in getattr(item, "_report_sections", []):
+        if when == call.when and key in ("stdout", "stderr"):
+            findings += [f"{kind} {masked} in captured {key}" for kind, masked in find_pii(content)]
+    if findings and not getattr(item, "_pii_expected", False) and report.outcome != "skipped":
+        report.outcome = "failed"
+        report.longrepr = (f"personal data reached the logs or the console during {call.when}:\n  "
+                           + "\n  ".join(sorted(set(findings))[:20]))
+
+
+@pytest.fixture
+def pii_log(request: pytest.FixtureRequest) -> PiiLogCapture:
+    """The suite's log scanner, for tests that log personal data on purpose to prove it is caught
+    (they read :meth:`PiiLogCapture.take` themselves; the test is not failed for it)."""
+    request.node._pii_expected = True
+    return PII_LOG_CAPTURE

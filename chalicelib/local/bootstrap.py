@@ -400,6 +400,24 @@ def _create_bucket(ctx: _Context, logical_id: str, resource: Mapping[str, Any]) 
     return _Physical(ref=name, attrs={"Arn": f"arn:aws:s3:::{name}", "DomainName": f"{name}.s3.amazonaws.com"})
 
 
+def _requires_tls(statement: Mapping[str, Any]) -> bool:
+    """A "deny plain HTTP" statement (``Bool aws:SecureTransport false``)."""
+    condition = statement.get("Condition", {}).get("Bool", {})
+    return statement.get("Effect") == "Deny" and str(condition.get("aws:SecureTransport")).lower() == "false"
+
+
+def local_bucket_policy(document: Mapping[str, Any]) -> dict[str, Any] | None:
+    """The template's bucket policy as the embedded AWS can honour it.
+
+    moto evaluates bucket policies without their conditions, so the template's "deny plain HTTP"
+    statement would deny every object call, while on AWS it denies only plain-HTTP requests. The
+    embedded runtime speaks plain HTTP on 127.0.0.1 by design, so that statement is left out here
+    (and only here); ``None`` when nothing else remains.
+    """
+    statements = [s for s in document.get("Statement", []) if not _requires_tls(s)]
+    return {**document, "Statement": statements} if statements else None
+
+
 def _create_bucket_policy(ctx: _Context, logical_id: str, resource: Mapping[str, Any]) -> _Physical:
     s3 = ctx.clients("s3")
     props = _props(ctx, resource)
@@ -409,8 +427,12 @@ def _create_bucket_policy(ctx: _Context, logical_id: str, resource: Mapping[str,
         if _error_code(exc) != "NoSuchBucketPolicy":
             raise
         current = None
-    if not _matches(current, props["PolicyDocument"]):
-        s3.put_bucket_policy(Bucket=props["Bucket"], Policy=json.dumps(props["PolicyDocument"]))
+    wanted = local_bucket_policy(props["PolicyDocument"])
+    if wanted is None:
+        if current is not None:
+            s3.delete_bucket_policy(Bucket=props["Bucket"])
+    elif not _matches(current, wanted):
+        s3.put_bucket_policy(Bucket=props["Bucket"], Policy=json.dumps(wanted))
     return _Physical(ref=logical_id)
 
 

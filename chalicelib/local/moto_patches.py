@@ -8,6 +8,10 @@ Two gaps matter to a multi-threaded local runtime and to concurrency tests:
    with the table (seconds per call with a few hundred thousand items) and a rollback restores
    stale copies over other threads' writes. Here the transaction checks every condition first and
    writes only when all hold, undoing item by item if a write still fails.
+3. moto's Query reads every item of the table and filters: with the demo's few thousand tickets a
+   queue or a dashboard query takes over a second. DynamoDB reads one partition. Here each table
+   keeps a map from (GSI hash attribute, value) to primary keys, updated after every write under the
+   writers' lock, and a Query hands moto's own implementation only that partition's items.
 """
 from __future__ import annotations
 
@@ -27,9 +31,11 @@ def apply() -> None:
         return
     from moto.dynamodb.models import DynamoDBBackend
 
-    for name in ("put_item", "update_item", "delete_item", "batch_write_item"):
-        setattr(DynamoDBBackend, name, _locked(getattr(DynamoDBBackend, name)))
+    for name in ("put_item", "update_item", "delete_item"):
+        setattr(DynamoDBBackend, name, _indexed(getattr(DynamoDBBackend, name)))
+    DynamoDBBackend.batch_write_item = _locked(DynamoDBBackend.batch_write_item)  # type: ignore[method-assign]
     DynamoDBBackend.transact_write_items = _transact_write_items  # type: ignore[method-assign]
+    _index_queries()
     _applied = True
 
 
@@ -39,6 +45,105 @@ def _locked(method: Any) -> Any:
         with _LOCK:
             return method(*args, **kwargs)
     return run
+
+
+# ----------------------------------------------------------------------------- partition index
+_current = threading.local()  # the Query in progress on this thread: its table and candidate items
+
+
+def _item_at(table: Any, hash_key: Any, range_key: Any) -> Any:
+    bucket = table.items.get(hash_key)
+    if bucket is None:
+        return None
+    return bucket.get(range_key) if table.range_key_attr else bucket
+
+
+def _reindex(table: Any, hash_key: Any, range_key: Any) -> None:
+    """Bring the partition index of one item up to date (call under the lock)."""
+    index, reverse = table.__dict__.get("_query_index"), table.__dict__.get("_query_reverse")
+    if index is None:
+        return
+    for attr, value in reverse.pop((hash_key, range_key), {}).items():
+        index.get(attr, {}).get(value, set()).discard((hash_key, range_key))
+    item = _item_at(table, hash_key, range_key)
+    if item is None:
+        return
+    entry = {}
+    for attr in table.__dict__["_query_attrs"]:
+        value = item.attrs.get(attr)
+        if value is not None:
+            index.setdefault(attr, {}).setdefault(value, set()).add((hash_key, range_key))
+            entry[attr] = value
+    reverse[(hash_key, range_key)] = entry
+
+
+def _partition_index(table: Any, all_items: Any) -> dict[str, dict[Any, set[tuple[Any, Any]]]]:
+    """The table's index, built on its first GSI query (call under the lock)."""
+    if "_query_index" not in table.__dict__:
+        table._query_attrs = [k["AttributeName"] for i in table.all_indexes() for k in i.schema
+                              if k["KeyType"] == "HASH"]
+        table._query_index, table._query_reverse = {}, {}
+        for item in all_items(table):
+            _reindex(table, item.hash_key, item.range_key if table.range_key_attr else None)
+    return table._query_index
+
+
+def _indexed(method: Any) -> Any:
+    """A backend write, under the lock, followed by the update of its item's partition index."""
+    from moto.dynamodb.models.dynamo_type import DynamoType
+
+    @wraps(method)
+    def run(self: Any, table_name: str, key_or_item: dict[str, Any], *args: Any, **kwargs: Any) -> Any:
+        with _LOCK:
+            try:
+                return method(self, table_name, key_or_item, *args, **kwargs)
+            finally:
+                table = self.tables.get(table_name)
+                if table is not None and "_query_index" in table.__dict__:
+                    hash_key = DynamoType(key_or_item[table.hash_key_attr])
+                    range_key = DynamoType(key_or_item[table.range_key_attr]) if table.range_key_attr else None
+                    _reindex(table, hash_key, range_key)
+    return run
+
+
+def _index_queries() -> None:
+    from moto.dynamodb.models.table import Table
+
+    original_all_items, original_query = Table.all_items, Table.query
+
+    def all_items(self: Any) -> Any:
+        if getattr(_current, "table", None) is self:
+            return _current.candidates
+        return original_all_items(self)
+
+    @wraps(original_query)
+    def query(self: Any, hash_key: Any, range_comparison: Any, range_objs: Any, limit: Any,
+              exclusive_start_key: Any, scan_index_forward: Any, projection_expressions: Any,
+              index_name: str | None = None, consistent_read: bool = False, filter_expression: Any = None,
+              hash_key_conditions: Any = None, range_key_conditions: Any = None, **filter_kwargs: Any) -> Any:
+        def original() -> Any:
+            return original_query(self, hash_key, range_comparison, range_objs, limit, exclusive_start_key,
+                                  scan_index_forward, projection_expressions, index_name, consistent_read,
+                                  filter_expression, hash_key_conditions=hash_key_conditions,
+                                  range_key_conditions=range_key_conditions, **filter_kwargs)
+
+        with _LOCK:
+            if index_name is None and hash_key is not None:
+                bucket = self.items.get(hash_key)
+                candidates = [] if bucket is None else list(bucket.values()) if self.range_key_attr else [bucket]
+            elif index_name and hash_key_conditions and len(hash_key_conditions) == 1:
+                attr, value = hash_key_conditions[0]
+                keys = _partition_index(self, original_all_items).get(attr, {}).get(value, set())
+                candidates = [i for i in (_item_at(self, hk, rk) for hk, rk in keys) if i is not None]
+            else:
+                return original()
+            _current.table, _current.candidates = self, candidates
+            try:
+                return original()
+            finally:
+                _current.table = _current.candidates = None
+
+    Table.all_items, Table.query = all_items, query  # type: ignore[method-assign]
 
 
 def _transact_write_items(self: Any, transact_items: list[dict[str, Any]]) -> None:

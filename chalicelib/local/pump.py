@@ -77,8 +77,10 @@ class EventPump:
     """Drives the Chalice app's SQS, DynamoDB-stream and schedule handlers."""
 
     def __init__(self, app: Chalice, env: dict[str, str], *, clock: Clock | None = None,
-                 poll_interval: float = 0.2) -> None:
+                 poll_interval: float = 0.2, only: frozenset[str] | None = None) -> None:
+        """``only``: the names of the handlers to drive (default all), e.g. to watch one stage alone."""
         self.app = app
+        self.only = only
         self.env = env
         self.clock = clock or Clock()
         self.poll_interval = poll_interval
@@ -115,6 +117,8 @@ class EventPump:
         with self.lock:
             delivered = 0
             for source in self.app.event_sources:
+                if self.only is not None and source.name not in self.only:
+                    continue
                 if isinstance(source, SQSEventConfig):
                     delivered += self._pump_sqs(source)
                 elif isinstance(source, DynamoDBEventConfig):

@@ -1,11 +1,18 @@
-"""Save and restore what users did: the table's items and the buckets' objects, under ``.data/``.
+"""Save and restore what users did: the table's items, the buckets' objects, the secrets and the
+field-encryption data key, under ``.data/``.
 
 Written on stop and every minute, restored at start. A crash loses at most the last minute's
 changes (and any message still in flight in a queue: queues are not snapshotted; the sweeper
 repairs missing timers from the tickets themselves).
+
+Each start creates a new KMS key in the embedded AWS, which cannot decrypt the stored data key
+(``CONFIG/FIELDKEY``) of the previous run; the snapshot therefore keeps that data key in clear
+(local demo data only, file mode 0600) and the restore wraps it again under the new KMS key. Partner
+secrets live in Secrets Manager, not in the table, and are snapshotted beside it.
 """
 from __future__ import annotations
 
+import base64
 import json
 import os
 import shutil
@@ -17,6 +24,35 @@ from chalicelib.aws import client
 
 TABLE_FILE = "table.jsonl"
 S3_DIR = "s3"
+SECRETS_FILE = "secrets.json"
+FIELDKEY_FILE = "fieldkey.json"
+_FIELDKEY = {"PK": {"S": "CONFIG"}, "SK": {"S": "FIELDKEY"}}
+
+
+def _to_json(value: Any) -> Any:
+    """A DynamoDB attribute value as JSON (binary values base64-encoded)."""
+    if isinstance(value, dict):
+        if "B" in value:
+            return {"B": base64.b64encode(value["B"]).decode("ascii")}
+        if "BS" in value:
+            return {"BS": [base64.b64encode(v).decode("ascii") for v in value["BS"]]}
+        return {k: _to_json(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_to_json(v) for v in value]
+    return value
+
+
+def _from_json(value: Any) -> Any:
+    """The inverse of :func:`_to_json`."""
+    if isinstance(value, dict):
+        if "B" in value and isinstance(value["B"], str):
+            return {"B": base64.b64decode(value["B"])}
+        if "BS" in value:
+            return {"BS": [base64.b64decode(v) for v in value["BS"]]}
+        return {k: _from_json(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_from_json(v) for v in value]
+    return value
 
 
 def save(data_dir: Path, env: dict[str, str]) -> dict[str, int]:
@@ -29,7 +65,7 @@ def save(data_dir: Path, env: dict[str, str]) -> dict[str, int]:
             paginator = client("dynamodb").get_paginator("scan")  # local runtime only: a full copy is the point
             for page in paginator.paginate(TableName=env["TABLE_NAME"]):
                 for item in page.get("Items", []):
-                    out.write(json.dumps(item, ensure_ascii=False) + "\n")
+                    out.write(json.dumps(_to_json(item), ensure_ascii=False) + "\n")
                     counts["items"] += 1
         s3 = client("s3")
         for bucket in _buckets(env):
@@ -43,6 +79,8 @@ def save(data_dir: Path, env: dict[str, str]) -> dict[str, int]:
                             "Metadata": body.get("Metadata", {})}
                     target.with_name(target.name + ".meta.json").write_text(json.dumps(meta), encoding="utf-8")
                     counts["objects"] += 1
+        counts["secrets"] = _save_secrets(tmp / SECRETS_FILE)
+        _save_fieldkey(tmp / FIELDKEY_FILE, env)
         _replace(data_dir, tmp)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
@@ -50,7 +88,7 @@ def save(data_dir: Path, env: dict[str, str]) -> dict[str, int]:
 
 
 def _replace(data_dir: Path, tmp: Path) -> None:
-    for name in (TABLE_FILE, S3_DIR):
+    for name in (TABLE_FILE, S3_DIR, SECRETS_FILE, FIELDKEY_FILE):
         old = data_dir / name
         new = tmp / name
         if not new.exists():
@@ -80,7 +118,7 @@ def restore(data_dir: Path, env: dict[str, str]) -> dict[str, int]:
         for line in lines:
             if not line.strip():
                 continue
-            batch.append({"PutRequest": {"Item": json.loads(line)}})
+            batch.append({"PutRequest": {"Item": _from_json(json.loads(line))}})
             if len(batch) == 25:
                 _write(ddb, env["TABLE_NAME"], batch)
                 counts["items"] += len(batch)
@@ -101,7 +139,59 @@ def restore(data_dir: Path, env: dict[str, str]) -> dict[str, int]:
                           ContentType=meta.get("ContentType", "application/octet-stream"),
                           Metadata=meta.get("Metadata", {}))
             counts["objects"] += 1
+    counts["secrets"] = _restore_secrets(data_dir / SECRETS_FILE)
+    _restore_fieldkey(data_dir / FIELDKEY_FILE, env)
     return counts
+
+
+def _write_private(path: Path, data: Any) -> None:
+    path.write_text(json.dumps(data, ensure_ascii=False), encoding="utf-8")
+    os.chmod(path, 0o600)
+
+
+def _save_secrets(path: Path) -> int:
+    sm = client("secretsmanager")
+    secrets = []
+    for page in sm.get_paginator("list_secrets").paginate():
+        for entry in page.get("SecretList", []):
+            value = sm.get_secret_value(SecretId=entry["ARN"])
+            if "SecretString" in value:
+                secrets.append({"name": entry["Name"], "string": value["SecretString"]})
+    _write_private(path, secrets)
+    return len(secrets)
+
+
+def _restore_secrets(path: Path) -> int:
+    if not path.exists():
+        return 0
+    sm = client("secretsmanager")
+    secrets = json.loads(path.read_text(encoding="utf-8"))
+    for secret in secrets:
+        try:
+            sm.create_secret(Name=secret["name"], SecretString=secret["string"])
+        except sm.exceptions.ResourceExistsException:
+            sm.put_secret_value(SecretId=secret["name"], SecretString=secret["string"])
+    return len(secrets)
+
+
+def _save_fieldkey(path: Path, env: dict[str, str]) -> None:
+    item = client("dynamodb").get_item(TableName=env["TABLE_NAME"], Key=_FIELDKEY, ConsistentRead=True).get("Item")
+    if item is None:
+        return  # no ID number stored yet: no data key either
+    blob = base64.b64decode(item["data"]["M"]["encrypted_key"]["S"])
+    plaintext = client("kms").decrypt(CiphertextBlob=blob)["Plaintext"]
+    _write_private(path, {"key": base64.b64encode(plaintext).decode("ascii")})
+
+
+def _restore_fieldkey(path: Path, env: dict[str, str]) -> None:
+    if not path.exists() or not env.get("DATA_KEY_ARN"):
+        return
+    plaintext = base64.b64decode(json.loads(path.read_text(encoding="utf-8"))["key"])
+    blob = client("kms").encrypt(KeyId=env["DATA_KEY_ARN"], Plaintext=plaintext)["CiphertextBlob"]
+    client("dynamodb").update_item(
+        TableName=env["TABLE_NAME"], Key=_FIELDKEY, UpdateExpression="SET #d.encrypted_key = :k, #d.key_arn = :a",
+        ExpressionAttributeNames={"#d": "data"},
+        ExpressionAttributeValues={":k": {"S": base64.b64encode(blob).decode("ascii")}, ":a": {"S": env["DATA_KEY_ARN"]}})
 
 
 def _write(ddb: Any, table: str, batch: list[dict[str, Any]]) -> None:

@@ -58,3 +58,42 @@ def test_concurrent_conditional_transactions_exactly_one_wins(aws):
     items = ddb.query(TableName="tickets", KeyConditionExpression="PK = :p",
                       ExpressionAttributeValues={":p": {"S": "T#x"}})["Items"]
     assert len([i for i in items if i["SK"]["S"].startswith("E#")]) == 1
+
+
+def test_partition_indexed_queries_see_every_kind_of_write(aws):
+    """Queries read through the partition index; puts, updates, deletes, batches and transactions
+    (including a cancelled one) keep it exact: the answers equal a filtered scan's."""
+    ddb = boto3.client("dynamodb")
+
+    def item(n: int, queue: str) -> dict:
+        return {"PK": {"S": f"T#{n}"}, "SK": {"S": "TICKET"}, "GSI1PK": {"S": queue}, "GSI1SK": {"S": f"{n:04d}"}}
+
+    def by_queue(queue: str) -> list[str]:
+        items = ddb.query(TableName="tickets", IndexName="GSI1", KeyConditionExpression="GSI1PK = :q",
+                          ExpressionAttributeValues={":q": {"S": queue}})["Items"]
+        return [i["PK"]["S"] for i in items]
+
+    def scanned(queue: str) -> list[str]:
+        items = ddb.scan(TableName="tickets")["Items"]
+        return sorted((i for i in items if i.get("GSI1PK", {}).get("S") == queue), key=lambda i: i["GSI1SK"]["S"])
+
+    for n in range(6):
+        ddb.put_item(TableName="tickets", Item=item(n, "Q#A" if n % 2 else "Q#B"))
+    assert by_queue("Q#A") == ["T#1", "T#3", "T#5"]  # builds the index
+    ddb.update_item(TableName="tickets", Key={"PK": {"S": "T#1"}, "SK": {"S": "TICKET"}},
+                    UpdateExpression="SET GSI1PK = :q", ExpressionAttributeValues={":q": {"S": "Q#B"}})
+    ddb.delete_item(TableName="tickets", Key={"PK": {"S": "T#3"}, "SK": {"S": "TICKET"}})
+    ddb.batch_write_item(RequestItems={"tickets": [{"PutRequest": {"Item": item(7, "Q#A")}},
+                                                   {"DeleteRequest": {"Key": {"PK": {"S": "T#0"}, "SK": {"S": "TICKET"}}}}]})
+    ddb.transact_write_items(TransactItems=[{"Put": {"TableName": "tickets", "Item": item(8, "Q#A")}},
+                                            {"Update": {"TableName": "tickets",
+                                                        "Key": {"PK": {"S": "T#5"}, "SK": {"S": "TICKET"}},
+                                                        "UpdateExpression": "REMOVE GSI1PK"}}])
+    with pytest.raises(ClientError):
+        ddb.transact_write_items(TransactItems=[
+            {"Put": {"TableName": "tickets", "Item": item(9, "Q#A")}},
+            {"Put": {"TableName": "tickets", "Item": item(7, "Q#B"), "ConditionExpression": "attribute_not_exists(PK)"}}])
+    for queue in ("Q#A", "Q#B"):
+        assert by_queue(queue) == [i["PK"]["S"] for i in scanned(queue)]
+    assert by_queue("Q#A") == ["T#7", "T#8"]
+    assert by_queue("Q#B") == ["T#1", "T#2", "T#4"]
