@@ -4,9 +4,10 @@ The store keeps one queue item per :class:`QueueEntry` (a GSI sorted by ``due``)
 in the same transaction as the ticket, so that opening a queue is one Query. This module
 only decides the entries; it never reads or writes anything.
 
-* agents (owner ``center``): internet_inbox, upper_assignments, pending_acceptance, pending_callback
+* agents (owner ``center``): internet_inbox, upper_assignments, pending_acceptance, pending_callback,
+  urgings (those addressed to the centre, e.g. a national urging before dispatch)
 * dispatchers (owner ``center``): to_dispatch, extension_requests, return_requests,
-  closure_reviews, non_acceptance_reviews
+  closure_reviews, non_acceptance_reviews, urgings (the centre's, as for agents)
 * departments (owner = the department code): to_sign, in_progress, urgings
 * managers (owner ``center``): warnings (every running clock with a yellow or red warning recorded)
 
@@ -33,14 +34,15 @@ class QueueEntry:
 
 # Which queues each role opens (the API checks the caller against this).
 QUEUES_BY_ROLE: dict[str, tuple[str, ...]] = {
-    Role.AGENT: ("internet_inbox", "upper_assignments", "pending_acceptance", "pending_callback"),
+    Role.AGENT: ("internet_inbox", "upper_assignments", "pending_acceptance", "pending_callback", "urgings"),
     Role.DISPATCHER: ("to_dispatch", "extension_requests", "return_requests", "closure_reviews",
-                      "non_acceptance_reviews"),
+                      "non_acceptance_reviews", "urgings"),
     Role.HANDLER: ("to_sign", "in_progress", "urgings"),
     Role.DEPT_LEAD: ("to_sign", "in_progress", "urgings"),
     Role.MANAGER: ("warnings",),
 }
-DEPARTMENT_QUEUES = frozenset({"to_sign", "in_progress", "urgings"})
+DEPARTMENT_QUEUES = frozenset({"to_sign", "in_progress", "urgings"})  # owned by the caller's department
+# (for the centre's roles, "urgings" holds the urgings addressed to the centre itself)
 QUEUES: frozenset[str] = frozenset(q for qs in QUEUES_BY_ROLE.values() for q in qs)
 
 # Ticket statuses that put the whole ticket in a centre queue, and the clock giving its due.

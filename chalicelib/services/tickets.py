@@ -97,8 +97,8 @@ def act(ticket_id: str, action: str, params: Any, actor: Actor, *, check_scope: 
     if action not in lifecycle.ACTIONS:
         raise ValidationFailed(f"unknown action {action}", details={"action": "unknown action"})
     params = params if params is not None else {}
-    _check_departments(action, params)
     ticket = _repo.get(ticket_id)
+    _check_departments(action, params, ticket)
     if check_scope:
         _scope_for_action(ticket, actor)
     outcome = lifecycle.apply(ticket, action, params, actor=actor,
@@ -113,8 +113,9 @@ _DEPARTMENT_PARAMS = {"dispatch": ("department", "lead", "assists", "departments
                       "urge": ("department",), "supervise": ("department",)}
 
 
-def _check_departments(action: str, params: Any) -> None:
-    """Departments named in an action must exist (the domain knows codes, not the directory)."""
+def _check_departments(action: str, params: Any, ticket: Ticket) -> None:
+    """Departments named in an action must exist (the domain knows codes, not the directory); a
+    lower-level platform holding a share of the ticket counts as one (it can be urged and supervised)."""
     if not isinstance(params, dict):
         return
     named: list[tuple[str, str]] = []
@@ -124,7 +125,7 @@ def _check_departments(action: str, params: Any) -> None:
         named += [(key, v) for v in values if isinstance(v, str)]
     if not named:
         return
-    known = policy.department_codes() | {CENTER}
+    known = policy.department_codes() | {CENTER} | set(ticket.departments)
     unknown = {key: f"no department {code}" for key, code in named if code not in known}
     if unknown:
         raise ValidationFailed("unknown department", details=unknown)
@@ -174,7 +175,7 @@ def queue(name: str, actor: Actor, *, limit: int, cursor: str | None) -> dict[st
     allowed = QUEUES_BY_ROLE.get(actor.role, ())
     if name not in allowed:
         raise Forbidden(f"queue {name} is not for role {actor.role}", details={"queues": list(allowed)})
-    owner = actor.department if name in DEPARTMENT_QUEUES else CENTER
+    owner = actor.department if name in DEPARTMENT_QUEUES and actor.role in DEPARTMENT_ROLES else CENTER
     if owner is None:
         raise Forbidden("a department queue needs a department")
     items, next_cursor = _repo.queue(name, owner, limit=limit, cursor=cursor)

@@ -246,3 +246,18 @@ def test_reply_templates_are_kept_by_managers_and_offered_to_agents(api):
     retired = api.put("/reply-templates/refund-done", json={**body, "active": False, "expected_version": 1}, user="manager")
     assert retired.status == 200
     assert "refund-done" not in [t["id"] for t in api.get("/reply-templates", user="handler").json["items"]]
+
+
+def test_an_urging_addressed_to_the_centre_waits_in_the_centres_urgings_queue(api):
+    tid = _register(api)["id"]
+    _act(api, tid, "accept", "agent", category="商品质量", district="GUSU")
+    urged = _act(api, tid, "urge", "manager", text="请尽快分拨")  # not yet dispatched: the centre is responsible
+    urging = urged["urgings"][-1]
+    assert urging["department"] == "center"
+    for user in ("dispatcher", "agent"):
+        assert [i["id"] for i in api.get("/queues/urgings", user=user).json["items"]] == [tid], user
+    assert api.get("/queues/urgings", user="handler").json["items"] == []
+    assert api.post(f"/tickets/{tid}/answer-urging", json={"urging_id": urging["id"], "text": "今日分拨"},
+                    user="handler").status == 403
+    _act(api, tid, "answer_urging", "dispatcher", urging_id=urging["id"], text="今日分拨")
+    assert api.get("/queues/urgings", user="dispatcher").json["items"] == []

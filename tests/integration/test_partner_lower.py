@@ -100,13 +100,17 @@ def test_urgings_reviews_and_recalls_reach_the_platform(api, sent_down, upper, p
     ticket_id, receiver, lower = sent_down
     status, answer = upper.send("ticket.urged", {"external_id": "GJ-L1", "text": "请尽快办结"})
     assert status == 200, answer
+    by_name = api.post(f"/tickets/{ticket_id}/urge", json={"department": LOWER, "text": "请本周办结"},
+                       user="manager")  # the lower platform is addressed by its id, like a department
+    assert by_name.status == 200, by_name.body
+    assert by_name.json["urgings"][-1]["department"] == LOWER
     lower.send("ticket.closed", {"ticket_id": ticket_id, "sequence": 1, "result": "settled", "facts": "已调解。"})
     assert api.post(f"/tickets/{ticket_id}/review-closure", json={"decision": "rework", "text": "请补充调解协议"},
                     user="dispatcher").status == 200
     pump.drain()
 
-    [urged] = receiver.events("ticket.urged")
-    assert urged["data"]["text"] == "请尽快办结"
+    urged = receiver.events("ticket.urged")
+    assert [u["data"]["text"] for u in urged] == ["请尽快办结", "请本周办结"]  # the upper level's, then ours
     [reviewed] = receiver.events("ticket.reviewed")
     assert reviewed["data"]["decision"] == "rework" and reviewed["data"]["assignment_status"] == "in_progress"
 
