@@ -81,7 +81,7 @@ def list_reports(ctx: RequestContext) -> dict[str, Any]:
                                                             job_type=ctx.query.get("type"))]}
 
 
-@route(reports_bp, "/reports/{job_id}", roles=LEDGER_ROLES,
+@route(reports_bp, "/reports/{job_id}", roles=LEDGER_ROLES, audit="report_download",
        summary="A report or ledger job: progress, and presigned links when done", tags=("reports",))
 def get_report(ctx: RequestContext, job_id: str) -> dict[str, Any]:
     job = jobs.get(job_id)
@@ -105,7 +105,7 @@ def put_subscribers(ctx: RequestContext) -> dict[str, Any]:
     return subscribers.save(ctx.body["subscribers"], expected_version=ctx.body["expected_version"])
 
 
-@route(reports_bp, "/ledger", roles=LEDGER_ROLES, query=PERIOD_QUERY,
+@route(reports_bp, "/ledger", roles=LEDGER_ROLES, query=PERIOD_QUERY, audit="ledger_export",
        summary="The ledger (台账) of a period as xlsx: a presigned link, or 202 with a job for large periods",
        tags=("reports",))
 def get_ledger(ctx: RequestContext) -> Any:

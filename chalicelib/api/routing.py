@@ -171,6 +171,7 @@ def route(bp: Blueprint, path: str, *, method: str = "GET", roles: tuple[str, ..
         @wraps(view)
         def handler(**uri_params: Any) -> Response:
             request = bp.current_request
+            ctx: RequestContext | None = None
             try:
                 principal = None
                 if roles != PUBLIC:
@@ -184,20 +185,24 @@ def route(bp: Blueprint, path: str, *, method: str = "GET", roles: tuple[str, ..
                 source_ip = ((request.context or {}).get("identity") or {}).get("sourceIp") or ""
                 ctx = RequestContext(principal, parsed if isinstance(parsed, dict) else {"items": parsed},
                                      query_params, headers, source_ip, raw)
-                result = view(ctx, **uri_params)
-                response = _to_response(result)
-                _audit(policy, ctx, uri_params, response)
-                return response
+                response = _to_response(view(ctx, **uri_params))
             except DomainError as exc:
-                return domain_error_response(exc)
+                response = domain_error_response(exc)
             except ChaliceViewError as exc:
-                return error_response(getattr(exc, "STATUS_CODE", 400), "bad_request", str(exc))
+                response = error_response(getattr(exc, "STATUS_CODE", 400), "bad_request", str(exc))
             except (ClientError, BotoCoreError, PynamoDBException) as exc:
                 logger.warning("storage failure", extra={"path": path, "error": type(exc).__name__})
-                return domain_error_response(storage_error(exc))
+                response = domain_error_response(storage_error(exc))
             except Exception:  # the last line of defence: answer with the envelope, log the trace
                 logger.exception("unhandled error", extra={"path": path, "method": method})
-                return error_response(500, "internal_error", "an unexpected error occurred")
+                response = error_response(500, "internal_error", "an unexpected error occurred")
+            if ctx is not None:  # refused attempts at an audited action are recorded too
+                try:
+                    _audit(policy, ctx, uri_params, response)
+                except (ClientError, BotoCoreError, PynamoDBException) as exc:
+                    logger.error("audit record not written", extra={"path": path, "error": type(exc).__name__})
+                    return domain_error_response(storage_error(exc))
+            return response
 
         bp.route(path, methods=[method], authorizer=None if roles == PUBLIC else jwt_auth,
                  content_types=content_types or ["application/json"])(handler)
@@ -221,9 +226,13 @@ def _audit(policy: RoutePolicy, ctx: RequestContext, uri_params: dict[str, Any],
         user = body.get("user") if isinstance(body.get("user"), dict) else {}
         actor = {"username": user.get("username", "anonymous"), "role": user.get("role"), "department": user.get("department")}
     source = ctx.headers.get("x-forwarded-for", "").split(",")[0].strip() or ctx.source_ip
+    details = {"user_agent": ctx.headers.get("user-agent", "")[:200]}
+    if policy.audit is not None and policy.query_schema is not None:  # e.g. the period of an export
+        known = (policy.query_schema.get("properties") or {}).keys()
+        details["query"] = {k: str(v)[:64] for k, v in (ctx.query or {}).items() if k in known}
     audit.record(action=policy.audit or f"{policy.method} {policy.path}", actor=actor,
                  target={k: str(v)[:64] for k, v in uri_params.items()}, source_ip=source,
-                 status=response.status_code, details={"user_agent": ctx.headers.get("user-agent", "")[:200]})
+                 status=response.status_code, details=details)
 
 
 def _to_response(result: Any) -> Response:

@@ -30,3 +30,16 @@ def test_sign_ins_reveals_and_admin_changes_are_audited(api):
     only_reveals = api.get(f"/admin/audit?date={today}&action=pii_reveal", user="admin").json["items"]
     assert [i["action"] for i in only_reveals] == ["pii_reveal"]
     assert api.get(f"/admin/audit?date={today}", user="manager").status == 403
+
+
+def test_exports_and_report_downloads_are_audited_with_their_period(api):
+    answer = api.get("/ledger?from=2026-01-01&to=2026-01-31", user="manager")
+    assert answer.status in (200, 202), answer.body
+    assert api.get("/reports/no-such-job", user="manager").status == 404
+    today = datetime.now(TZ).date().isoformat()
+    items = api.get(f"/admin/audit?date={today}", user="admin").json["items"]
+    export = next(i for i in items if i["action"] == "ledger_export")
+    assert export["actor"]["username"] == "manager" and export["status"] == answer.status
+    assert export["details"]["query"] == {"from": "2026-01-01", "to": "2026-01-31"}
+    download = next(i for i in items if i["action"] == "report_download")
+    assert download["target"] == {"job_id": "no-such-job"} and download["status"] == 404
