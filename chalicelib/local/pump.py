@@ -8,6 +8,10 @@ It reads the Chalice app's own event-source declarations (``app.event_sources``)
   real stream records (at-least-once, in order per shard, like Lambda's mapping);
 - fires scheduled handlers when their ``rate``/``cron`` expression comes due, on a clock that a
   demo can speed up.
+
+Running (:meth:`EventPump.start`), each event source has a thread of its own, as each function has
+its own concurrency on AWS: a slow consumer (say, starting Step Functions executions) does not hold
+up a queue's handler. Tests drive the same sources one pass at a time (:meth:`EventPump.pump_once`).
 """
 from __future__ import annotations
 
@@ -73,6 +77,21 @@ class PumpStats:
     schedule_runs: int = 0
 
 
+class _AllOf:
+    """Holds every source's lock at once: the pump is paused while it is held."""
+
+    def __init__(self, locks: list[threading.Lock]) -> None:
+        self._locks = locks
+
+    def __enter__(self) -> None:
+        for lock in self._locks:
+            lock.acquire()
+
+    def __exit__(self, *exc: Any) -> None:
+        for lock in reversed(self._locks):
+            lock.release()
+
+
 class EventPump:
     """Drives the Chalice app's SQS, DynamoDB-stream and schedule handlers."""
 
@@ -86,46 +105,51 @@ class EventPump:
         self.poll_interval = poll_interval
         self.stats = PumpStats()
         self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
         self._shard_iterators: dict[str, str | None] = {}
         self._stream_arn: str | None = None
         self._next_fire: dict[str, datetime] = {}
         self._queue_urls: dict[str, str] = {}
-        self.lock = threading.Lock()
+        self._threads: list[threading.Thread] = []
+        self._sources = [s for s in app.event_sources if only is None or s.name in only]
+        self._locks = {source.name: threading.Lock() for source in self._sources}
+        self.lock = _AllOf([self._locks[source.name] for source in self._sources])  # pauses every source
 
     # ----- lifecycle -------------------------------------------------------------------
     def start(self) -> None:
-        """Run the pump in a background thread until :meth:`stop`."""
-        self._thread = threading.Thread(target=self._run, name="event-pump", daemon=True)
-        self._thread.start()
+        """Run every source in a background thread of its own until :meth:`stop`."""
+        self._threads = [threading.Thread(target=self._run, args=(source,), name=f"event-pump-{source.name}",
+                                          daemon=True) for source in self._sources]
+        for thread in self._threads:
+            thread.start()
 
     def stop(self) -> None:
         self._stop.set()
-        if self._thread:
-            self._thread.join(timeout=10)
+        for thread in self._threads:
+            thread.join(timeout=10)
 
-    def _run(self) -> None:
+    def _run(self, source: Any) -> None:
         while not self._stop.is_set():
+            delivered = 0
             try:
-                self.pump_once()
+                delivered = self._pump_source(source)
             except Exception:  # keep pumping: one broken handler must not stop the runtime
-                logger.exception("event pump iteration failed")
-            self._stop.wait(self.poll_interval)
+                logger.exception("event pump iteration failed", extra={"source": source.name})
+            if not delivered:
+                self._stop.wait(self.poll_interval)
+
+    def _pump_source(self, source: Any) -> int:
+        with self._locks[source.name]:
+            if isinstance(source, SQSEventConfig):
+                return self._pump_sqs(source)
+            if isinstance(source, DynamoDBEventConfig):
+                return self._pump_stream(source)
+            if isinstance(source, ScheduledEventConfig):
+                return self._pump_schedule(source)
+            return 0
 
     def pump_once(self) -> int:
-        """One pass over every source; returns how many events were delivered."""
-        with self.lock:
-            delivered = 0
-            for source in self.app.event_sources:
-                if self.only is not None and source.name not in self.only:
-                    continue
-                if isinstance(source, SQSEventConfig):
-                    delivered += self._pump_sqs(source)
-                elif isinstance(source, DynamoDBEventConfig):
-                    delivered += self._pump_stream(source)
-                elif isinstance(source, ScheduledEventConfig):
-                    delivered += self._pump_schedule(source)
-            return delivered
+        """One pass over every source, one after another; returns how many events were delivered."""
+        return sum(self._pump_source(source) for source in self._sources)
 
     def drain(self, *, max_rounds: int = 50) -> int:
         """Pump until nothing is left to deliver (bounded); for tests and the seed step."""
@@ -223,7 +247,10 @@ class EventPump:
 
     def fire_schedule(self, name: str) -> bool:
         """Run one scheduled handler now (operators and tests)."""
-        with self.lock:
+        lock = self._locks.get(name)
+        if lock is None:
+            return self._invoke(name, _scheduled_event(name, self.clock.now()))  # logs the unknown name
+        with lock:
             return self._invoke(name, _scheduled_event(name, self.clock.now()))
 
     def force_due(self, name: str, *, after: timedelta = timedelta(0)) -> None:
