@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 import os
 from dataclasses import dataclass
+from contextlib import contextmanager
 from typing import Any, Iterator
 
 os.environ.update({
@@ -57,23 +58,31 @@ def fresh_mock_aws() -> Any:
     return mock_aws(config={"stepfunctions": {"execute_state_machine": True}})
 
 
-@pytest.fixture
-def aws() -> Iterator[dict[str, str]]:
-    """moto in-process with every resource the bootstrap creates from infra/; yields their env."""
+@contextmanager
+def embedded_aws() -> Iterator[dict[str, str]]:
+    """moto in-process with every resource the bootstrap creates from infra/; yields their env and
+    puts it in ``os.environ`` until the block ends."""
     from chalicelib.local.bootstrap import bootstrap
 
     with fresh_mock_aws():
         reset_aws_clients()
         saved = dict(os.environ)
-        env = bootstrap(None)
-        os.environ.update(env)
-        reset_aws_clients()
         try:
+            env = bootstrap(None)
+            os.environ.update(env)
+            reset_aws_clients()
             yield env
         finally:
             os.environ.clear()
             os.environ.update(saved)
             reset_aws_clients()
+
+
+@pytest.fixture
+def aws() -> Iterator[dict[str, str]]:
+    """moto in-process with every resource the bootstrap creates from infra/; yields their env."""
+    with embedded_aws() as env:
+        yield env
 
 
 @pytest.fixture
@@ -150,24 +159,13 @@ def module_api() -> Iterator[ApiClient]:
 
     Do not mix with the function-scoped ``aws``/``api`` fixtures in the same module.
     """
-    from chalicelib.local.bootstrap import bootstrap
     from chalicelib.local.seed import seed_reference_data
 
-    with fresh_mock_aws():
-        reset_aws_clients()
-        saved = dict(os.environ)
-        env = bootstrap(None)
-        os.environ.update(env)
-        reset_aws_clients()
-        try:
-            seed_reference_data()
-            client = ApiClient()
-            client.env = env  # type: ignore[attr-defined]
-            yield client
-        finally:
-            os.environ.clear()
-            os.environ.update(saved)
-            reset_aws_clients()
+    with embedded_aws() as env:
+        seed_reference_data()
+        client = ApiClient()
+        client.env = env  # type: ignore[attr-defined]
+        yield client
 
 
 # --------------------------------------------------------------------------- personal data in logs

@@ -16,24 +16,13 @@ import pytest
 def world() -> Iterator[dict[str, str]]:
     """moto with every resource of infra/ and the seeded directory, shared by the module (a package
     scope would outlive this directory: the test tree has no __init__.py)."""
-    from chalicelib.local.bootstrap import bootstrap
     from chalicelib.local.seed import seed_reference_data
-    from tests.conftest import fresh_mock_aws, reset_aws_clients
+    from tests.conftest import embedded_aws
 
-    with fresh_mock_aws():
-        reset_aws_clients()
-        saved = dict(os.environ)
-        env = bootstrap(None)
-        os.environ.update(env)
-        reset_aws_clients()
+    with embedded_aws() as env:
         seed_reference_data()
         _verify_sender()
-        try:
-            yield env
-        finally:
-            os.environ.clear()
-            os.environ.update(saved)
-            reset_aws_clients()
+        yield env
 
 
 @pytest.fixture(scope="module")

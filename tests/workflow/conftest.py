@@ -93,34 +93,17 @@ def _open_shared() -> tuple[dict[str, str], Any]:
     start). boto3 clients are expensive to create, so the tests share them and tell their data
     apart by ticket."""
     global _shared, _shared_value
-    import os
-
-    from tests.conftest import fresh_mock_aws
-
     from app import app
     from chalicelib.aws import client
-    from chalicelib.local.bootstrap import bootstrap
     from chalicelib.local.pump import EventPump
     from chalicelib.local.seed import seed_reference_data
     from chalicelib.notifications import recipients
     from chalicelib.services import policy
-    from tests.conftest import reset_aws_clients
+    from tests.conftest import embedded_aws
 
     stack = ExitStack()
-    stack.enter_context(fresh_mock_aws())
-    saved = dict(os.environ)
-
-    def restore() -> None:
-        os.environ.clear()
-        os.environ.update(saved)
-        reset_aws_clients()
-
-    stack.callback(restore)
     try:
-        reset_aws_clients()
-        env = bootstrap(None)
-        os.environ.update(env)
-        reset_aws_clients()
+        env = stack.enter_context(embedded_aws())
         stack.callback(_stop_running, env["TICKET_FLOW_ARN"])  # runs before the mock ends (LIFO)
         seed_reference_data()
         policy.save_sla_rules(FAST_RULES, expected_version=0, actor="test")
