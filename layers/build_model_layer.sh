@@ -97,6 +97,11 @@ fi
 cp -R "$ROOT/data/dispatch/model" "$STAGE/dispatch/model"
 cp "$ROOT/data/dispatch/gazetteer.csv" "$ROOT/data/dispatch/userdict.txt" "$STAGE/dispatch/data/dispatch/"
 cp "$ROOT/data/taxonomy/departments.csv" "$ROOT/data/taxonomy/districts.csv" "$STAGE/dispatch/data/taxonomy/"
+if [ "$KIND" = full ]; then
+    # the weekly retraining (dispatch_retraining) trains on the bundled corpus + corrections and
+    # compares candidates on the held-out split: both travel with the full layer only
+    cp "$ROOT/data/dispatch/corpus.csv" "$ROOT/data/dispatch/heldout.csv" "$STAGE/dispatch/data/dispatch/"
+fi
 
 # Smoke test: the staged layer alone predicts (numpy + jieba only).
 PYTHONPATH="$STAGE/python:$ROOT" DISPATCH_MODEL_DIR="$STAGE/dispatch/model" "$PY" -c "
