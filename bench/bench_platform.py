@@ -1,0 +1,184 @@
+"""Platform benchmarks: import time, /health latency, lifecycle request rates, register vs bare transaction.
+
+Runs the embedded local runtime (moto server on loopback) in this process. Bounded: a fixed number of
+requests per figure, a few minutes at most.
+"""
+from __future__ import annotations
+
+import copy
+import json
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import requests
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "bench"))
+
+from run import write_result  # noqa: E402
+
+TICKETS = 150
+HEALTH_REQUESTS = 300
+
+
+def pct(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(round(q * (len(ordered) - 1))))]
+
+
+def ms(x: float) -> str:
+    return f"{x * 1000:.1f} ms"
+
+
+def import_time() -> tuple[float, bool]:
+    code = ("import time, sys; t = time.perf_counter(); import app; "
+            "print(time.perf_counter() - t, 'sklearn' in sys.modules or 'jieba' in sys.modules)")
+    runs = []
+    heavy = False
+    for _ in range(5):
+        out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True,
+                             env={"PYTHONPATH": str(ROOT), "PATH": "/usr/bin:/bin", "STAGE": "local",
+                                  "AWS_DEFAULT_REGION": "us-east-1"}, check=True)
+        seconds, loaded = out.stdout.split()
+        runs.append(float(seconds))
+        heavy = heavy or loaded == "True"
+    return statistics.median(runs), heavy
+
+
+COMPLAINT = {
+    "kind": "complaint", "channel": "phone",
+    "complainant": {"name": "测试", "address": "苏州市姑苏区人民路1号"},
+    "respondent": {"name": "某商店", "address": "苏州市姑苏区观前街1号"},
+    "request": "退款", "facts": "购买的商品有质量问题，商家拒绝退款。",
+}
+
+
+def main() -> None:
+    from chalicelib.local.runtime import LocalRuntime, free_port
+
+    seconds, heavy = import_time()
+    rows: list[list[object]] = [["time to `import app` (median of 5 fresh processes)", f"{seconds:.2f} s", "< 1.0 s"],
+                                ["scikit-learn or jieba imported by `import app`", "yes" if heavy else "no", "no"]]
+    with tempfile.TemporaryDirectory() as data:
+        runtime = LocalRuntime(port=free_port(), data_dir=Path(data), reset=True, snapshot_interval=3600,
+                               demo_tickets=0)  # no background demo seeding competing with the measured requests
+        runtime.start()
+        try:
+            base = runtime.base_url
+            session = requests.Session()
+            latencies = []
+            for _ in range(HEALTH_REQUESTS):
+                started = time.perf_counter()
+                assert session.get(f"{base}/health", timeout=10).status_code == 200
+                latencies.append(time.perf_counter() - started)
+            rows += [["/health p50", ms(pct(latencies, 0.5)), ""], ["/health p99", ms(pct(latencies, 0.99)), ""]]
+            rows += lifecycle_rates(base)
+            rows += register_vs_bare(runtime)
+        finally:
+            runtime.stop()
+    write_result("platform", "Platform: start-up, health, lifecycle requests (local runtime)", rows,
+                 notes=(f"Lifecycle figures: {TICKETS} tickets, each registered, accepted, dispatched, signed, closed "
+                        "and read back, one client thread then eight; the local runtime serialises requests through "
+                        "one Chalice app object like one Lambda container, so eight threads measure queueing, not "
+                        "parallel speed-up. Storage is moto's server over HTTP on loopback: absolute figures are "
+                        "moto's, the ratio of register to a bare transaction is the platform's own overhead."))
+
+
+def _login(base: str, session: requests.Session, user: str) -> dict[str, str]:
+    token = session.post(f"{base}/auth/dev-login", json={"username": user}, timeout=10).json()["token"]
+    return {"Authorization": f"Bearer {token}"}
+
+
+def lifecycle_rates(base: str) -> list[list[object]]:
+    session = requests.Session()
+    who = {u: _login(base, session, u) for u in ("agent", "dispatcher", "handler")}
+    timings: dict[str, list[float]] = {k: [] for k in ("register", "sign", "close", "query")}
+
+    def timed(op: str, method: str, path: str, user: str, body: dict | None = None) -> dict:
+        started = time.perf_counter()
+        answer = session.request(method, f"{base}{path}", json=body, headers=who[user], timeout=30)
+        if op in timings:
+            timings[op].append(time.perf_counter() - started)
+        assert answer.status_code < 300, (path, answer.status_code, answer.text[:200])
+        return answer.json()
+
+    def one(n: int) -> None:
+        body = copy.deepcopy(COMPLAINT)
+        body["complainant"]["phone"] = f"139{n:08d}"
+        tid = timed("register", "POST", "/tickets", "agent", body)["tickets"][0]["id"]
+        timed("accept", "POST", f"/tickets/{tid}/accept", "agent", {})
+        ticket = timed("dispatch", "POST", f"/tickets/{tid}/dispatch", "dispatcher", {"mode": "single", "department": "MARKET"})
+        aid = ticket["assignments"][0]["id"]
+        timed("sign", "POST", f"/tickets/{tid}/sign", "handler", {"assignment_id": aid})
+        timed("close", "POST", f"/tickets/{tid}/submit-closure", "handler",
+              {"assignment_id": aid, "result": "settled", "facts": "已调解。"})
+        timed("query", "GET", f"/tickets/{tid}", "agent")
+
+    started = time.perf_counter()
+    for n in range(TICKETS):
+        one(n)
+    elapsed = time.perf_counter() - started
+    rows: list[list[object]] = []
+    for op, values in timings.items():
+        rows.append([f"{op}: p50 / p99 (1 client)", f"{ms(pct(values, 0.5))} / {ms(pct(values, 0.99))}", ""])
+    rows.append(["lifecycle requests/s (1 client, 6 requests per ticket)", f"{TICKETS * 6 / elapsed:.0f}", ""])
+    for values in timings.values():
+        values.clear()
+    started = time.perf_counter()
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        list(pool.map(one, range(TICKETS, 2 * TICKETS)))
+    elapsed = time.perf_counter() - started
+    rows.append(["lifecycle requests/s (8 clients)", f"{TICKETS * 6 / elapsed:.0f}", ""])
+    rows.append(["register p99 (8 clients)", ms(pct(timings["register"], 0.99)), ""])
+    return rows
+
+
+def register_vs_bare(runtime) -> list[list[object]]:
+    """The register use case against a bare TransactWriteItems of exactly the items it writes."""
+    from chalicelib.aws import client
+    from chalicelib.domain.ticket import Actor
+    from chalicelib.services import tickets as service
+
+    actor = Actor(username="agent", role="agent")
+    captured: list[dict] = []
+
+    def capture(params, **kwargs):
+        captured.append(copy.deepcopy(params))
+
+    from chalicelib.store.models import TicketItem
+
+    ddb = client("dynamodb")
+
+    raw = TicketItem._get_connection().connection.client
+    raw.meta.events.register("provide-client-params.dynamodb.TransactWriteItems", capture)
+    body = copy.deepcopy(COMPLAINT)
+    body["complainant"]["phone"] = "13799999999"  # not one of the timed loop's phones (Art. 35 would refuse a repeat)
+    service.register(body, actor)
+    raw.meta.events.unregister("provide-client-params.dynamodb.TransactWriteItems", capture)
+    template = json.dumps(captured[-1])
+    ticket_id = captured[-1]["TransactItems"][0]["Put"]["Item"]["PK"]["S"][2:]
+    n = 200
+    service_times, bare_times = [], []
+    for i in range(n):
+        body["complainant"]["phone"] = f"1370{i:07d}"
+        started = time.perf_counter()
+        service.register(body, actor)
+        service_times.append(time.perf_counter() - started)
+        params = json.loads(template.replace(ticket_id, f"{ticket_id[:-4]}{i:04d}X").replace("TRACK#", f"TRACK#B{i}-"))
+        started = time.perf_counter()
+        ddb.transact_write_items(**params)
+        bare_times.append(time.perf_counter() - started)
+    ratio = statistics.median(service_times) / statistics.median(bare_times)
+    return [["register service, median (in process, moto server)", ms(statistics.median(service_times)), ""],
+            ["bare TransactWriteItems of the same items, median", ms(statistics.median(bare_times)), ""],
+            ["ratio register / bare transaction", f"{ratio:.2f}", "< 1.5"]]
+
+
+if __name__ == "__main__":
+    main()
