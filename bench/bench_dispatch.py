@@ -31,7 +31,6 @@ from chalicelib.dispatch.metrics import macro_f1  # noqa: E402
 
 HELDOUT = ROOT / "data" / "dispatch" / "heldout.csv"
 REAL = ROOT / "data" / "datasets" / "gov_messages_teddycup2020_sample.csv"
-OUT = ROOT / "bench" / "results" / "dispatch.json"
 BOOTSTRAP = 1000
 SEED = 0
 
@@ -246,13 +245,15 @@ def main() -> None:
         "no scikit-learn). The jurisdiction figure is circular (the corpus draws its places from "
         f"the gazetteer) and only shows that ambiguous names stay unanswered. Machine: {platform.machine()}, "
         f"{os.cpu_count()} cores, 1-min load average {load_start:.1f} at the start and {load:.1f} at the end "
-        "(other sessions ran tests concurrently): cost rows are the best of 5 fresh processes; the "
+        + (" (other work ran meanwhile)" if max(load_start, load) > 1.5 else "") +
+        ": cost rows are the best of 5 fresh processes; the "
         f"medians were load {cost['load_s_median']:.2f} s, p50 {cost['p50_ms_median']:.2f} ms, "
         f"throughput {cost['throughput_median']:.0f} texts/s. Bench took {time.time() - started:.0f} s."
     )
-    OUT.parent.mkdir(parents=True, exist_ok=True)
-    OUT.write_text(json.dumps({"title": "Smart dispatch model", "rows": rows, "notes": notes},
-                              ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
+    sys.path.insert(0, str(ROOT / "bench"))
+    from run import write_result
+
+    write_result("dispatch", "Smart dispatch model", rows, notes)
     print(json.dumps({"rows": rows}, ensure_ascii=False, indent=1))
 
 

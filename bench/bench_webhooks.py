@@ -39,7 +39,6 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-OUT = ROOT / "bench" / "results" / "webhooks.json"
 PARTNER = "province-12315"
 SECRET = os.environ.get("PARTNER_PROVINCE_12315_SECRET", "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw")
 CATEGORIES = ["家用电器", "食品安全", "网络购物", "预付卡", "房屋装修", "医疗美容", "交通出行", "教育培训"]
@@ -234,9 +233,10 @@ def main() -> int:
                 f"(the whole local runtime runs in one Python process, so on one core) all {args.events} would "
                 f"take about {args.events * 1.03 * r['cpu_ms_per_request'] / 60000:.0f} min of CPU; "
                 f"`--budget 1800` runs them all." if r["budget_hit"] else ""))
-    OUT.parent.mkdir(parents=True, exist_ok=True)
-    OUT.write_text(json.dumps({"title": "Partner webhooks: ingest of upper-level assignments", "rows": rows,
-                               "notes": notes}, ensure_ascii=False, indent=1) + "\n", encoding="utf-8")
+    sys.path.insert(0, str(Path(__file__).resolve().parent))
+    from run import write_result
+
+    write_result("webhooks", "Partner webhooks: ingest of upper-level assignments", rows, notes)
     print(json.dumps(r, ensure_ascii=False, indent=1))
     ok = r["lost"] == 0 and duplicates == 0 and r["failure_count"] == 0
     return 0 if ok else 1
