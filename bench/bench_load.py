@@ -84,6 +84,7 @@ class Stats:
         self.samples: list[str] = []
         self.acknowledged: list[str] = []
         self.auto_dispatched = 0  # tickets the model had dispatched before the user's dispatcher got to them
+        self.raced_model = 0  # dispatches that lost the race to the model's (409 by design), then reloaded
 
     def record(self, op: str, seconds: float, ok: bool, detail: str = "") -> None:
         with self.lock:
@@ -157,9 +158,37 @@ class User:
                     self.stats.auto_dispatched += 1
                 entry["view"], entry["step"] = current, entry["step"] + 1
                 return
-        view = self.call("transition", "POST", f"/tickets/{entry['view']['id']}/{action}", role, body(entry["view"]))
+        path = f"/tickets/{entry['view']['id']}/{action}"
+        if action == "dispatch":
+            self.dispatch(entry, path, role, body(entry["view"]))
+            return
+        view = self.call("transition", "POST", path, role, body(entry["view"]))
         if view:
             entry["view"], entry["step"] = view, entry["step"] + 1
+
+    def dispatch(self, entry: dict[str, Any], path: str, role: str, body: dict[str, Any]) -> None:
+        """A dispatch that can lose the race to the model's own dispatch between reading the ticket
+        and posting: the platform answers 409 (one of two concurrent actions wins, by design); the
+        dispatcher reloads and moves on. Counted apart from errors, which are unexpected answers."""
+        started = time.perf_counter()
+        try:
+            answer = self.session.post(self.base + path, json=body, timeout=TIMEOUT,
+                                       headers={"Authorization": f"Bearer {self.tokens[role]}"})
+        except requests.RequestException as exc:
+            self.stats.record("transition", time.perf_counter() - started, False, type(exc).__name__)
+            return
+        if answer.status_code == 409 and answer.json()["error"].get("details", {}).get("status") == "in_handling":
+            self.stats.record("transition", time.perf_counter() - started, True)
+            with self.stats.lock:
+                self.stats.raced_model += 1
+            current = self.call("query: ticket", "GET", path.rsplit("/", 1)[0], "dispatcher")
+            if current:
+                entry["view"], entry["step"] = current, entry["step"] + 1
+            return
+        ok = 200 <= answer.status_code < 300
+        self.stats.record("transition", time.perf_counter() - started, ok, f"{answer.status_code} {answer.text}")
+        if ok:
+            entry["view"], entry["step"] = answer.json(), entry["step"] + 1
 
     def run(self, until: float) -> None:
         while time.monotonic() < until:
@@ -255,6 +284,8 @@ def main() -> None:
         ["mixed load: requests answered", total, ""],
         ["mixed load: errors (any non-2xx or transport error)", sum(load.errors.values()), "0"],
         ["mixed load: tickets the model dispatched by itself first (not dispatched again)", load.auto_dispatched, ""],
+        ["mixed load: dispatches that lost the race to the model's own (409 by design, then reloaded)",
+         load.raced_model, ""],
         ["mixed load: throughput", f"{total / load_seconds:.1f} req/s", ""],
         ["mixed load: latency p50 / p99, all requests", f"{ms(pct(load.all(), 0.5))} / {ms(pct(load.all(), 0.99))}", ""],
     ]
