@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import base64
 import mimetypes
+import sys
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -15,6 +16,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from chalicelib.local.gateway import EnvelopeGateway
+from chalicelib.observability import logger
 
 MAX_REQUEST_BYTES = 12 * 1024 * 1024
 
@@ -96,6 +98,13 @@ class LocalHttpServer(ThreadingHTTPServer):
         super().__init__(("127.0.0.1", port), _Handler)
         self.gateway = gateway
         self.portal_dir = portal_dir
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        """A client that hung up before its answer (a timeout, a closed tab) is not a server error."""
+        if isinstance(sys.exc_info()[1], (BrokenPipeError, ConnectionResetError)):
+            logger.info("client went away before its answer was sent")
+            return
+        super().handle_error(request, client_address)
 
     def start(self) -> threading.Thread:
         thread = threading.Thread(target=self.serve_forever, name="http", daemon=True)
