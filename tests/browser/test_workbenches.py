@@ -136,6 +136,8 @@ def test_every_workbench_renders_its_work(screens, runtime, tickets, screenshot_
 
     dispatcher = screens().sign_in("dispatcher")
     expect(dispatcher.by("queue-to_dispatch").locator("tr.el-table__row")).to_have_count(1)
+    if runtime.call("GET", f"/tickets/{tickets['to_dispatch'][0]}", "dispatcher").get("recommendation"):
+        expect(dispatcher.by("queue-to_dispatch")).to_contain_text("建议：")  # the model's first choice, listed
     dispatcher.by("quick-dispatch-" + tickets["to_dispatch"][0]).click()
     dialog = dispatcher.dialog("dispatch")
     dispatcher.choose("dispatch-department", "市场监督管理局", scope=dialog, search="消费纠纷")
