@@ -29,30 +29,28 @@ FIELDKEY_FILE = "fieldkey.json"
 _FIELDKEY = {"PK": {"S": "CONFIG"}, "SK": {"S": "FIELDKEY"}}
 
 
-def _to_json(value: Any) -> Any:
-    """A DynamoDB attribute value as JSON (binary values base64-encoded)."""
-    if isinstance(value, dict):
-        if "B" in value:
-            return {"B": base64.b64encode(value["B"]).decode("ascii")}
-        if "BS" in value:
-            return {"BS": [base64.b64encode(v).decode("ascii") for v in value["BS"]]}
-        return {k: _to_json(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_to_json(v) for v in value]
+def _binary(value: Any, convert: Any) -> Any:
+    """One attribute value with its binary parts passed through ``convert`` (M and L walked)."""
+    (kind, inner), = value.items()
+    if kind == "B":
+        return {"B": convert(inner)}
+    if kind == "BS":
+        return {"BS": [convert(v) for v in inner]}
+    if kind == "M":
+        return {"M": {k: _binary(v, convert) for k, v in inner.items()}}
+    if kind == "L":
+        return {"L": [_binary(v, convert) for v in inner]}
     return value
 
 
-def _from_json(value: Any) -> Any:
+def _to_json(item: dict[str, Any]) -> dict[str, Any]:
+    """An item as JSON: binary values base64-encoded."""
+    return {name: _binary(value, lambda b: base64.b64encode(b).decode("ascii")) for name, value in item.items()}
+
+
+def _from_json(item: dict[str, Any]) -> dict[str, Any]:
     """The inverse of :func:`_to_json`."""
-    if isinstance(value, dict):
-        if "B" in value and isinstance(value["B"], str):
-            return {"B": base64.b64decode(value["B"])}
-        if "BS" in value:
-            return {"BS": [base64.b64decode(v) for v in value["BS"]]}
-        return {k: _from_json(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_from_json(v) for v in value]
-    return value
+    return {name: _binary(value, base64.b64decode) for name, value in item.items()}
 
 
 def save(data_dir: Path, env: dict[str, str]) -> dict[str, int]:

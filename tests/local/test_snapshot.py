@@ -27,7 +27,9 @@ def test_a_snapshot_restores_into_a_fresh_embedded_aws(api, seeded, tmp_path):
     tid = created.json["tickets"][0]["id"]
     ddb = boto3.client("dynamodb")
     ddb.put_item(TableName=seeded["TABLE_NAME"], Item={"PK": {"S": "AGG#x"}, "SK": {"S": "bin"},
-                                                       "blob": {"B": b"\x00\xff"}, "set": {"BS": [b"\x01"]}})
+                                                       "blob": {"B": b"\x00\xff"}, "set": {"BS": [b"\x01"]},
+                                                       "map": {"M": {"B": {"S": "a key named B"},
+                                                                     "L": {"L": [{"B": b"\x02"}]}}}})
     boto3.client("s3").put_object(Bucket=seeded["REPORTS_BUCKET"], Key="reports/a.html", Body="月报".encode(),
                                   ContentType="text/html; charset=utf-8")
     boto3.client("secretsmanager").create_secret(Name="partner/demo/webhook-keys", SecretString='{"k": "v"}')
@@ -46,6 +48,7 @@ def test_a_snapshot_restores_into_a_fresh_embedded_aws(api, seeded, tmp_path):
 
     item = boto3.client("dynamodb").get_item(TableName=env["TABLE_NAME"], Key={"PK": {"S": "AGG#x"}, "SK": {"S": "bin"}})
     assert item["Item"]["blob"]["B"] == b"\x00\xff" and item["Item"]["set"]["BS"] == [b"\x01"]
+    assert item["Item"]["map"] == {"M": {"B": {"S": "a key named B"}, "L": {"L": [{"B": b"\x02"}]}}}
     body = boto3.client("s3").get_object(Bucket=env["REPORTS_BUCKET"], Key="reports/a.html")
     assert body["Body"].read().decode() == "月报" and body["ContentType"].startswith("text/html")
     secret = boto3.client("secretsmanager").get_secret_value(SecretId="partner/demo/webhook-keys")
