@@ -111,6 +111,7 @@ def act(ticket_id: str, action: str, params: Any, actor: Actor, *, check_scope: 
 _DEPARTMENT_PARAMS = {"dispatch": ("department", "lead", "assists", "departments"),
                       "review_non_acceptance": ("department",), "review_closure": ("department",),
                       "urge": ("department",), "supervise": ("department",)}
+_SHARE_ADDRESSED = frozenset({"urge", "supervise"})  # may name whoever holds a share, a lower platform too
 
 
 def _check_departments(action: str, params: Any, ticket: Ticket) -> None:
@@ -125,7 +126,9 @@ def _check_departments(action: str, params: Any, ticket: Ticket) -> None:
         named += [(key, v) for v in values if isinstance(v, str)]
     if not named:
         return
-    known = policy.department_codes() | {CENTER} | set(ticket.departments)
+    known = policy.department_codes() | {CENTER}
+    if action in _SHARE_ADDRESSED:
+        known |= set(ticket.departments)
     unknown = {key: f"no department {code}" for key, code in named if code not in known}
     if unknown:
         raise ValidationFailed("unknown department", details=unknown)
