@@ -1,6 +1,6 @@
 """Make moto's DynamoDB behave like DynamoDB where the platform depends on it.
 
-Two gaps matter to a multi-threaded local runtime and to concurrency tests:
+Four gaps matter to a multi-threaded local runtime, to its speed and to concurrency tests:
 1. moto checks a write's condition and then writes, with nothing in between to stop another thread:
    two concurrent conditional writes can both succeed. DynamoDB serialises them. Every mutating
    call is therefore run under one lock.
@@ -12,6 +12,10 @@ Two gaps matter to a multi-threaded local runtime and to concurrency tests:
    queue or a dashboard query takes over a second. DynamoDB reads one partition. Here each table
    keeps a map from (GSI hash attribute, value) to primary keys, updated after every write under the
    writers' lock, and a Query hands moto's own implementation only that partition's items.
+4. moto's UpdateItem spends milliseconds parsing and validating each expression; the analytics
+   counter updates (``ADD``/``SET`` with placeholders) take a fast path (:mod:`moto_update`).
+Besides, moto's stream keeps every record forever (:mod:`moto_streams` gives it DynamoDB's retention)
+and its answers to reads are serialised slowly (:mod:`moto_responses`).
 """
 from __future__ import annotations
 
@@ -31,6 +35,11 @@ def apply() -> None:
         return
     from moto.dynamodb.models import DynamoDBBackend
 
+    from chalicelib.local import moto_responses, moto_streams, moto_update
+
+    moto_update.install(DynamoDBBackend)
+    moto_streams.install()
+    moto_responses.install()
     for name in ("put_item", "update_item", "delete_item"):
         setattr(DynamoDBBackend, name, _indexed(getattr(DynamoDBBackend, name)))
     DynamoDBBackend.batch_write_item = _locked(DynamoDBBackend.batch_write_item)  # type: ignore[method-assign]
