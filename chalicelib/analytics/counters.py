@@ -184,16 +184,21 @@ def _update_item(update: dict[str, Any]) -> dict[str, Any]:
                        "ExpressionAttributeValues": values}}
 
 
-def _fits(changes: Sequence[Change]) -> bool:
-    """One transaction can hold these changes' claims, facts and merged updates."""
-    updates = build_updates(changes)
-    return len(changes) + len(fact_items(changes)) + len(updates) <= MAX_TRANSACTION_ITEMS and \
-        all(len(u["add"]) + len(u.get("set") or {}) <= MAX_ATTRS_PER_UPDATE for u in updates)
+def _footprint(changes: Sequence[Change]) -> tuple[int, dict[tuple[str, str], set[str]]]:
+    """What some changes put in a transaction: their fact items, and the attributes of each counter item."""
+    attributes = {(u["pk"], u["sk"]): {*u["add"], *(u.get("set") or {})} for u in build_updates(changes)}
+    return len(fact_items(changes)), attributes
+
+
+def _fits(claims: int, facts: int, attributes: dict[tuple[str, str], set[str]]) -> bool:
+    """One transaction can hold these claims, facts and merged counter updates."""
+    return claims + facts + len(attributes) <= MAX_TRANSACTION_ITEMS and \
+        all(len(names) <= MAX_ATTRS_PER_UPDATE for names in attributes.values())
 
 
 def _parts(change: Change) -> list[Change]:
     """A change too big for one transaction, split into parts that are claimed one by one."""
-    if _fits([change]):
+    if _fits(1, *_footprint([change])):
         return [change]
     middle = len(change.facts) // 2
     if middle == 0:
@@ -204,14 +209,23 @@ def _parts(change: Change) -> list[Change]:
 
 
 def chunks(changes: Sequence[Change]) -> Iterator[list[Change]]:
-    """Consecutive changes grouped so that each group fits in one transaction."""
+    """Consecutive changes grouped so that each group fits in one transaction.
+
+    The group's footprint grows change by change (the union of counter attributes), so cutting a
+    batch costs one footprint per change, not one per change and group member.
+    """
     current: list[Change] = []
+    facts, attributes = 0, {}
     for change in changes:
         for part in _parts(change):
-            if current and not _fits([*current, part]):
+            part_facts, part_attributes = _footprint([part])
+            merged = {**attributes, **{key: attributes.get(key, set()) | names for key, names in part_attributes.items()}}
+            if current and not _fits(len(current) + 1, facts + part_facts, merged):
                 yield current
-                current = []
+                current, facts, merged = [], 0, part_attributes
             current.append(part)
+            facts += part_facts
+            attributes = merged
     if current:
         yield current
 
