@@ -164,13 +164,15 @@ class LocalRuntime:
         with self.pump.lock:
             return snapshot.save(self.data_dir, self.env)
 
-    def stop(self) -> None:
-        """Snapshot, then stop the pump, the HTTP server and moto."""
+    def stop(self, *, snapshot: bool = True) -> None:
+        """Snapshot (unless told not to: a benchmark's throwaway data), then stop the pump, the HTTP
+        server and moto."""
         self._stop_snapshots.set()
         if self.seeding is not None and self.seeding.is_alive():
             self.seeding.join(timeout=1)
         self.pump.stop()
-        self.save_snapshot()
+        if snapshot:
+            self.save_snapshot()
         self.http.shutdown()
         self.http.server_close()
         self._moto.stop()

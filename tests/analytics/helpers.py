@@ -106,13 +106,23 @@ def image(ticket: Ticket) -> dict[str, Any]:
     return {k: _serializer.serialize(v) for k, v in item.items()}
 
 
-def record(before: Ticket | None, after: Ticket) -> dict[str, Any]:
-    """One DynamoDB stream record (INSERT or MODIFY) of the ticket item."""
+def record(before: Ticket | None, after: Ticket, images: dict[int, dict[str, Any]] | None = None) -> dict[str, Any]:
+    """One DynamoDB stream record (INSERT or MODIFY) of the ticket item.
+
+    ``images`` memoises images by ticket object while the caller holds them all (a ticket state is
+    the new image of one record and the old image of the next)."""
+    def image_of(ticket: Ticket) -> dict[str, Any]:
+        if images is None:
+            return image(ticket)
+        if id(ticket) not in images:
+            images[id(ticket)] = image(ticket)
+        return images[id(ticket)]
+
     ddb: dict[str, Any] = {"Keys": {"PK": {"S": f"T#{after.id}"}, "SK": {"S": "TICKET"}},
-                           "NewImage": image(after), "SequenceNumber": f"{next(_seq):021d}",
+                           "NewImage": image_of(after), "SequenceNumber": f"{next(_seq):021d}",
                            "StreamViewType": "NEW_AND_OLD_IMAGES"}
     if before is not None:
-        ddb["OldImage"] = image(before)
+        ddb["OldImage"] = image_of(before)
     return {"eventID": f"ev{next(_seq)}", "eventName": "MODIFY" if before else "INSERT", "eventSource": "aws:dynamodb",
             "dynamodb": ddb}
 
