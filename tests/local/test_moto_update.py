@@ -6,6 +6,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from moto.dynamodb.models import dynamodb_backends
+from moto.dynamodb.models.dynamo_type import DynamoType
 
 from chalicelib.local import moto_update
 from tests.conftest import fresh_mock_aws
@@ -50,8 +51,7 @@ def _outcome(backend, table: str, call, expression, names, values):
         error = None
     except Exception as exc:  # the comparison is the point: both paths must fail alike
         error = type(exc).__name__
-    item = backend.get_table(table).get_item(*[__import__("moto.dynamodb.models.dynamo_type", fromlist=["x"])
-                                                .DynamoType(key[k]) for k in ("PK", "SK")])
+    item = backend.get_table(table).get_item(*[DynamoType(key[k]) for k in ("PK", "SK")])
     stream = [{k: r.record["dynamodb"].get(k) for k in ("Keys", "NewImage", "OldImage")} | {"e": r.record["eventName"]}
               for r in backend.get_table(table).stream_shard.items]
     return error, item.to_json()["Attributes"] if item else None, stream
