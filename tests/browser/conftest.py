@@ -187,7 +187,11 @@ class Screen:
             listbox.wait_for(state="hidden")
 
     def dialog(self, action: str) -> Any:
-        return self.page.get_by_test_id(f"dialog-{action}")
+        """The open dialog of ``action``, once its opening animation has ended (a click during the
+        animation lands on a moving target)."""
+        dialog = self.page.get_by_test_id(f"dialog-{action}")
+        expect(dialog).to_have_attribute("data-ready", "true")
+        return dialog
 
     def submit_dialog(self, action: str) -> None:
         """Press the dialog's confirm button; fail with the dialog's error message if it shows one."""
