@@ -354,7 +354,7 @@ def aggregate_and_measure(runtime, requests) -> list[list[object]]:
                 samples.append(time.perf_counter() - t0)
                 assert answer.status_code == 200, (path, answer.status_code, answer.text[:200])
             rows.append([f"{name}: p50 latency, {label} (ms)", round(stats.median(samples) * 1000), ""])
-        rows.append([f"monthly report (figures + HTML, ledger excluded), {label} (s)", round(report_seconds(), 2),
+        rows.append([f"monthly report (figures + HTML; the ledger follows), {label} (s)", round(report_seconds(), 2),
                      "< 10"])
 
     print("  statistics latency", file=sys.stderr, flush=True)
@@ -428,22 +428,29 @@ def report_seconds() -> float:
     t0 = time.perf_counter()
     data = builder.periodic(period, now=now)
     job = {"title": "月度报告", "period": period.to_dict(), "revision": 1}
-    html = render.render("periodic.html.j2", {"job": job, "data": data, "generated_at": "", "ledger_rows": None,
+    html = render.render("periodic.html.j2", {"job": job, "data": data, "generated_at": "",
                                               "subject_names": {}})
     assert "本期共登记诉求" in html
     return time.perf_counter() - t0
 
 
+LEDGER_TICKETS = int(os.environ.get("BENCH_LEDGER_TICKETS", "1000"))  # a third of a day at the year's density
+
+
 def ledger_rate() -> list[list[object]]:
-    """Ledger rows per second on real ticket items, extrapolated to a month of a 1,000,000-ticket year."""
+    """Ledger rows per second on real ticket items, extrapolated to a month of a 1,000,000-ticket year.
+
+    The job stores the report's HTML first and writes the ledger after it (the ledger lists every
+    ticket, so its time grows with them); the rate is measured on enough rows that the fixed costs
+    of a ledger (the workbook, the day list) do not flatter or spoil the extrapolation."""
     from chalicelib.analytics.period import Period
     from chalicelib.reports import ledger
     from chalicelib.store.tickets import ticket_item
 
     gen = Generator(seed=9, prefix=f"L{YEAR + 1}-")  # ids of their own: the year's tickets are counted already
     day = datetime(YEAR + 1, 3, 2, 9, 0, tzinfo=_tz())
-    for n in range(100):
-        gen.ticket(day + timedelta(minutes=n))
+    for n in range(LEDGER_TICKETS):
+        gen.ticket(day + timedelta(seconds=30 * n))
     for ticket in gen.desk.tickets.values():
         ticket_item(ticket).save()
     from chalicelib.analytics import aggregator, counters
@@ -459,9 +466,11 @@ def ledger_rate() -> list[list[object]]:
         raise RuntimeError("the ledger found none of the day's tickets: nothing to time")
     per_row = seconds / written
     month_rows = TARGET_TICKETS / 12
-    return [["ledger: rows per second (read by day + xlsx)", round(written / seconds), ""],
+    return [[f"ledger: rows per second (read by day + xlsx, {written:,} rows)", round(written / seconds), ""],
             [f"ledger of a month of a {TARGET_TICKETS:,}-ticket year ({month_rows:,.0f} rows), extrapolated (s)",
-             round(per_row * month_rows), ""]]
+             round(per_row * month_rows), "after the report, own progress"],
+            [f"ledger of a month at 10x ({month_rows * 10:,.0f} rows), extrapolated (s)",
+             round(per_row * month_rows * 10), "after the report, own progress"]]
 
 
 if __name__ == "__main__":

@@ -46,11 +46,16 @@ def _username(ctx: RequestContext) -> str:
 
 
 def _with_links(job: dict[str, Any]) -> dict[str, Any]:
+    """The job with presigned links to what it has stored so far: a report's HTML is linked as soon
+    as it is written, before the ledger (the slow part) is done."""
     out = jobs.public(job)
-    if job.get("status") == "done":
-        out["links"] = {"html": storage.link(job.get("html")),
-                        "xlsx": storage.link(job.get("xlsx"), filename=f"{job['title']}台账.xlsx"),
-                        "expires_in": storage.LINK_SECONDS}
+    links: dict[str, Any] = {}
+    if job.get("html"):
+        links["html"] = storage.link(job["html"])
+    if job.get("xlsx") and job.get("status") == "done":
+        links["xlsx"] = storage.link(job["xlsx"], filename=f"{job['title']}台账.xlsx")
+    if links:
+        out["links"] = {**links, "expires_in": storage.LINK_SECONDS}
     return out
 
 

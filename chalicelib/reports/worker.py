@@ -1,7 +1,8 @@
 """Working a report job (the ``reports`` queue handler calls :func:`work`).
 
-Steps, each recorded on the job for the progress bar: gather the figures, write the ledger,
-render the HTML, store both in the versioned bucket, then (scheduled reports and those asked to)
+Steps, each recorded on the job for the progress bar: gather the figures, render the HTML and
+store it in the versioned bucket (the report is readable from then on, while the job runs), write
+the ledger and store it, then (scheduled reports and those asked to)
 e-mail the subscribers. A job already done is not built again; a job done but not yet e-mailed
 is only e-mailed. A failure marks the job failed and re-raises, so the queue retries it (and after
 the last attempt parks the message in the reports DLQ).
@@ -91,28 +92,31 @@ def build(job: dict[str, Any], *, now: datetime) -> dict[str, Any]:
     jobs.update(job_id, step="汇总统计数据", progress=10)
     if job["type"] == "special":
         data = builder.special(period, alert_id=(job.get("params") or {}).get("alert_id"), now=now)
-        jobs.update(job_id, step="生成台账", progress=50)
+    else:
+        data = builder.periodic(period, now=now)
+    jobs.update(job_id, step="生成报告", progress=30)
+    html = render.render("special.html.j2" if job["type"] == "special" else "periodic.html.j2", {
+        "job": job, "data": data, "generated_at": now.astimezone(TZ).strftime("%Y-%m-%d %H:%M"),
+        "subject_names": _subject_names()})
+    base = _base_key(job)
+    metadata = {"job-id": job_id, "revision": str(job.get("revision", 1))}
+    html_version = storage.put_bytes(f"{base}/report.html", html.encode("utf-8"), storage.HTML_TYPE,
+                                     metadata=metadata)
+    html_ref = {"key": f"{base}/report.html", "version_id": html_version}
+    # The report reads counters only and is readable now; the ledger lists every ticket, so its
+    # time grows with the period's tickets: it follows, with its own progress.
+    jobs.update(job_id, step="生成台账", progress=40, html=html_ref)
+    if job["type"] == "special":
         path, rows = ledger.write_tickets(_special_tickets([t["id"] for t in data["tickets"]]),
                                           title=f"{job['title']} 涉及工单台账")
     else:
-        data = builder.periodic(period, now=now)
-        jobs.update(job_id, step="生成台账", progress=40)
         path, rows = ledger.write(period, title=f"投诉举报工单台账（{period.title}）",
-                                  progress=_Progress(job_id, 40, 80, "生成台账"))
+                                  progress=_Progress(job_id, 40, 95, "生成台账"))
     try:
-        jobs.update(job_id, step="生成报告", progress=85)
-        html = render.render("special.html.j2" if job["type"] == "special" else "periodic.html.j2", {
-            "job": job, "data": data, "generated_at": now.astimezone(TZ).strftime("%Y-%m-%d %H:%M"),
-            "ledger_rows": rows, "subject_names": _subject_names()})
-        base = _base_key(job)
-        metadata = {"job-id": job_id, "revision": str(job.get("revision", 1))}
-        html_version = storage.put_bytes(f"{base}/report.html", html.encode("utf-8"), storage.HTML_TYPE,
-                                         metadata=metadata)
         xlsx_version = storage.put_file(f"{base}/ledger.xlsx", path, storage.XLSX_TYPE, metadata=metadata)
     finally:
         os.remove(path)
-    return jobs.update(job_id, status="done", progress=100, step="已完成", rows=rows,
-                       html={"key": f"{base}/report.html", "version_id": html_version},
+    return jobs.update(job_id, status="done", progress=100, step="已完成", rows=rows, html=html_ref,
                        xlsx={"key": f"{base}/ledger.xlsx", "version_id": xlsx_version},
                        totals={k: data["figures"][k]["value"] for k in ("received", "closed")}
                        if "figures" in data else None,

@@ -177,3 +177,23 @@ def test_reports_over_http(march, api, monkeypatch):
     done = api.get(f"/reports/{ledger_job}", user="dispatcher").json
     assert done["status"] == "done" and done["rows"] == 5 and done["links"]["xlsx"]
     assert api.get(f"/reports/{ledger_job}", user="handler").status == 404  # someone else's job
+
+
+def test_the_report_is_readable_while_its_ledger_is_still_being_written(march, api, monkeypatch):
+    """The report reads counters; the ledger lists every ticket. The HTML is linked first."""
+    job_id = api.post("/reports", json={"type": "monthly", "period": "2030-03"}, user="manager").json["job"]["id"]
+    seen_meanwhile = {}
+    write = worker.ledger.write
+
+    def watched_write(period, **kwargs):
+        seen_meanwhile.update(api.get(f"/reports/{job_id}", user="manager").json)
+        return write(period, **kwargs)
+
+    monkeypatch.setattr(worker.ledger, "write", watched_write)
+    worker.work(job_id)
+    assert seen_meanwhile["status"] == "running" and seen_meanwhile["step"] == "生成台账"
+    assert "versionId=" in seen_meanwhile["links"]["html"] and "xlsx" not in seen_meanwhile["links"]
+    html = storage.read(jobs.get(job_id)["html"]).decode("utf-8")
+    assert "逐件列出本期登记的 5 件工单" in _text(html)
+    done = api.get(f"/reports/{job_id}", user="manager").json
+    assert done["status"] == "done" and done["links"]["html"] and done["links"]["xlsx"]
