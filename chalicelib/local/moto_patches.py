@@ -15,7 +15,11 @@ Four gaps matter to a multi-threaded local runtime, to its speed and to concurre
 4. moto's UpdateItem spends milliseconds parsing and validating each expression; the analytics
    counter updates (``ADD``/``SET`` with placeholders) take a fast path (:mod:`moto_update`).
 Besides, moto's stream keeps every record forever (:mod:`moto_streams` gives it DynamoDB's retention)
-and its answers to reads are serialised slowly (:mod:`moto_responses`).
+and its answers to reads are serialised slowly (:mod:`moto_responses`). And moto keeps a reference to
+every model object it ever made, for its dashboard (``instances_tracked``): every item version
+written, every stream record and shard iterator, every SQS message stay in memory for good - a
+month of analytics counting (a few million writes) grew one process past 20 GB. The high-volume
+classes are not tracked here (:func:`untrack_high_volume_models`).
 """
 from __future__ import annotations
 
@@ -37,6 +41,7 @@ def apply() -> None:
 
     from chalicelib.local import moto_responses, moto_streams, moto_update
 
+    untrack_high_volume_models()
     moto_update.install(DynamoDBBackend)
     moto_streams.install()
     moto_responses.install()
@@ -46,6 +51,29 @@ def apply() -> None:
     DynamoDBBackend.transact_write_items = _transact_write_items  # type: ignore[method-assign]
     _index_queries()
     _applied = True
+
+
+def _untracked_new(cls: type, *args: Any, **kwargs: Any) -> Any:
+    return object.__new__(cls)
+
+
+def untrack_high_volume_models() -> list[type]:
+    """Stop moto from keeping every item version, stream record, shard iterator and SQS message
+    alive in ``instances_tracked`` (a list only moto's dashboard reads); returns the classes.
+
+    ``BaseModel.__new__`` appends each new instance to its class's list; a ``__new__`` of the
+    class's own bypasses it (and survives moto's resets, which only empty the lists). S3's models
+    stay tracked: S3's reset walks its keys' list to close their buffers."""
+    from moto.dynamodb.models.dynamo_type import Item
+    from moto.dynamodb.models.table import StreamRecord
+    from moto.dynamodbstreams.models import ShardIterator
+    from moto.sqs.models import Message
+
+    classes: list[type] = [Item, StreamRecord, ShardIterator, Message]
+    for cls in classes:
+        cls.__new__ = _untracked_new  # type: ignore[method-assign,assignment]
+        del cls.instances_tracked[:]  # type: ignore[attr-defined]
+    return classes
 
 
 def _locked(method: Any) -> Any:

@@ -97,3 +97,27 @@ def test_partition_indexed_queries_see_every_kind_of_write(aws):
         assert by_queue(queue) == [i["PK"]["S"] for i in scanned(queue)]
     assert by_queue("Q#A") == ["T#7", "T#8"]
     assert by_queue("Q#B") == ["T#1", "T#2", "T#4"]
+
+
+def test_overwritten_item_versions_and_queue_messages_are_not_kept_alive(aws):
+    """moto tracks every model object it makes; the runtime's high-volume ones must be freed."""
+    import gc
+    import weakref
+
+    from moto.core import DEFAULT_ACCOUNT_ID
+    from moto.dynamodb.models import dynamodb_backends
+
+    from chalicelib.local import moto_patches
+
+    untracked = moto_patches.untrack_high_volume_models()
+    ddb = boto3.client("dynamodb")
+    ddb.put_item(TableName="tickets", Item={"PK": {"S": "T#gone"}, "SK": {"S": "TICKET"}, "n": {"N": "1"}})
+    table = dynamodb_backends[DEFAULT_ACCOUNT_ID][ddb.meta.region_name].get_table("tickets")
+    first = weakref.ref(next(iter(table.items[next(k for k in table.items if k.value == "T#gone")].values())))
+    for n in range(2, 5):
+        ddb.put_item(TableName="tickets", Item={"PK": {"S": "T#gone"}, "SK": {"S": "TICKET"}, "n": {"N": str(n)}})
+    if table.stream_shard is not None:
+        table.stream_shard.items.clear()  # what the stream's retention does to old records
+    gc.collect()
+    assert first() is None, "the first version of the item is still referenced"
+    assert all(cls.instances_tracked == [] for cls in untracked)
