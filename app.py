@@ -125,7 +125,7 @@ def monthly_reports(event):
 @app.schedule("rate(1 hour)", name="hotspot_scan")
 def hotspot_scan(event):
     """Hourly: districts, categories and respondents whose count jumps above its usual level."""
-    analytics_hotspots.scan(clock.now())
+    analytics_hotspots.alert_new_hotspots(clock.now())
 
 
 @app.schedule("cron(0 19 ? * SAT *)", name="dispatch_retraining")

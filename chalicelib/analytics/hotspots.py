@@ -228,7 +228,8 @@ def _first_in_window(hotspot: Hotspot, window: int) -> bool:
         raise
 
 
-def scan(now: datetime, *, window: int = WINDOW_DAYS, baseline: int = BASELINE_WINDOWS) -> dict[str, Any]:
+def alert_new_hotspots(now: datetime, *, window: int = WINDOW_DAYS,
+                       baseline: int = BASELINE_WINDOWS) -> dict[str, Any]:
     """Detect the hotspots of the window ending today and alert the managers of the new ones."""
     end = now.astimezone(TZ).date()
     found, tested = detect(end, window=window, baseline=baseline)

@@ -245,7 +245,8 @@ def run(q: Query, *, labels: Labels | None = None) -> dict[str, Any]:
     return {
         "period": q.period.to_dict(),
         "dimensions": [{"name": d, "label": measures.DIMENSION_LABELS[d]} for d in q.dimensions],
-        "measures": [{"name": n, "label": label(n), "unit": unit(n)} for n in q.measures],
+        "measures": [{"name": n, "label": label(n), "unit": unit(n), "drillable": n in measures.COUNT_MEASURES}
+                     for n in q.measures],
         "filters": {d: list(v) for d, v in q.filters.items()},
         "rows": rows,
         "total": {name: value_of(name, total) for name in q.measures},

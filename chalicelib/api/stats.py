@@ -101,7 +101,8 @@ def _username(ctx: RequestContext) -> str:
 @route(stats_bp, "/stats/measures", roles=STATS_ROLES, summary="The measures, rates and dimensions statistics offer",
        tags=("statistics",))
 def get_measures(ctx: RequestContext) -> dict[str, Any]:
-    return {"measures": [{"name": n, "label": label} for n, label in MEASURES.items()],
+    return {"measures": [{"name": n, "label": label, "drillable": n in measures.COUNT_MEASURES}
+                         for n, label in MEASURES.items()],
             "rates": [{"name": n, "label": r[1], "unit": r[2], "formula": r[0]} for n, r in RATES.items()],
             "dimensions": [{"name": n, "label": label} for n, label in DIMENSION_LABELS.items()],
             "periods": list(periods.RELATIVE)}
@@ -288,7 +289,7 @@ def get_hotspots(ctx: RequestContext) -> dict[str, Any]:
 @route(stats_bp, "/hotspots/scan", method="POST", roles=MANAGER,
        summary="Detect hotspots now and alert the managers of new ones (also runs hourly)", tags=("hotspots",))
 def post_scan(ctx: RequestContext) -> dict[str, Any]:
-    return hotspots.scan(clock.now())
+    return hotspots.alert_new_hotspots(clock.now())
 
 
 @route(stats_bp, "/alerts", roles=CENTRE_ROLES, query=ALERTS_QUERY,

@@ -17,6 +17,7 @@ const routes = [
       { path: 'department', component: () => import('./views/staff/DepartmentWorkbench.vue'), meta: { roles: ['handler', 'dept_lead'], title: '部门工作台' } },
       { path: 'manager', component: () => import('./views/staff/ManagerWall.vue'), meta: { roles: ['manager', 'admin'], title: '监控大屏' } },
       { path: 'manager/settings', component: () => import('./views/staff/ManagerSettings.vue'), meta: { roles: ['manager', 'admin'], title: '规则与模板' } },
+      { path: 'stats', component: () => import('./views/staff/StatsAnalysis.vue'), meta: { roles: ['dispatcher', 'dept_lead', 'manager'], title: '统计分析' } },
       { path: 'admin/models', component: () => import('./views/staff/AdminModels.vue'), meta: { roles: ['admin'], title: '智能分拨模型' } },
       { path: 'search', component: () => import('./views/staff/TicketSearch.vue'), meta: { roles: STAFF, title: '综合查询' } },
       { path: 'tickets/:id', component: () => import('./views/staff/TicketDetail.vue'), meta: { roles: STAFF, title: '工单详情' }, props: true },

@@ -109,8 +109,8 @@ def test_a_scan_over_the_counters_alerts_once_with_the_tickets(scratch_table):
     respondent = next(h for h in found if h.dimension == "respondent")
     assert respondent.label == "某网红餐厅" and respondent.test.count == 12 and respondent.baseline == [0, 0, 0, 0]
 
-    first = hotspots.scan(datetime(2030, 7, 20, 15, tzinfo=TZ), window=2, baseline=4)
-    again = hotspots.scan(datetime(2030, 7, 20, 16, tzinfo=TZ), window=2, baseline=4)
+    first = hotspots.alert_new_hotspots(datetime(2030, 7, 20, 15, tzinfo=TZ), window=2, baseline=4)
+    again = hotspots.alert_new_hotspots(datetime(2030, 7, 20, 16, tzinfo=TZ), window=2, baseline=4)
     assert len(first["alerts"]) == 3 and again["alerts"] == []
     listed = alerts.list_alerts(["2030-07"], kind="hotspot")
     hot = next(a for a in listed if a["data"]["dimension"] == "respondent")

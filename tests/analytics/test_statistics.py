@@ -165,7 +165,8 @@ def test_statistics_routes_scope_departments(march, api):
     assert [i["ticket_id"] for i in drill["items"]] == [march[1]["T5"]]
     assert api.get("/stats/drilldown?period=2030-03&measure=sign_late&department=URBAN", user="handler").status == 403
     catalogue = api.get("/stats/measures", user="agent").json
-    assert {"name": "received", "label": "登记量"} in catalogue["measures"]
+    assert {"name": "received", "label": "登记量", "drillable": True} in catalogue["measures"]
+    assert {"name": "sign_seconds", "label": "签收用时(秒)", "drillable": False} in catalogue["measures"]
 
 
 def test_templates_are_saved_by_managers_and_run_by_everyone(march, api):
@@ -178,6 +179,7 @@ def test_templates_are_saved_by_managers_and_run_by_everyone(march, api):
     ran = api.post(f"/stats/templates/{template['id']}/run", json={}, user="manager").json
     assert {r["keys"]["district"]: r["values"]["received"] for r in ran["rows"]} == {"GUSU": 2}
     assert ran["template"]["name"] == "各属地食品投诉"
+    assert [(m["name"], m["drillable"]) for m in ran["measures"]] == [("received", True), ("satisfaction_rate", False)]
     other = api.post(f"/stats/templates/{template['id']}/run", json={"period": "2030-02"}, user="agent").json
     assert other["rows"] == [] and other["period"]["label"] == "2030-02"
     changed = api.put(f"/stats/templates/{template['id']}", json={**spec, "name": "食品投诉（属地）",

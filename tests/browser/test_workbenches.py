@@ -104,14 +104,13 @@ def test_manager_wall_renders_charts_with_data(screens, runtime, tickets, screen
     assert int(manager.by("chart-hotspots").get_attribute("data-total")) >= 3
     expect(manager.by("queue-warnings")).to_be_visible()
     manager.shot(screenshot_dir, "manager-wall")
-    if manager.by("stats-overview").count():
-        expect(manager.by("stats-overview").locator(".figure").first).to_be_visible()
+    expect(manager.by("stats-overview").locator(".figure").first).to_be_visible()
+    expect(manager.by("reports-panel")).to_be_visible()
     manager.page.set_viewport_size({"width": 1366, "height": 1400})
     manager.shot(screenshot_dir, "manager-wall-full")
     manager.by("nav-settings").click()
     expect(manager.by("sla-rules").locator("tr.el-table__row").first).to_be_visible()
-    if manager.by("indicators").count():
-        expect(manager.by("indicators").locator("tr.el-table__row").first).to_be_visible()
+    expect(manager.by("indicators").locator("tr.el-table__row").first).to_be_visible()
     manager.page.set_viewport_size({"width": 1366, "height": 768})
     manager.shot(screenshot_dir, "manager-settings")
     assert manager.errors == [], manager.errors

@@ -1,0 +1,124 @@
+"""Analytics in the portal: a custom statistic drilled to its tickets, saved as a template and run
+again; a score traced to its tickets; a monthly report generated, its HTML readable and its ledger
+opening in openpyxl."""
+from __future__ import annotations
+
+import io
+import time
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+import pytest
+import requests
+from playwright.sync_api import expect
+
+pytestmark = pytest.mark.browser
+
+TZ = ZoneInfo("Asia/Shanghai")
+COUNTED_WITHIN_S = 30
+
+
+def _register(runtime, n: int, category: str) -> str:
+    return runtime.call("POST", "/tickets", "agent", json={
+        "kind": "complaint", "channel": "phone", "category": category,
+        "complainant": {"name": f"市民{n:02d}", "phone": f"1390000{n:04d}", "address": "苏州市姑苏区人民路100号"},
+        "respondent": {"name": f"商户{n:02d}", "address": "苏州市姑苏区观前街1号"},
+        "request": "要求退款", "facts": f"第{n}号来电：所购商品存在质量问题，与商家协商未果。"})["tickets"][0]["id"]
+
+
+@pytest.fixture(scope="module")
+def arranged(runtime) -> dict:
+    """Three tickets this month (two food, one product quality), one dispatched to MARKET and signed;
+    returned once the aggregator has counted them (the stream is read in the background)."""
+    food = [_register(runtime, 1, "食品安全"), _register(runtime, 2, "食品安全")]
+    other = _register(runtime, 3, "商品质量")
+    runtime.act(food[0], "accept", "agent", district="GUSU")
+    aid = runtime.act(food[0], "dispatch", "dispatcher", mode="single", department="MARKET")["assignments"][0]["id"]
+    runtime.act(food[0], "sign", "handler", assignment_id=aid)
+    deadline = time.monotonic() + COUNTED_WITHIN_S
+    while True:
+        counted = runtime.call("POST", "/stats/query", "manager",
+                               json={"measures": ["received", "signed"], "period": "this_month"})["total"]
+        if counted == {"received": 3, "signed": 1}:
+            break
+        assert time.monotonic() < deadline, f"the aggregator did not count the tickets: {counted}"
+        time.sleep(0.3)
+    return {"food": food, "other": other, "month": datetime.now(TZ).strftime("%Y-%m")}
+
+
+def test_a_statistic_drills_to_its_tickets_and_becomes_a_template(screens, runtime, arranged, screenshot_dir):
+    manager = screens().sign_in("manager")
+    manager.by("nav-stats").click()
+    expect(manager.by("stats-analysis")).to_be_visible()
+    manager.by("stats-run").click()  # by category, this month: the default
+    table = manager.by("stats-result-table")
+    food_row = table.locator("tr.el-table__row").filter(has_text="食品安全").first
+    expect(food_row).to_be_visible()
+    cell = food_row.locator("[data-testid^='cell-received-']")
+    expect(cell).to_have_text("2")
+    expect(table.locator("tr.el-table__row").filter(has_text="合计").locator("[data-testid^='cell-received-']")).to_have_text("3")
+
+    cell.click()  # the two food tickets behind the figure, and only they
+    drawer = manager.by("drilldown")
+    expect(drawer.locator("[data-testid^='drill-']")).to_have_count(2)
+    for tid in arranged["food"]:
+        expect(drawer.get_by_test_id(f"drill-{tid}")).to_be_visible()
+    expect(drawer.get_by_test_id(f"drill-{arranged['other']}")).to_have_count(0)
+    manager.shot(screenshot_dir, "stats-drilldown")
+    manager.page.keyboard.press("Escape")
+    expect(drawer).to_be_hidden()
+
+    manager.fill("template-name", "本月各类别登记")
+    manager.by("template-save").click()
+    listed = manager.by("stats-template-list").locator(".template").filter(has_text="本月各类别登记")
+    expect(listed).to_have_count(1)
+    manager.open("/stats")  # a fresh page: the template is stored, not remembered by the browser
+    listed = manager.by("stats-template-list").locator(".template").filter(has_text="本月各类别登记")
+    listed.get_by_role("button", name="运行").click()
+    result = manager.by("stats-result")
+    expect(result.locator("h3")).to_contain_text("本月各类别登记")
+    expect(result.locator("tr.el-table__row").filter(has_text="商品质量").locator("[data-testid^='cell-received-']")).to_have_text("1")
+    assert manager.errors == [], manager.errors
+
+
+def test_a_department_score_is_traced_to_its_tickets(screens, runtime, arranged):
+    manager = screens().sign_in("manager")
+    manager.by("nav-settings").click()
+    scores = manager.by("scores")
+    market = scores.locator("tr.el-table__row").filter(has_text="市场监督管理局").first
+    expect(market).to_be_visible()
+    market.locator(".el-table__expand-icon").click()
+    signed = manager.by("score-detail-MARKET").locator("[data-testid^='trace-MARKET-sign']").first
+    expect(signed).to_be_visible()
+    signed.click()
+    drawer = manager.by("drilldown")
+    expect(drawer.get_by_test_id(f"drill-{arranged['food'][0]}")).to_be_visible()
+    expect(drawer.locator("[data-testid^='drill-']")).to_have_count(1)
+    assert manager.errors == [], manager.errors
+
+
+def test_a_monthly_report_is_generated_in_the_portal(screens, runtime, arranged):
+    from openpyxl import load_workbook
+
+    manager = screens().sign_in("manager")
+    panel = manager.by("reports-panel")
+    month_input = panel.locator("input[placeholder='选择月份']")
+    month_input.fill(arranged["month"])
+    month_input.press("Enter")
+    manager.by("report-generate").click()
+    job = panel.locator(".job").first
+    html_link = job.get_by_role("link", name="查看报告（HTML）")
+    expect(html_link).to_be_visible(timeout=60_000)
+    html = requests.get(html_link.get_attribute("href"), timeout=30)
+    assert html.status_code == 200, html.status_code
+    text = html.content.decode("utf-8")
+    assert "本期共登记诉求 <strong>3</strong> 件" in text and "13900000001" not in text
+
+    xlsx_link = job.get_by_role("link", name="下载台账（xlsx）")
+    expect(xlsx_link).to_be_visible(timeout=60_000)
+    expect(job).to_contain_text("已完成")
+    book = load_workbook(io.BytesIO(requests.get(xlsx_link.get_attribute("href"), timeout=30).content), read_only=True)
+    rows = list(book["台账"].iter_rows(values_only=True))
+    ids = {row[0] for row in rows[2:]}
+    assert ids == {*arranged["food"], arranged["other"]}
+    assert manager.errors == [], manager.errors
