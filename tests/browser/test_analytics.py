@@ -122,3 +122,29 @@ def test_a_monthly_report_is_generated_in_the_portal(screens, runtime, arranged)
     ids = {row[0] for row in rows[2:]}
     assert ids == {*arranged["food"], arranged["other"]}
     assert manager.errors == [], manager.errors
+
+
+def test_a_manager_adds_an_indicator_and_rescores(screens, runtime, arranged):
+    manager = screens().sign_in("manager")
+    manager.by("nav-settings").click()
+    manager.by("indicator-add").click()
+    dialog = manager.dialog("indicator")
+    manager.fill("indicator-name", "签收达标", scope=dialog)
+    manager.fill("indicator-formula", "signed / nonsense", scope=dialog)
+    manager.choose("indicator-rule", "达标计分", scope=dialog)
+    dialog.get_by_test_id("indicator-save").click()
+    expect(dialog.get_by_test_id("indicator-error")).to_be_visible()  # an unknown measure: refused, nothing saved
+    assert all(i["name"] != "签收达标" for i in runtime.call("GET", "/assessment/indicators", "manager")["indicators"])
+
+    manager.fill("indicator-formula", "sign_on_time / (sign_on_time + sign_late)", scope=dialog)
+    dialog.get_by_test_id("indicator-save").click()
+    expect(dialog).to_be_hidden()
+    expect(manager.by("indicators").locator("tr.el-table__row").filter(has_text="签收达标")).to_have_count(1)
+    saved = next(i for i in runtime.call("GET", "/assessment/indicators", "manager")["indicators"] if i["name"] == "签收达标")
+    assert saved["rule"]["type"] == "threshold" and saved["audience"] == "department"
+
+    manager.by("scores-run").click()
+    market = manager.by("scores").locator("tr.el-table__row").filter(has_text="市场监督管理局").first
+    market.locator(".el-table__expand-icon").click()
+    expect(manager.by("score-detail-MARKET").locator("tr").filter(has_text="签收达标")).to_contain_text("100")
+    assert manager.errors == [], manager.errors
