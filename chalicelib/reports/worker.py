@@ -90,12 +90,13 @@ def build(job: dict[str, Any], *, now: datetime) -> dict[str, Any]:
                            xlsx={"key": f"ledgers/{job_id}.xlsx", "version_id": version},
                            finished_at=now.astimezone(TZ).isoformat())
     jobs.update(job_id, step="汇总统计数据", progress=10)
-    if job["type"] == "special":
+    special = job["type"] == "special"
+    if special:
         data = builder.special(period, alert_id=(job.get("params") or {}).get("alert_id"), now=now)
     else:
         data = builder.periodic(period, now=now)
     jobs.update(job_id, step="生成报告", progress=30)
-    html = render.render("special.html.j2" if job["type"] == "special" else "periodic.html.j2", {
+    html = render.render("special.html.j2" if special else "periodic.html.j2", {
         "job": job, "data": data, "generated_at": now.astimezone(TZ).strftime("%Y-%m-%d %H:%M"),
         "subject_names": _subject_names()})
     base = _base_key(job)
@@ -106,7 +107,7 @@ def build(job: dict[str, Any], *, now: datetime) -> dict[str, Any]:
     # The report reads counters only and is readable now; the ledger lists every ticket, so its
     # time grows with the period's tickets: it follows, with its own progress.
     jobs.update(job_id, step="生成台账", progress=40, html=html_ref)
-    if job["type"] == "special":
+    if special:
         path, rows = ledger.write_tickets(_special_tickets([t["id"] for t in data["tickets"]]),
                                           title=f"{job['title']} 涉及工单台账")
     else:
@@ -116,7 +117,7 @@ def build(job: dict[str, Any], *, now: datetime) -> dict[str, Any]:
         xlsx_version = storage.put_file(f"{base}/ledger.xlsx", path, storage.XLSX_TYPE, metadata=metadata)
     finally:
         os.remove(path)
-    return jobs.update(job_id, status="done", progress=100, step="已完成", rows=rows, html=html_ref,
+    return jobs.update(job_id, status="done", progress=100, step="已完成", rows=rows,
                        xlsx={"key": f"{base}/ledger.xlsx", "version_id": xlsx_version},
                        totals={k: data["figures"][k]["value"] for k in ("received", "closed")}
                        if "figures" in data else None,

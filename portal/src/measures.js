@@ -15,6 +15,11 @@ export function loadMeasureCatalog() {
   return pending
 }
 
+/** The label of a statistics row: its dimension values' labels, joined ('—' for the total row of a query without dimensions). */
+export function rowLabel(row) {
+  return Object.values(row.labels || row.keys || {}).join(' / ') || '—'
+}
+
 /** The Chinese label of a measure, rate or dimension code (the code itself until the catalog is loaded). */
 export function measureLabel(name) {
   const all = [...measureCatalog.measures, ...measureCatalog.rates, ...measureCatalog.dimensions]
