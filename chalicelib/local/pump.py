@@ -123,10 +123,13 @@ class EventPump:
         for thread in self._threads:
             thread.start()
 
-    def stop(self) -> None:
+    def stop(self, timeout: float = 10.0) -> None:
+        """Ask every source to stop and wait for the current handlers, ``timeout`` seconds in all
+        (the threads are daemons: one stuck handler must not keep Ctrl-C waiting)."""
         self._stop.set()
+        deadline = time.monotonic() + timeout
         for thread in self._threads:
-            thread.join(timeout=10)
+            thread.join(timeout=max(0.0, deadline - time.monotonic()))
 
     def _run(self, source: Any) -> None:
         while not self._stop.is_set():

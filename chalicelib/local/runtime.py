@@ -214,7 +214,11 @@ def serve(port: int, aws_port: int, data_dir: Path, reset: bool, clock_speed: fl
 
     signal.signal(signal.SIGINT, _on_signal)
     signal.signal(signal.SIGTERM, _on_signal)
-    stop.wait()
+    # Wait in short slices: a signal the kernel hands to a worker thread only sets CPython's
+    # "signal pending" flag, and the main thread runs the handler when it next wakes. A wait
+    # without a timeout would sleep through Ctrl-C (seen in CI: the runtime ignored SIGINT).
+    while not stop.wait(0.5):
+        pass
     print("stopping: saving .data/ …", flush=True)
     runtime.stop()
     print("stopped.", flush=True)
