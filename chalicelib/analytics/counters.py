@@ -9,6 +9,7 @@ which keeps every write at one write unit.
 | --- | --- | --- | --- |
 | counter | ``AGG#<yyyy-mm>#<dim>`` | ``<value>#<dd>`` | ``received``, ``signed``... |
 | cube cell | ``AGG#<yyyy-mm>#cube`` | ``dept|district|category|kind|channel#<dd>`` | same |
+| cube cell, month | ``AGG#<yyyy-mm>#cube_month`` | ``dept|district|category|kind|channel`` | same, for the month |
 | respondent | ``AGG#<yyyy-mm>#respondent`` | respondent key | ``received_<dd>``, ``received_total``, ``name``; GSI1 ``RA#<last day>`` |
 | respondent, year | ``AGG#<yyyy>#respondent_year`` | respondent key | ``m01``..``m12``, ``total`` |
 | top respondent | ``AGG#<yyyy>#respondent_top`` | respondent key | copy of the year item once ``total`` >= 3 |
@@ -18,6 +19,12 @@ which keeps every write at one write unit.
 ``<dim>`` is ``total`` (value ``all``), a cube dimension, or ``agent``. A month's breakdown by a
 dimension is one Query; a year is twelve. Nothing read grows with the number of tickets, only
 with the number of distinct dimension values.
+
+The cube is kept twice. Its day cells answer crossed questions by day or over part of a month;
+they are many (a cell is active on many days: at the density of a 1,000,000-ticket year, a few
+hundred thousand items a month). Whole months without a daily breakdown read the month cells,
+about a tenth as many, bounded by the combinations of departments, districts, categories, kinds
+and channels that occur. The second copy costs one more update per ticket change.
 
 Exactly once (stream delivery is at least once, and a batch may be retried after a partial
 failure): the changes of a stream batch are cut into chunks, and each chunk is one
@@ -37,6 +44,7 @@ with ``TransactionConflict``: it is retried with jittered backoff.
 """
 from __future__ import annotations
 
+import calendar
 import random
 import re
 import time
@@ -55,6 +63,7 @@ from chalicelib.analytics.period import Period
 from chalicelib.observability import logger
 
 TOTAL = "all"
+MONTH_CUBE = "cube_month"  # the cube's month cells (no day)
 TOP_RESPONDENT_MIN = 3  # a respondent joins the year's top list from its 3rd ticket: 1-2 is no pattern
 MARKER_TTL_SECONDS = 7 * 86400  # stream records live 24 h; redelivery after a week is impossible
 MAX_TRANSACTION_ITEMS = 100  # DynamoDB's limit per TransactWriteItems
@@ -110,6 +119,7 @@ def build_updates(changes: Sequence[Change]) -> list[dict[str, Any]]:
                 adds[(counter_pk(month, dimension), f"{value}#{dd}")][f.measure] += f.value
             cube = cube_key(f.department, d.district, d.category, d.kind, d.channel)
             adds[(counter_pk(month, "cube"), f"{cube}#{dd}")][f.measure] += f.value
+            adds[(counter_pk(month, MONTH_CUBE), cube)][f.measure] += f.value
             if f.measure in RESPONDENT_MEASURES and d.respondent != NONE:
                 key = (counter_pk(month, "respondent"), d.respondent)
                 adds[key][f"{f.measure}_{dd}"] += f.value
@@ -366,10 +376,22 @@ def totals(dimension: str, period: Period, *, values: Iterable[str] | None = Non
     return {value: days[""] for value, days in read(dimension, period, values=values).items()}
 
 
+def _whole_month(month: str, days: frozenset[str]) -> bool:
+    year, number = int(month[:4]), int(month[5:7])
+    return len(days) == calendar.monthrange(year, number)[1]
+
+
 def cube(period: Period, *, by_day: bool = False) -> Iterator[tuple[tuple[str, ...], str, Counter]]:
-    """(department, district, category, kind, channel), day (or ``""``), counts - for every cell."""
+    """(department, district, category, kind, channel), day (or ``""``), counts - for every cell.
+
+    Without ``by_day``, the months the period covers whole are read from the month cells."""
     for month in period.months():
         days = period.days_of(month)
+        if not by_day and _whole_month(month, days):
+            for item in ddb.query(KeyConditionExpression="PK = :p",
+                                  ExpressionAttributeValues={":p": S(counter_pk(month, MONTH_CUBE))}):
+                yield tuple(item["SK"]["S"].split("|")), "", Counter(dict(_measures(item)))
+            continue
         merged: dict[tuple[tuple[str, ...], str], Counter] = defaultdict(Counter)
         for value, dd, item in _day_items(counter_pk(month, "cube"), month, days, None):
             merged[(tuple(value.split("|")), f"{month}-{dd}" if by_day else "")].update(dict(_measures(item)))

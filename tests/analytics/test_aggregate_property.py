@@ -208,6 +208,11 @@ def test_counters_equal_a_recount_whatever_the_stream_does(scratch_table):
         expected = recount(desk)
         got, want = counted(period), without_agent(expected)
         assert got == want, ("DIFF", sorted((got - want).items())[:6], sorted((want - got).items())[:6])
+        month_cells: Counter = Counter()
+        for cell, _, counts in counters.cube(period):  # whole months: the month cells, not the days
+            for measure, value in counts.items():
+                month_cells[(measure, *cell)] += value
+        assert +month_cells == _without_day(want)
         agents = Counter()
         for value, days in counters.read("agent", period, by_day=True).items():
             for day, counts in days.items():
@@ -232,4 +237,11 @@ def _sum_by_measure(expected: Counter) -> Counter:
     out: Counter = Counter()
     for key, value in expected.items():
         out[key[0]] += value
+    return +out
+
+
+def _without_day(expected: Counter) -> Counter:
+    out: Counter = Counter()
+    for key, value in expected.items():
+        out[(key[0], *key[2:7])] += value
     return +out

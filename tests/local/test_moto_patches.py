@@ -121,3 +121,31 @@ def test_overwritten_item_versions_and_queue_messages_are_not_kept_alive(aws):
     gc.collect()
     assert first() is None, "the first version of the item is still referenced"
     assert all(cls.instances_tracked == [] for cls in untracked)
+
+
+def test_partition_pages_follow_the_sort_key_both_ways(aws):
+    """A partition read a page at a time (the local runtime sorts it once and starts each page by
+    bisection) gives every item once, in DynamoDB's order, forwards, backwards and within a range."""
+    ddb = boto3.client("dynamodb")
+    keys = [f"{n % 7}|{n:03d}#{n % 30 + 1:02d}" for n in range(120)] + ["a", "B", "é", "中文"]
+    for key in keys:
+        ddb.put_item(TableName="tickets", Item={"PK": {"S": "AGG#2031-06#cube"}, "SK": {"S": key}})
+    ddb.put_item(TableName="tickets", Item={"PK": {"S": "AGG#2031-07#cube"}, "SK": {"S": "0|000#01"}})
+
+    def pages(**extra: object) -> list[str]:
+        out, start = [], None
+        while True:
+            answer = ddb.query(TableName="tickets", Limit=17, **({"ExclusiveStartKey": start} if start else {}),
+                               **extra)
+            out += [i["SK"]["S"] for i in answer["Items"]]
+            start = answer.get("LastEvaluatedKey")
+            if not start:
+                return out
+
+    whole = {"KeyConditionExpression": "PK = :p", "ExpressionAttributeValues": {":p": {"S": "AGG#2031-06#cube"}}}
+    in_bytes = sorted(keys, key=lambda k: k.encode())
+    assert pages(**whole) == in_bytes
+    assert pages(**whole, ScanIndexForward=False) == in_bytes[::-1]
+    ranged = {"KeyConditionExpression": "PK = :p AND SK BETWEEN :lo AND :hi",
+              "ExpressionAttributeValues": {":p": {"S": "AGG#2031-06#cube"}, ":lo": {"S": "2|"}, ":hi": {"S": "4|~"}}}
+    assert pages(**ranged) == [k for k in in_bytes if "2|" <= k <= "4|~"]
