@@ -191,10 +191,11 @@ def _after_start(candidates: list[Any], range_attr: str, exclusive_start_key: An
                  forward: Any) -> tuple[list[Any], Any]:
     """One partition's items in sort-key order, cut after the page's start key.
 
-    moto sorts a partition with a comparison that converts both sort keys at every step, and walks
-    each page from the partition's start to find where the last page stopped: reading a partition of
-    tens of thousands of items (a month of analytics counters) cost seconds per page. Here each key
-    is converted once and the start is found by bisection; moto's own sort then meets sorted input.
+    For every page, moto sorts the whole partition with a comparison that converts both sort keys
+    at each step, then walks from the partition's start to where the last page stopped: a quarter
+    of the time of reading a partition of tens of thousands of items (a month of analytics counter
+    cells). Here each key is converted once and the start is found by bisection; moto's own sort
+    then meets sorted input.
     """
     from moto.dynamodb.models.dynamo_type import DynamoType
 

@@ -29,6 +29,6 @@ export function clearSession() {
 export function homeFor(role) {
   return {
     agent: '/agent', dispatcher: '/dispatcher', handler: '/department', dept_lead: '/department',
-    manager: '/manager', admin: '/manager',
+    manager: '/manager', admin: '/admin/models',
   }[role] || '/login'
 }

@@ -153,8 +153,10 @@ class Screen:
         self.page = page
         self.base = base
         self.errors: list[str] = []
+        self.refused: list[str] = []  # API calls the portal made that the role may not make (403)
         page.set_default_timeout(UI_TIMEOUT_MS)
         page.on("pageerror", lambda exc: self.errors.append(str(exc)))
+        page.on("response", lambda r: self.refused.append(r.url) if r.status == 403 else None)
 
     def open(self, path: str) -> "Screen":
         self.page.goto(f"{self.base}/portal{path}")

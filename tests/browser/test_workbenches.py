@@ -175,5 +175,11 @@ def test_every_workbench_renders_its_work(screens, runtime, tickets, screenshot_
     expect(citizen.by("track-status")).to_have_text("互联网渠道待受理")
     expect(citizen.by("track-no-reply")).to_be_visible()
     citizen.shot(screenshot_dir, "citizen-track-phone")
-    for screen in (agent, dispatcher, handler, citizen):
+    admin = screens().sign_in("admin")  # lands on the admin's own page; the statistics are the manager's
+    expect(admin.by("admin-models")).to_be_visible()
+    expect(admin.by("dispatch-settings")).to_be_visible()
+    expect(admin.page.get_by_text("监控大屏")).to_have_count(0)
+    admin.page.wait_for_load_state("networkidle")
+    for screen in (agent, dispatcher, handler, citizen, admin):
         assert screen.errors == [], screen.errors
+        assert screen.refused == [], screen.refused
