@@ -53,7 +53,7 @@ def run(names: list[str]) -> None:
 
 
 # Sections in the order of the issues they measure (foundation and lifecycle first).
-SECTION_ORDER = ("platform", "workflow", "dispatch", "webhooks", "analytics", "load")
+SECTION_ORDER = ("platform", "workflow", "dispatch", "webhooks", "analytics", "analytics_month_feed", "load")
 
 
 def render() -> str:
