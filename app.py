@@ -3,7 +3,7 @@ import os
 
 from chalice import Chalice
 
-from chalicelib import streams
+from chalicelib import batches, streams
 from chalicelib.api.auth import auth_bp
 from chalicelib.api.directory import directory_bp
 from chalicelib.api.models import models_bp
@@ -25,6 +25,7 @@ from chalicelib.integration import reconciliation as partner_reconciliation_jobs
 from chalicelib.integration import reports as partner_reports
 from chalicelib.integration import sender as partner_sender
 from chalicelib.api.workflow import workflow_bp
+from chalicelib.config import check_lambda_startup
 from chalicelib.notifications import events as notification_events  # noqa: F401 - registers the notifier consumer
 from chalicelib.notifications import port as notifications
 from chalicelib.reports import schedule as report_schedule
@@ -33,6 +34,8 @@ from chalicelib.services import clock
 from chalicelib.workflow import handlers as workflow_handlers
 from chalicelib.workflow import starter as workflow_starter  # noqa: F401 - registers the workflow starter consumer
 from chalicelib.workflow import sweeper as workflow_sweeper
+
+check_lambda_startup()  # a deployed function without its secrets fails its cold start, not a request later
 
 app = Chalice(app_name="complaint-platform")
 app.api.binary_types = ["application/octet-stream",
@@ -64,20 +67,20 @@ TABLE_STREAM_ARN = os.environ.get(
 @app.on_dynamodb_record(stream_arn=TABLE_STREAM_ARN, batch_size=100, starting_position="TRIM_HORIZON",
                         name="table_stream")
 def table_stream(event):
-    """Fan the table's changes out to the outbox relay, the workflow starter and analytics."""
-    streams.dispatch(event.to_dict())
+    """Fan the table's changes out to every consumer; the earliest failure as a partial batch response."""
+    return streams.dispatch(event.to_dict())
 
 
 @app.on_sqs_message(queue="workflow", batch_size=10, name="workflow_checkpoints")
 def workflow_checkpoints(event):
     """The ticket flow's checkpoints: apply due warnings, urgings and supervisions; answer the execution."""
-    workflow_handlers.handle_bodies([record.body for record in event])
+    return batches.sqs_partial(event.to_dict(), workflow_handlers.handle_body)
 
 
 @app.on_sqs_message(queue="notify", batch_size=10, name="notify_delivery")
 def notify_delivery(event):
     """Deliver notifications: in-app inbox always, e-mail/SMS now or when working hours begin."""
-    notifications.deliver_bodies([record.body for record in event])
+    return batches.sqs_partial(event.to_dict(), notifications.deliver_body)
 
 
 @app.schedule("rate(5 minutes)", name="sweeper")
@@ -86,10 +89,13 @@ def sweeper(event):
     workflow_sweeper.sweep()
 
 
-@app.on_sqs_message(queue="outbox", batch_size=10, name="webhook_sender")
+# At most WEBHOOK_SENDER_CONCURRENCY concurrent senders (the mapping's maximum concurrency): a slow
+# partner cannot take the account's Lambda concurrency from the desk API.
+@app.on_sqs_message(queue="outbox", batch_size=10, name="webhook_sender",
+                    maximum_concurrency=partner_sender.WEBHOOK_SENDER_CONCURRENCY)
 def webhook_sender(event):
     """Outbox messages -> signed partner webhooks (and their retries), with a DLQ after the last attempt."""
-    partner_sender.handle_messages([record.body for record in event])
+    return partner_sender.handle_event(event.to_dict())
 
 
 @app.schedule("rate(1 minute)", name="webhook_retries")
@@ -113,7 +119,7 @@ def partner_reconciliation(event):
 @app.on_sqs_message(queue="reports", batch_size=1, name="report_jobs")
 def report_jobs(event):
     """Report and ledger jobs: gather the figures, render, store in S3, e-mail the subscribers."""
-    report_worker.work_messages([record.body for record in event])
+    return batches.sqs_partial(event.to_dict(), report_worker.work_body)
 
 
 @app.schedule("cron(0 0 1 * ? *)", name="monthly_reports")

@@ -8,10 +8,10 @@ The authorizer only proves who the caller is; what they may do is decided per ro
 """
 from __future__ import annotations
 
+import threading
 import time
 from dataclasses import dataclass
-from functools import lru_cache
-from typing import Any
+from typing import Any, Callable
 
 import jwt
 from chalice import AuthResponse, Blueprint
@@ -22,6 +22,10 @@ ROLES = ("agent", "dispatcher", "handler", "dept_lead", "manager", "admin", "cit
 STAFF_ROLES = ("agent", "dispatcher", "handler", "dept_lead", "manager", "admin")
 DEPARTMENT_ROLES = ("handler", "dept_lead")
 TOKEN_LIFETIME_SECONDS = 12 * 3600
+REQUIRED_CLAIMS = ("exp", "iat", "sub")
+JWKS_TIMEOUT_SECONDS = 3.0
+JWKS_LIFESPAN_SECONDS = 600.0  # a revoked key stops being trusted within 10 minutes
+JWKS_FAILURE_BACKOFF_SECONDS = 30.0
 
 
 class TokenRejected(Exception):
@@ -95,27 +99,73 @@ def issue_local_token(principal: Principal, *, now: float | None = None,
     return jwt.encode(claims, settings.local_jwt_secret, algorithm="HS256")
 
 
-@lru_cache(maxsize=4)
-def _jwks_client(url: str) -> jwt.PyJWKClient:
-    return jwt.PyJWKClient(url, cache_keys=True, lifespan=3600)
+class JwksKeys:
+    """The identity provider's signing keys: fetched with a short timeout, cached, failures remembered.
+
+    PyJWKClient caches the key set for ``JWKS_LIFESPAN_SECONDS`` and waits at most
+    ``JWKS_TIMEOUT_SECONDS`` for the provider. When a fetch fails, every token is refused at once for
+    ``JWKS_FAILURE_BACKOFF_SECONDS`` instead of each request waiting on a provider that is down.
+    """
+
+    def __init__(self, url: str, *, clock: Callable[[], float] = time.monotonic) -> None:
+        self.client = jwt.PyJWKClient(url, cache_jwk_set=True, lifespan=JWKS_LIFESPAN_SECONDS,
+                                      timeout=JWKS_TIMEOUT_SECONDS)
+        self._clock = clock
+        self._failed_until = 0.0
+        self._lock = threading.Lock()
+
+    def signing_key(self, token: str) -> Any:
+        """The key that signed ``token``; :class:`TokenRejected` while the provider is known down."""
+        if self._clock() < self._failed_until:
+            raise TokenRejected("identity provider unreachable (recent failure)")
+        try:
+            return self.client.get_signing_key_from_jwt(token).key
+        except jwt.PyJWKClientConnectionError as exc:
+            with self._lock:
+                self._failed_until = self._clock() + JWKS_FAILURE_BACKOFF_SECONDS
+            raise TokenRejected("identity provider unreachable") from exc
+
+
+_jwks_by_url: dict[str, JwksKeys] = {}
+_jwks_lock = threading.Lock()
+
+
+def jwks_keys(url: str) -> JwksKeys:
+    """One :class:`JwksKeys` per JWKS URL for the life of the process (its cache outlives requests)."""
+    with _jwks_lock:
+        if url not in _jwks_by_url:
+            _jwks_by_url[url] = JwksKeys(url)
+        return _jwks_by_url[url]
+
+
+def forget_jwks() -> None:
+    """Drop cached key sets and remembered failures (tests)."""
+    with _jwks_lock:
+        _jwks_by_url.clear()
 
 
 def verify_token(token: str, *, settings: Settings | None = None) -> Principal:
-    """Check a bearer token's signature, issuer, audience and expiry; return its principal."""
+    """Check a bearer token's signature, issuer, audience and expiry; return its principal.
+
+    Tokens must carry ``exp``, ``iat`` and ``sub``: a token without an expiry would be valid forever.
+    """
     settings = settings or get_settings()
     if token.lower().startswith("bearer "):
         token = token[7:].strip()
     if not token:
         raise TokenRejected("empty token")
+    options = {"require": list(REQUIRED_CLAIMS)}
     try:
         if settings.is_local:
-            claims = jwt.decode(token, settings.local_jwt_secret, algorithms=["HS256"],
+            if not settings.local_jwt_secret:
+                raise TokenRejected("no local signing secret")
+            claims = jwt.decode(token, settings.local_jwt_secret, algorithms=["HS256"], options=options,
                                 audience=settings.jwt_audience, issuer=settings.jwt_issuer)
         else:
             if not settings.jwks_url:
                 raise TokenRejected("no JWKS configured")
-            key = _jwks_client(settings.jwks_url).get_signing_key_from_jwt(token)
-            claims = jwt.decode(token, key.key, algorithms=["RS256"],
+            key = jwks_keys(settings.jwks_url).signing_key(token)
+            claims = jwt.decode(token, key, algorithms=["RS256"], options=options,
                                 audience=settings.jwt_audience, issuer=settings.jwt_issuer)
     except jwt.PyJWTError as exc:
         raise TokenRejected(type(exc).__name__) from exc
