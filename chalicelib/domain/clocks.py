@@ -545,6 +545,25 @@ def resume_clock(state: ClockState, now: datetime, cal: WorkingCalendar) -> Cloc
     )
 
 
+def reopen_clock(state: ClockState, now: datetime, cal: WorkingCalendar) -> ClockState:
+    """Run a stopped clock again because its stop event was withdrawn (a closure sent back for rework,
+    a reopened ticket). Conflict if not stopped.
+
+    The clock keeps the time it had left when it stopped; the stopped interval does not count, as
+    with a pause (the ticket sat in the centre's review, not with the department). A clock stopped
+    while paused resumes from its pause. A clock stopped after its due time stays overdue.
+    """
+    now = ensure_aware(now, "now")
+    if state.status != "stopped" or state.stopped_at is None:
+        raise Conflict(f"the {state.clock.value} clock is not stopped", details={"status": state.status})
+    _not_before(now, state.stopped_at, "now", "the clock stopped")
+    if state.paused_at is not None:
+        paused = replace(state, status="paused", stopped_at=None)
+    else:
+        paused = pause_clock(replace(state, status="running", stopped_at=None), state.stopped_at)
+    return resume_clock(paused, now, cal)
+
+
 def extend_clock(state: ClockState, new_due: datetime, *, provisional: bool | None = None) -> ClockState:
     """Move a running clock's due time to ``new_due`` (an approved extension).
 

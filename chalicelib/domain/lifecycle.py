@@ -27,6 +27,7 @@ from chalicelib.domain.clocks import (
     extend_clock,
     met_deadline,
     pause_clock,
+    reopen_clock,
     resume_clock,
     start_clock,
     stop_clock,
@@ -214,6 +215,7 @@ _OUTBOX_KEYS = frozenset({
     "assignment_id", "assignment_ids", "assignments", "department", "departments", "mode", "decision",
     "reason_code", "result", "termination_reason", "satisfaction", "solved", "level", "clock",
     "due", "new_due", "urging_id", "source", "clocks_stopped", "ready_for_review", "restarted",
+    "clocks_reopened", "clocks_withdrawn",
     "district", "category", "priority", "to_department",
 })
 
@@ -330,6 +332,35 @@ class _Ctx:
         if state is not None and state.status == "paused":
             self.t.clocks[key] = resume_clock(state, self.now, self.policy.calendar)
 
+    def reopen(self, key: str) -> bool:
+        """Run a stopped clock again with the time it had left (its stop event was withdrawn)."""
+        key = str(key)
+        state = self.t.clocks.get(key)
+        if state is None or state.status != "stopped":
+            return False
+        self.t.clocks[key] = reopen_clock(state, self.now, self.policy.calendar)
+        return True
+
+    def withdraw(self, key: str) -> bool:
+        """Remove a clock whose start event was withdrawn (a termination sent back for rework owes no
+        notice); the event's ``clocks_withdrawn`` records it, and a new termination starts it again."""
+        key = str(key)
+        state = self.t.clocks.get(key)
+        if state is None or state.status == "stopped":
+            return False
+        del self.t.clocks[key]
+        self.data.setdefault("clocks_withdrawn", []).append(key)
+        return True
+
+    def reopen_ticket_clocks(self) -> list[str]:
+        """After rework or reopen: the ticket-level clocks that closure submission stopped run again
+        (mediation, report verification). Returns the keys reopened."""
+        reopened = [key for key in (ClockName.MEDIATION.value, ClockName.REPORT_VERIFICATION.value)
+                    if self.reopen(key)]
+        if reopened:
+            self.data["clocks_reopened"] = reopened
+        return reopened
+
     def restart(self, key: str) -> bool:
         """Start a clock afresh from now (Art. 35 merge; rework), paused if it was paused."""
         key = str(key)
@@ -360,10 +391,12 @@ class _Ctx:
                                       return_request=None, pause=None))
 
     def rework(self, a: Assignment) -> None:
-        """Send a share back to its department: in progress again, a new handling clock."""
+        """Send a share back to its department: in progress again, a new handling clock; a withdrawn
+        termination owes no termination notice."""
         self.t.set_assignment(replace(a, status=AS.IN_PROGRESS, closure=None, ended_at=None,
                                       rework_count=a.rework_count + 1))
         self.restart(clock_key(ClockName.HANDLING, a.id))
+        self.withdraw(clock_key(ClockName.TERMINATION_NOTICE, a.id))
 
     def resolve(self, can: Callable[[Ticket, Assignment], bool]) -> Assignment:
         """The actor's department's assignment this action is about.
@@ -935,6 +968,7 @@ def _review_closure(c: _Ctx) -> str:
         c.stop(ClockName.CLOSURE_REVIEW.value, primary=True)
         for a in chosen:
             c.rework(a)
+        c.reopen_ticket_clocks()
         t.rework_count += 1
         t.status = S.IN_HANDLING
         c.data["assignment_ids"] = [a.id for a in chosen]
@@ -1011,6 +1045,7 @@ def _reopen(c: _Ctx) -> str:
     done = [a for a in t.assignments if a.status == AS.COMPLETED]
     for a in done:
         c.rework(a)
+    c.reopen_ticket_clocks()
     c.stop(ClockName.CALLBACK.value)
     t.resolution = None
     t.closed_at = None

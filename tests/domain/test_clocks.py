@@ -22,6 +22,7 @@ from chalicelib.domain.clocks import (
     met_deadline,
     next_checkpoint,
     pause_clock,
+    reopen_clock,
     resume_clock,
     start_clock,
     stop_clock,
@@ -489,3 +490,40 @@ def test_state_is_immutable_and_replace_validates():
         state.due = sh(2030, 1, 1)  # type: ignore[misc]
     with pytest.raises(ValidationFailed):
         replace(state, warning="purple")
+
+
+# --- reopen (a stop event withdrawn: rework) ----------------------------------------------------
+
+
+def test_reopen_runs_a_stopped_clock_with_the_time_it_had_left():
+    rule = DEFAULT_SLA_RULES.rule_for(ClockName.MEDIATION, kind="complaint", category=None, priority="normal")
+    started = start_clock(rule, sh(2026, 3, 2, 9), CAL)
+    stopped = stop_clock(started, sh(2026, 3, 12, 9))  # 10 days used, 50 left
+    reopened = reopen_clock(stopped, sh(2026, 3, 20, 9), CAL)
+    assert reopened.status == "running" and reopened.stopped_at is None and reopened.paused_at is None
+    assert met_deadline(reopened) is None
+    assert reopened.due == resume_clock(pause_clock(started, sh(2026, 3, 12, 9)), sh(2026, 3, 20, 9), CAL).due
+    assert reopened.due > started.due
+    assert next_checkpoint(reopened) is not None
+
+
+def test_reopen_keeps_an_overdue_clock_overdue_and_refuses_a_running_one():
+    rule = ClockRule(ClockName.TERMINATION_NOTICE, 7, ClockUnit.WORKING_DAYS)
+    started = start_clock(rule, sh(2026, 3, 2, 9), CAL)
+    late = stop_clock(started, started.due + timedelta(days=5))
+    reopened = reopen_clock(late, started.due + timedelta(days=9), CAL)
+    assert reopened.due == started.due and warning_level(reopened, started.due + timedelta(days=9)) == "red"
+    with pytest.raises(Conflict):
+        reopen_clock(started, sh(2026, 3, 3, 9), CAL)
+    with pytest.raises(ValidationFailed):
+        reopen_clock(late, late.stopped_at - timedelta(hours=1), CAL)
+
+
+def test_reopen_of_a_clock_stopped_while_paused_resumes_from_the_pause():
+    rule = DEFAULT_SLA_RULES.rule_for(ClockName.MEDIATION, kind="complaint", category=None, priority="normal")
+    started = start_clock(rule, sh(2026, 3, 2, 9), CAL)
+    paused = pause_clock(started, sh(2026, 3, 5, 9))
+    stopped = stop_clock(paused, sh(2026, 3, 9, 9))
+    reopened = reopen_clock(stopped, sh(2026, 3, 11, 9), CAL)
+    assert reopened.status == "running"
+    assert reopened.due == resume_clock(paused, sh(2026, 3, 11, 9), CAL).due

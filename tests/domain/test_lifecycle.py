@@ -507,6 +507,42 @@ def test_terminated_mediation_needs_a_notice_before_the_ticket_closes():
     assert flow.ticket.status == "closed"
 
 
+def test_rework_of_a_terminated_mediation_reopens_its_clocks():
+    """Issue 14: after rework the termination-notice clock no longer ran on, and mediation showed done."""
+    flow = signed()
+    mediation_due = flow.clock("mediation").due
+    flow.do("submit_closure", handler("D1"), facts="被投诉人拒绝调解", result="terminated",
+            termination_reason="party_absent_or_refused")
+    assert flow.clock("mediation").status == "stopped"
+    assert flow.clock("termination_notice:A1").status == "running"
+    out = flow.do("review_closure", DISPATCHER, decision="rework", text="请再联系被投诉人调解",
+                  after=timedelta(days=3))
+    t = flow.ticket
+    assert "termination_notice:A1" not in t.clocks  # the withdrawn termination owes no notice
+    assert "record_termination_notice" not in allowed_actions(t, handler("D1"))
+    mediation = t.clocks["mediation"]
+    assert mediation.status == "running" and mediation.stopped_at is None
+    assert mediation.due > mediation_due  # the days in review are not the department's
+    assert out.events[0].data["clocks_reopened"] == ["mediation"]
+    assert out.events[0].data["clocks_withdrawn"] == ["termination_notice:A1"]
+    assert t.clocks["handling:A1"].status == "running"
+    flow.do("submit_closure", handler("D1"), facts="双方达成和解，退还货款", result="settled")
+    assert flow.clock("mediation").status == "stopped" and "termination_notice:A1" not in flow.ticket.clocks
+    flow.do("review_closure", DISPATCHER, decision="approve")
+    flow.do("record_callback", AGENT, satisfaction="satisfied", solved=True)
+    flow.do("close", AGENT)  # no notice pending from the withdrawn termination
+    assert flow.ticket.status == "closed"
+
+
+def test_reopen_after_dissatisfaction_runs_the_mediation_clock_again():
+    flow = in_review()
+    flow.do("review_closure", DISPATCHER, decision="approve")
+    flow.do("record_callback", AGENT, satisfaction="dissatisfied", solved=False)
+    flow.do("reopen", AGENT, reason="商家未按约定退款")
+    assert flow.clock("mediation").status == "running"
+    assert flow.clock("handling:A1").status == "running"
+
+
 # --- review, reply, end of life ------------------------------------------------------------
 
 
