@@ -9,7 +9,7 @@ from typing import Any
 
 from chalice import Blueprint
 
-from chalicelib.analytics import alerts, assessment, drilldown, hotspots, measures, statistics, templates
+from chalicelib.analytics import alerts, assessment, drilldown, hotspots, measures, statistics, templates, wall
 from chalicelib.analytics import period as periods
 from chalicelib.analytics.measures import DIMENSION_LABELS, MEASURES, RATES
 from chalicelib.api.auth import DEPARTMENT_ROLES
@@ -113,6 +113,13 @@ def get_measures(ctx: RequestContext) -> dict[str, Any]:
        tags=("statistics",))
 def get_overview(ctx: RequestContext) -> dict[str, Any]:
     return statistics.overview(_period(ctx), department_scope(ctx))
+
+
+@route(stats_bp, "/stats/wall", roles=CENTRE_ROLES, query=PERIOD_QUERY,
+       summary="The monitoring wall in one answer: figures, daily trend, breakdowns, repeated respondents, "
+               "satisfaction (counters) and the current backlog per work queue", tags=("statistics",))
+def get_wall(ctx: RequestContext) -> dict[str, Any]:
+    return wall.wall(_period(ctx), queue_counts=wall.current_backlog)
 
 
 @route(stats_bp, "/stats/events", roles=STATS_ROLES, query=BY_QUERY,
