@@ -14,8 +14,8 @@ from chalicelib.domain import intake, lifecycle
 from chalicelib.domain.errors import Duplicate, Forbidden, ValidationFailed
 from chalicelib.domain.privacy import REVEAL_ROLES, can_reveal, event_view_for, view_for
 from chalicelib.domain.queues import DEPARTMENT_QUEUES, QUEUES_BY_ROLE
-from chalicelib.domain.ticket import CENTER, Actor, Outcome, Policy, Role, Ticket, TimelineEvent
-from chalicelib.services import clock, policy, recommend
+from chalicelib.domain.ticket import CENTER, Actor, Channel, Outcome, Policy, Role, Ticket, TimelineEvent
+from chalicelib.services import clock, people, policy, recommend
 from chalicelib.store.models import EventItem
 from chalicelib.store.tickets import TicketRepository, companions, new_ticket_id, new_tracking_code, ticket_pk
 
@@ -149,6 +149,8 @@ def view(ticket: Ticket, actor: Actor, *, reveal: bool = False) -> dict[str, Any
     """The ticket as ``actor`` may see it, with the actions they can take now."""
     data = view_for(ticket.to_dict(), actor, reveal=reveal)
     data["allowed_actions"] = lifecycle.allowed_actions(ticket, actor)
+    data["registered_by_name"] = people.display_name(
+        ticket.registered_by, Role.CITIZEN if ticket.channel == Channel.WEB else None)
     return data
 
 
