@@ -1,9 +1,19 @@
 """The table's change stream, fanned out to the consumers that need it.
 
-One Lambda reads the DynamoDB stream (AWS recommends at most two readers per stream) and hands each
-batch to every registered consumer: the outbox relay, the workflow starter, the analytics
-aggregator. Delivery is at least once and in order per item; a consumer that raises makes the
-whole batch retry, so every consumer must be idempotent (the record's ``event_id`` helps).
+One Lambda reads the DynamoDB stream (AWS recommends at most two readers per shard, and there are
+six consumers) and hands each batch to every registered consumer: the outbox relay, the workflow
+starter, the notifier, auto-dispatch, the analytics aggregator and the intake watch.
+
+Each consumer fails alone: every consumer sees the whole batch whatever another one did; a consumer
+that raises on its part of the batch is run again one change at a time, in order, up to the first
+change it fails on (its later changes wait, to keep each item's changes in order). The handler then
+answers Lambda's partial batch response with the earliest failed change's sequence number
+(``ReportBatchItemFailures`` on the mapping, set by ``make package``): Lambda resumes the shard
+from there, bisecting, for a bounded number of retries, then sends the failed records' shard and
+sequence numbers to the mapping's on-failure destination (``StreamDLQ``) and moves on, so a poison
+record never blocks a shard. Delivery is therefore at least once and in order per item, and every
+consumer must be idempotent (the record's ``event_id`` helps). docs/decisions/0009 says why not one
+function per consumer.
 """
 from __future__ import annotations
 
@@ -12,6 +22,8 @@ from decimal import Decimal
 from typing import Any, Callable
 
 from boto3.dynamodb.types import TypeDeserializer
+
+from chalicelib.observability import logger
 
 _deserializer = TypeDeserializer()
 
@@ -82,16 +94,70 @@ def consumers() -> list[str]:
     return [name for name, _, _ in _CONSUMERS]
 
 
-def dispatch(event: dict[str, Any]) -> dict[str, int]:
-    """Hand one stream batch to every consumer; returns how many changes each took."""
-    changes = parse(event)
-    taken: dict[str, int] = {}
+@dataclass(frozen=True)
+class ConsumerFailure:
+    """A consumer raised on ``change`` (its later changes in the batch were held back)."""
+
+    consumer: str
+    change: TableChange
+    error: str
+
+
+@dataclass
+class FanOut:
+    """What one batch did: changes each consumer took, and where consumers failed."""
+
+    taken: dict[str, int]
+    failures: list[ConsumerFailure]
+
+    def batch_response(self, changes: list[TableChange]) -> dict[str, list[dict[str, str]]]:
+        """Lambda's partial batch response: the earliest failed change's sequence number (Lambda
+        resumes the shard from the lowest one it is given), or no failure."""
+        if not self.failures:
+            return {"batchItemFailures": []}
+        failed = {id(failure.change) for failure in self.failures}
+        first = next(change for change in changes if id(change) in failed)
+        return {"batchItemFailures": [{"itemIdentifier": first.sequence_number}]}
+
+
+def _run_consumer(name: str, fn: Consumer, mine: list[TableChange]) -> tuple[int, ConsumerFailure | None]:
+    """Run one consumer on its changes; on an error, one change at a time up to the first failure."""
+    try:
+        fn(mine)
+        return len(mine), None
+    except Exception as batch_error:  # isolated: the other consumers still run
+        logger.warning("stream consumer failed on its batch; retrying change by change",
+                       extra={"consumer": name, "changes": len(mine), "error": type(batch_error).__name__})
+    for done, change in enumerate(mine):
+        try:
+            fn([change])
+        except Exception as exc:
+            logger.error("stream consumer failed on a change", extra={
+                "consumer": name, "pk": change.pk, "sk": change.sk, "event_id": change.event_id,
+                "sequence_number": change.sequence_number, "error": type(exc).__name__})
+            return done, ConsumerFailure(consumer=name, change=change, error=type(exc).__name__)
+    return len(mine), None
+
+
+def fan_out(changes: list[TableChange]) -> FanOut:
+    """Hand ``changes`` to every consumer, each isolated from the others' failures."""
+    result = FanOut(taken={}, failures=[])
     for name, accepts, fn in _CONSUMERS:
         mine = [c for c in changes if accepts(c)]
-        if mine:
-            fn(mine)
-        taken[name] = len(mine)
-    return taken
+        if not mine:
+            result.taken[name] = 0
+            continue
+        taken, failure = _run_consumer(name, fn, mine)
+        result.taken[name] = taken
+        if failure is not None:
+            result.failures.append(failure)
+    return result
+
+
+def dispatch(event: dict[str, Any]) -> dict[str, list[dict[str, str]]]:
+    """The stream handler: one batch to every consumer; Lambda's partial batch response."""
+    changes = parse(event)
+    return fan_out(changes).batch_response(changes)
 
 
 def is_ticket(change: TableChange) -> bool:

@@ -32,6 +32,7 @@ from typing import Any, Iterable
 
 from pynamodb.exceptions import PutError, UpdateError
 
+from chalicelib import batches
 from chalicelib.aws import client
 from chalicelib.config import get_settings
 from chalicelib.domain.errors import Conflict, NotFound
@@ -47,6 +48,9 @@ MAX_RETRY_AFTER = 24 * 3600
 LEASE = timedelta(minutes=5)
 HISTORY_LIMIT = 20
 BATCH_BUDGET_SECONDS = 40.0
+# The outbox mapping's maximum concurrency (app.py): partners that answer slowly hold at most this
+# many Lambda instances, never the account's concurrency the desk API needs.
+WEBHOOK_SENDER_CONCURRENCY = 5
 DELIVERED_TTL_DAYS = 400
 OPEN = ("pending", "retrying")
 
@@ -290,6 +294,14 @@ def handle_messages(bodies: Iterable[str], *, budget_seconds: float = BATCH_BUDG
             attempt(delivery_id, generation=generation)
             counts["attempted"] += 1
     return counts
+
+
+def handle_event(event: dict[str, Any], *, budget_seconds: float = BATCH_BUDGET_SECONDS) -> dict[str, Any]:
+    """The outbox queue's Lambda handler: :func:`handle_messages` message by message within one
+    time budget; a message that raises is reported back alone (partial batch response)."""
+    deadline = time.monotonic() + budget_seconds
+    return batches.sqs_partial(event, lambda body: handle_messages(
+        [body], budget_seconds=max(0.0, deadline - time.monotonic())))
 
 
 def _enqueue(items: list[tuple[str, int]]) -> None:

@@ -15,6 +15,7 @@ up a queue's handler. Tests drive the same sources one pass at a time (:meth:`Ev
 """
 from __future__ import annotations
 
+import json
 import threading
 import time
 import uuid
@@ -25,6 +26,7 @@ from typing import Any, Callable
 
 from chalice.app import Chalice, DynamoDBEventConfig, ScheduledEventConfig, ScheduleExpression, SQSEventConfig
 
+from chalicelib import batches
 from chalicelib.aws import client
 from chalicelib.local.schedule import Schedule
 from chalicelib.observability import logger
@@ -35,6 +37,27 @@ def _scheduled_event(rule: str, at: datetime) -> dict[str, Any]:
     return {"version": "0", "id": str(uuid.uuid4()), "detail-type": "Scheduled Event", "source": "aws.events",
             "account": "000000000000", "time": at.strftime("%Y-%m-%dT%H:%M:%SZ"), "region": "local",
             "resources": [f"arn:aws:events:local:000000000000:rule/{rule}"], "detail": {}}
+
+
+# The stream mapping's MaximumRetryAttempts in build/template.yaml (infra/package.py): after this
+# many retries of a failed record the pump, like Lambda, sends it to the on-failure destination.
+STREAM_MAXIMUM_RETRY_ATTEMPTS = 5
+
+
+def _stream_failure_message(stream_arn: str, shard_id: str, records: list[dict[str, Any]],
+                            function: str) -> dict[str, Any]:
+    """What Lambda sends a stream mapping's on-failure destination about records it gave up on."""
+    first, last = records[0]["dynamodb"], records[-1]["dynamodb"]
+    return {"requestContext": {"condition": "RetryAttemptsExhausted", "functionArn":
+                               f"arn:aws:lambda:local:000000000000:function:{function}",
+                               "approximateInvokeCount": STREAM_MAXIMUM_RETRY_ATTEMPTS + 1},
+            "DDBStreamBatchInfo": {"shardId": shard_id, "streamArn": stream_arn, "batchSize": len(records),
+                                   "startSequenceNumber": first["SequenceNumber"],
+                                   "endSequenceNumber": last["SequenceNumber"],
+                                   "approximateArrivalOfFirstRecord": str(first.get("ApproximateCreationDateTime", "")),
+                                   "approximateArrivalOfLastRecord": str(last.get("ApproximateCreationDateTime", ""))},
+            # beyond Lambda's message: the keys, so an operator can find the item without the stream
+            "Keys": [record["dynamodb"].get("Keys", {}) for record in records]}
 
 
 class _Context:
@@ -75,6 +98,7 @@ class PumpStats:
     sqs_failures: int = 0
     stream_batches: int = 0
     stream_failures: int = 0
+    stream_records_given_up: int = 0
     schedule_runs: int = 0
 
 
@@ -107,6 +131,8 @@ class EventPump:
         self.stats = PumpStats()
         self._stop = threading.Event()
         self._shard_iterators: dict[str, str | None] = {}
+        # a shard whose batch failed: (first failed sequence number, retries so far, batch limit)
+        self._stream_retries: dict[str, tuple[str, int, int]] = {}
         self._stream_arn: str | None = None
         self._next_fire: dict[str, datetime] = {}
         self._queue_urls: dict[str, str] = {}
@@ -187,14 +213,20 @@ class EventPump:
             "md5OfBody": m.get("MD5OfBody", ""), "eventSource": "aws:sqs", "eventSourceARN": arn,
             "awsRegion": client("sqs").meta.region_name} for m in messages]}
         self.stats.sqs_batches += 1
-        if self._invoke(source.name, event):
+        ok, response = self._call(source.name, event)
+        failed = batches.failed_ids(response) if ok else {m["MessageId"] for m in messages}
+        failed = failed or set()  # a handler without a partial batch response succeeded whole
+        done = [m for m in messages if m["MessageId"] not in failed]
+        if done:  # as Lambda does with ReportBatchItemFailures: only the listed messages stay
             sqs.delete_message_batch(QueueUrl=url, Entries=[
-                {"Id": str(i), "ReceiptHandle": m["ReceiptHandle"]} for i, m in enumerate(messages)])
-        else:
+                {"Id": str(i), "ReceiptHandle": m["ReceiptHandle"]} for i, m in enumerate(done)])
+        if failed:
             self.stats.sqs_failures += 1
-            # make the messages visible again soon, as a failed Lambda batch would after its timeout
+            # make the failed messages visible again soon, as Lambda would after their timeout
             for m in messages:
-                sqs.change_message_visibility(QueueUrl=url, ReceiptHandle=m["ReceiptHandle"], VisibilityTimeout=1)
+                if m["MessageId"] in failed:
+                    sqs.change_message_visibility(QueueUrl=url, ReceiptHandle=m["ReceiptHandle"],
+                                                  VisibilityTimeout=1)
         return len(messages)
 
     # ----- DynamoDB stream -------------------------------------------------------------
@@ -217,7 +249,8 @@ class EventPump:
             iterator = self._shard_iterators[key]
             if not iterator:
                 continue
-            answer = streams.get_records(ShardIterator=iterator, Limit=source.batch_size)
+            retry = self._stream_retries.get(key)
+            answer = streams.get_records(ShardIterator=iterator, Limit=retry[2] if retry else source.batch_size)
             records = answer.get("Records", [])
             if not records:
                 self._shard_iterators[key] = answer.get("NextShardIterator")
@@ -225,13 +258,53 @@ class EventPump:
             for record in records:
                 record["eventSourceARN"] = self._stream_arn
             self.stats.stream_batches += 1
-            if self._invoke(source.name, {"Records": records}):
-                self._shard_iterators[key] = answer.get("NextShardIterator")
-                delivered += len(records)
-            else:
-                # retry the same batch on the next pass, like Lambda's stream mapping
-                self.stats.stream_failures += 1
+            delivered += self._deliver_stream_batch(source, key, shard_id, records, answer.get("NextShardIterator"))
         return delivered
+
+    def _deliver_stream_batch(self, source: DynamoDBEventConfig, key: str, shard_id: str,
+                              records: list[dict[str, Any]], next_iterator: str | None) -> int:
+        """Lambda's stream mapping with ReportBatchItemFailures, bisection and bounded retries:
+        resume from the earliest failed record; a failed call is retried on half the batch; after
+        STREAM_MAXIMUM_RETRY_ATTEMPTS retries the failed record goes to the on-failure destination
+        (``STREAM_DLQ_URL``) and the shard moves on. Returns the records now behind the shard."""
+        ok, response = self._call(source.name, {"Records": records})
+        sequence = [str(r["dynamodb"]["SequenceNumber"]) for r in records]
+        if ok:
+            failed = batches.failed_ids(response) or set()
+            if not failed:
+                self._stream_retries.pop(key, None)
+                self._shard_iterators[key] = next_iterator
+                return len(records)
+            at = min((s for s in sequence if s in failed), key=int, default=sequence[0])
+            limit, exact = len(records), True
+        else:  # BisectBatchOnFunctionError: retry half the batch, until the failing record is alone
+            at, limit, exact = sequence[0], max(1, len(records) // 2), len(records) == 1
+        self.stats.stream_failures += 1
+        previous = self._stream_retries.get(key)
+        retries = (previous[1] + 1 if previous and previous[0] == at else 1) if exact else 0
+        streams = client("dynamodbstreams")
+        if retries > STREAM_MAXIMUM_RETRY_ATTEMPTS:
+            self._give_up(source.name, shard_id, records[sequence.index(at)])
+            self._stream_retries.pop(key, None)
+            self._shard_iterators[key] = streams.get_shard_iterator(
+                StreamArn=self._stream_arn, ShardId=shard_id, ShardIteratorType="AFTER_SEQUENCE_NUMBER",
+                SequenceNumber=at)["ShardIterator"]
+            return sequence.index(at) + 1
+        self._stream_retries[key] = (at, retries, limit)
+        self._shard_iterators[key] = streams.get_shard_iterator(
+            StreamArn=self._stream_arn, ShardId=shard_id, ShardIteratorType="AT_SEQUENCE_NUMBER",
+            SequenceNumber=at)["ShardIterator"]
+        return sequence.index(at)
+
+    def _give_up(self, function: str, shard_id: str, record: dict[str, Any]) -> None:
+        """Send a record the handler kept failing on to the stream's on-failure destination."""
+        self.stats.stream_records_given_up += 1
+        message = _stream_failure_message(str(self._stream_arn), shard_id, [record], function)
+        url = self.env.get("STREAM_DLQ_URL")
+        if not url:
+            logger.error("stream record given up, and no STREAM_DLQ_URL", extra={"handler": function})
+            return
+        client("sqs").send_message(QueueUrl=url, MessageBody=json.dumps(message, default=str))
 
     # ----- schedules -------------------------------------------------------------------
     def _pump_schedule(self, source: ScheduledEventConfig) -> int:
@@ -260,13 +333,17 @@ class EventPump:
 
     # ----- invoking --------------------------------------------------------------------
     def _invoke(self, name: str, event: dict[str, Any]) -> bool:
+        return self._call(name, event)[0]
+
+    def _call(self, name: str, event: dict[str, Any]) -> tuple[bool, Any]:
+        """Run handler ``name`` on ``event``: whether it returned (not raised), and what it returned
+        (a partial batch response, for the queue and stream handlers)."""
         handler: Callable[..., Any] | None = self.app.handler_map.get(name)
         if handler is None:
             logger.error("no handler registered", extra={"handler": name})
-            return False
+            return False, None
         try:
-            handler(event, _Context(name))
+            return True, handler(event, _Context(name))
         except Exception:
             logger.exception("handler failed", extra={"handler": name})
-            return False
-        return True
+            return False, None

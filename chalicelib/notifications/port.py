@@ -103,17 +103,20 @@ def send_held(note: Notification, *, channel: str, username: str, now: datetime)
     return True
 
 
-def deliver_bodies(bodies: list[str]) -> int:
-    """A batch of notify-queue message bodies: deliver each; a malformed one is logged and dropped."""
+def deliver_body(body: str) -> bool:
+    """One notify-queue message body: delivered (True), or malformed and dropped with a log line
+    (False: retrying cannot help). A delivery error raises, so the message returns to its queue."""
     from chalicelib.domain.errors import ValidationFailed
 
-    delivered = 0
-    for body in bodies:
-        try:
-            note = Notification.from_dict(json.loads(body))
-        except (ValueError, ValidationFailed) as exc:
-            logger.warning("notification message dropped", extra={"reason": type(exc).__name__})
-            continue
-        deliver(note)
-        delivered += 1
-    return delivered
+    try:
+        note = Notification.from_dict(json.loads(body))
+    except (ValueError, ValidationFailed) as exc:
+        logger.warning("notification message dropped", extra={"reason": type(exc).__name__})
+        return False
+    deliver(note)
+    return True
+
+
+def deliver_bodies(bodies: list[str]) -> int:
+    """A batch of notify-queue message bodies: deliver each; a malformed one is logged and dropped."""
+    return sum(1 for body in bodies if deliver_body(body))

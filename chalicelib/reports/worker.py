@@ -144,19 +144,23 @@ def work(job_id: str) -> dict[str, Any]:
 
 def work_messages(bodies: list[str]) -> int:
     """The reports queue's batch: each body ``{"job_id": ...}``; a malformed one is logged and dropped."""
+    return sum(1 for body in bodies if work_body(body))
+
+
+def work_body(body: str) -> bool:
+    """One reports-queue message body: the job done (True), or dropped with a log line when it is
+    not a job message or names no job (False). A failing job raises: the message returns to its
+    queue and, after the queue's retries, waits in its DLQ."""
     import json
 
-    done = 0
-    for body in bodies:
-        try:
-            job_id = str(json.loads(body)["job_id"])
-        except (ValueError, KeyError, TypeError):
-            logger.warning("report message dropped: not a job message")
-            continue
-        try:
-            work(job_id)
-        except NotFound:
-            logger.warning("report message dropped: no such job", extra={"job_id": job_id[:64]})
-            continue
-        done += 1
-    return done
+    try:
+        job_id = str(json.loads(body)["job_id"])
+    except (ValueError, KeyError, TypeError):
+        logger.warning("report message dropped: not a job message")
+        return False
+    try:
+        work(job_id)
+    except NotFound:
+        logger.warning("report message dropped: no such job", extra={"job_id": job_id[:64]})
+        return False
+    return True

@@ -1,0 +1,131 @@
+"""A poison message or stream record never blocks its batch, and each stream consumer fails alone.
+
+The queue handlers answer Lambda's partial batch response (``batchItemFailures``), the stream
+handler the earliest failed record's sequence number; the local pump honours both as Lambda's
+mappings do (``ReportBatchItemFailures`` in build/template.yaml): only the failed messages return
+to their queue (then its DLQ), and a stream record that keeps failing goes to the stream's
+on-failure destination with its keys after the bounded retries, while the shard moves on.
+"""
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import boto3
+import pytest
+from chalice.app import DynamoDBEventConfig
+
+import app as application
+from chalicelib import batches, streams
+from chalicelib.aws import client
+from chalicelib.local.pump import STREAM_MAXIMUM_RETRY_ATTEMPTS
+from chalicelib.notifications import inbox
+from chalicelib.notifications import port as notification_port
+from chalicelib.notifications.model import Audience, Notification
+from chalicelib.notifications.port import notify
+from tests.faults.queues import MAX_RECEIVE_COUNT, depth, pump_queue
+
+
+def _urging(note_id: str) -> Notification:
+    return Notification(id=note_id, kind="urged", title="催办", body="工单即将超期，请尽快签收。",
+                        audience=Audience(departments=("MARKET",)), created_at="2026-03-02T09:00:00+08:00",
+                        urgent=True)
+
+
+def _sqs_event(bodies: list[str]) -> dict[str, Any]:
+    return {"Records": [{"messageId": f"m{i}", "receiptHandle": f"r{i}", "body": body, "attributes": {},
+                         "messageAttributes": {}, "md5OfBody": "", "eventSource": "aws:sqs",
+                         "eventSourceARN": "arn:aws:sqs:local:000000000000:notify", "awsRegion": "local"}
+                        for i, body in enumerate(bodies)]}
+
+
+def test_sqs_partial_lists_only_the_messages_that_raised() -> None:
+    def handle(body: str) -> None:
+        if body == "poison":
+            raise RuntimeError("cannot handle")
+
+    assert batches.sqs_partial(_sqs_event(["a", "poison", "b", "poison"]), handle) == {
+        "batchItemFailures": [{"itemIdentifier": "m1"}, {"itemIdentifier": "m3"}]}
+    assert batches.sqs_partial(_sqs_event(["a", "b"]), handle) == {"batchItemFailures": []}
+    assert batches.sqs_partial(_sqs_event(["poison"]), handle) == {"batchItemFailures": [{"itemIdentifier": "m0"}]}
+
+
+def test_a_poison_notification_never_blocks_its_batch(pump, seeded, monkeypatch: pytest.MonkeyPatch) -> None:
+    queue, dlq = seeded["NOTIFY_QUEUE_URL"], seeded["NOTIFY_DLQ_URL"]
+    real_deliver = notification_port.deliver
+
+    def deliver(note: Notification) -> Any:
+        if note.id == "poison":
+            raise RuntimeError("this one always fails")
+        return real_deliver(note)
+
+    monkeypatch.setattr(notification_port, "deliver", deliver)
+    notify([_urging("good-1"), _urging("poison"), _urging("good-2")])
+
+    pump_queue(pump, "notify_delivery", rounds=MAX_RECEIVE_COUNT + 3)
+
+    delivered = sorted(i["id"] for i in inbox.list_for("handler", limit=50)[0])
+    expected = sorted(inbox.inbox_id(_urging(note_id)) for note_id in ("good-1", "good-2"))
+    assert delivered == expected, "the poison message's neighbours were delivered, once"
+    assert depth(queue) == 0 and depth(dlq) == 1
+    parked = client("sqs").receive_message(QueueUrl=dlq)["Messages"][0]
+    assert json.loads(parked["Body"])["id"] == "poison"
+
+
+def _put_ticket_like(table: str, ticket_id: str) -> None:
+    client("dynamodb").put_item(TableName=table, Item={
+        "PK": {"S": f"T#{ticket_id}"}, "SK": {"S": "TICKET"}, "note": {"S": ticket_id}})
+
+
+def test_a_stream_consumer_fails_alone_and_its_poison_record_goes_to_the_on_failure_queue(
+        pump, seeded, monkeypatch: pytest.MonkeyPatch) -> None:
+    seen: dict[str, list[str]] = {"recorder": [], "picky": []}
+
+    def recorder(changes: list[streams.TableChange]) -> None:
+        seen["recorder"].extend(c.pk for c in changes)
+
+    def picky(changes: list[streams.TableChange]) -> None:
+        if any(c.pk == "T#poison" for c in changes):
+            raise RuntimeError("picky cannot take this change")
+        seen["picky"].extend(c.pk for c in changes)
+
+    monkeypatch.setattr(streams, "_CONSUMERS", [("picky", streams.is_ticket, picky),
+                                                ("recorder", streams.is_ticket, recorder)])
+    for ticket_id in ("a", "b", "poison", "c", "d"):
+        _put_ticket_like(seeded["TABLE_NAME"], ticket_id)
+
+    source = next(s for s in application.app.event_sources if isinstance(s, DynamoDBEventConfig))
+    for _ in range(STREAM_MAXIMUM_RETRY_ATTEMPTS + 5):
+        pump._pump_stream(source)
+
+    expected = ["T#a", "T#b", "T#poison", "T#c", "T#d"]
+    assert seen["picky"] == ["T#a", "T#b", "T#c", "T#d"], "in order, the poison record skipped after its retries"
+    assert set(seen["recorder"]) == set(expected), "the other consumer was never held back"
+    assert seen["recorder"][:5] == expected, "it took the whole first batch although picky failed"
+    assert pump.stats.stream_records_given_up == 1
+
+    parked = client("sqs").receive_message(QueueUrl=seeded["STREAM_DLQ_URL"], MaxNumberOfMessages=10)["Messages"]
+    assert len(parked) == 1
+    failure = json.loads(parked[0]["Body"])
+    assert failure["requestContext"]["condition"] == "RetryAttemptsExhausted"
+    assert failure["Keys"] == [{"PK": {"S": "T#poison"}, "SK": {"S": "TICKET"}}]
+    assert failure["DDBStreamBatchInfo"]["startSequenceNumber"] == failure["DDBStreamBatchInfo"]["endSequenceNumber"]
+
+
+def test_the_stream_handler_answers_the_earliest_failed_sequence_number(monkeypatch: pytest.MonkeyPatch) -> None:
+    def failing_on(pk: str):
+        def consumer(changes: list[streams.TableChange]) -> None:
+            if any(c.pk == pk for c in changes):
+                raise RuntimeError(pk)
+        return consumer
+
+    monkeypatch.setattr(streams, "_CONSUMERS", [("late", streams.is_ticket, failing_on("T#3")),
+                                                ("early", streams.is_ticket, failing_on("T#2"))])
+    event = {"Records": [{"eventID": f"e{n}", "eventName": "INSERT", "dynamodb": {
+        "SequenceNumber": str(100 + n), "Keys": {"PK": {"S": f"T#{n}"}, "SK": {"S": "TICKET"}}}}
+        for n in range(1, 5)]}
+    outcome = streams.fan_out(streams.parse(event))
+    assert outcome.taken == {"late": 2, "early": 1}
+    assert {(f.consumer, f.change.pk) for f in outcome.failures} == {("late", "T#3"), ("early", "T#2")}
+    assert streams.dispatch(event) == {"batchItemFailures": [{"itemIdentifier": "102"}]}
+    assert application.table_stream(event, None) == {"batchItemFailures": [{"itemIdentifier": "102"}]}
