@@ -46,6 +46,8 @@ YEAR = 2031
 MONTH = 6  # the fed month (30 days)
 MONTH_TICKETS = round(TARGET_TICKETS * 30 / 365)  # 82,192: June of a 1,000,000-ticket year
 FEED_TICKETS = int(os.environ.get("BENCH_ANALYTICS_TICKETS", MONTH_TICKETS))  # fewer for a quick run
+# the year the fed month's density stands for (1,000,000 when the whole month is fed)
+YEAR_TICKETS = TARGET_TICKETS if FEED_TICKETS >= MONTH_TICKETS else round(FEED_TICKETS * 365 / 30)
 FEED_BUDGET_S = float(os.environ.get("BENCH_ANALYTICS_SECONDS", "3600"))  # the feed stops there, and says so
 ROUND = 250  # tickets generated per round
 STREAM_BATCH = 100
@@ -249,7 +251,7 @@ def main() -> None:
         finally:
             runtime.stop(snapshot=False)  # millions of throwaway items: nothing to keep
             scope = (f"a month of a {TARGET_TICKETS:,}-ticket year" if FEED_TICKETS >= MONTH_TICKETS else
-                     f"a month at {FEED_TICKETS:,} tickets (a {round(FEED_TICKETS * 365 / 30):,}-ticket year)")
+                     f"a month at {FEED_TICKETS:,} tickets (a {YEAR_TICKETS:,}-ticket year)")
             write_result("analytics", f"Analytics: {scope}, statistics, reports (local runtime)", rows, notes=NOTES)
 
 
@@ -391,11 +393,10 @@ def aggregate_and_measure(runtime, requests, rows: list[list[object]]) -> None:
                      "< 10"])
 
     print("  statistics latency", file=sys.stderr, flush=True)
-    year = TARGET_TICKETS if FEED_TICKETS >= MONTH_TICKETS else round(FEED_TICKETS * 365 / 30)
-    latency(f"{year:,} tickets a year")  # the fed month's density (all of it: 1,000,000)
+    latency(f"{YEAR_TICKETS:,} tickets a year")
     scaled = _scale_year(10)
     rows.append(["counter items of the year, all multiplied by 10", scaled, ""])
-    latency(f"10x: {year * 10:,} tickets a year")
+    latency(f"10x: {YEAR_TICKETS * 10:,} tickets a year")
     for row in ledger_rate():
         rows.append(row)
 

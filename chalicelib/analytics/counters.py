@@ -44,7 +44,6 @@ with ``TransactionConflict``: it is retried with jittered backoff.
 """
 from __future__ import annotations
 
-import calendar
 import random
 import re
 import time
@@ -376,18 +375,13 @@ def totals(dimension: str, period: Period, *, values: Iterable[str] | None = Non
     return {value: days[""] for value, days in read(dimension, period, values=values).items()}
 
 
-def _whole_month(month: str, days: frozenset[str]) -> bool:
-    year, number = int(month[:4]), int(month[5:7])
-    return len(days) == calendar.monthrange(year, number)[1]
-
-
 def cube(period: Period, *, by_day: bool = False) -> Iterator[tuple[tuple[str, ...], str, Counter]]:
     """(department, district, category, kind, channel), day (or ``""``), counts - for every cell.
 
     Without ``by_day``, the months the period covers whole are read from the month cells."""
     for month in period.months():
         days = period.days_of(month)
-        if not by_day and _whole_month(month, days):
+        if not by_day and period.covers_month(month):
             for item in ddb.query(KeyConditionExpression="PK = :p",
                                   ExpressionAttributeValues={":p": S(counter_pk(month, MONTH_CUBE))}):
                 yield tuple(item["SK"]["S"].split("|")), "", Counter(dict(_measures(item)))

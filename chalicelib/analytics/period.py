@@ -90,6 +90,11 @@ class Period:
     def contains(self, day: date) -> bool:
         return self.start <= day <= self.end
 
+    def covers_month(self, month: str) -> bool:
+        """Every day of ``month`` (``yyyy-mm``) is inside the period."""
+        whole = month_period(int(month[:4]), int(month[5:7]))
+        return self.start <= whole.start and whole.end <= self.end
+
     def previous(self) -> "Period":
         """The period just before, of the same kind and length (环比)."""
         if self.kind == "month":

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
-from datetime import timedelta
 from typing import Any
 
 from chalicelib.analytics import counters, measures
@@ -176,10 +175,6 @@ def _grouped(q: Query, source: str, names: dict[str, str]) -> dict[tuple[str, ..
     return rows
 
 
-def _whole_months(period: Period) -> bool:
-    return period.start.day == 1 and (period.end + timedelta(days=1)).day == 1
-
-
 def _respondent_rows(q: Query, names: dict[str, str]) -> dict[tuple[str, ...], Counter]:
     if not set(measures.needed(q.measures)) <= RESPONDENT_MEASURES:
         raise ValidationFailed("per respondent only these measures are kept",
@@ -195,7 +190,7 @@ def _respondent_rows(q: Query, names: dict[str, str]) -> dict[tuple[str, ...], C
                     rows[_row_key(q.dimensions, {"respondent": key}, day)]["received"] += count
                 names[key] = name or key
         return rows
-    if not _whole_months(q.period) or "day" in q.dimensions:
+    if not all(q.period.covers_month(m) for m in q.period.months()) or "day" in q.dimensions:
         raise ValidationFailed("per respondent over more than 62 days: whole months, no daily breakdown",
                                details={"period": "whole months (e.g. 2026-Q1), or at most 62 days"})
     months = set(q.period.months())

@@ -144,6 +144,10 @@ def test_year_and_quarter_periods_read_whole_months(march):
     assert top["rows"] == []  # 甲超市 has 2 tickets: not yet a pattern
     with pytest.raises(ValidationFailed):
         statistics.events(Period(date(2030, 1, 15), date(2030, 4, 15)), "respondent")
+    assert [quarter.covers_month(m) for m in ("2029-12", "2030-01", "2030-03", "2030-04")] == [False, True, True, False]
+    part = Period(date(2030, 1, 15), date(2030, 4, 30))
+    assert [part.covers_month(m) for m in part.months()] == [False, True, True, True]
+    assert parse("2028-02").covers_month("2028-02") and not Period(date(2028, 2, 1), date(2028, 2, 28)).covers_month("2028-02")
 
 
 # --------------------------------------------------------------------------- over HTTP
