@@ -3,6 +3,7 @@
 import { session, clearSession } from './session.js'
 
 const ERROR_TEXT = {
+  unauthenticated: '登录已失效，请重新登录', // the server's code for a missing, invalid or expired token
   unauthorized: '登录已失效，请重新登录',
   forbidden: '无权执行此操作或查看此内容',
   not_found: '未找到相关记录',
@@ -66,7 +67,7 @@ export async function request(method, path, { body, params, auth = true } = {}) 
   if (!response.ok) {
     const err = data && data.error ? data.error : {}
     const code = err.code || (response.status === 429 ? 'rate_limited' : response.status >= 500 ? 'server' : 'http_' + response.status)
-    if (response.status === 401 && auth) clearSession()
+    if (response.status === 401 && auth && session.token) clearSession({ expired: true })
     throw new ApiError(response.status, code, err.message, err.details)
   }
   return data

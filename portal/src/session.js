@@ -11,17 +11,20 @@ function restore() {
   return { token: null, user: null }
 }
 
-export const session = reactive(restore())
+export const session = reactive({ ...restore(), expired: false })
 
 export function setSession(token, user) {
   session.token = token
   session.user = user
+  session.expired = false
   sessionStorage.setItem(KEY, JSON.stringify({ token, user }))
 }
 
-export function clearSession() {
+/** Sign out; ``expired`` when the server refused the token (the login page then says so). */
+export function clearSession({ expired = false } = {}) {
   session.token = null
   session.user = null
+  session.expired = expired
   sessionStorage.removeItem(KEY)
 }
 

@@ -1,49 +1,39 @@
-// Figures for the manager's monitoring wall computed from ticket summaries over a period
-// (GET /tickets), used while the dedicated statistics routes are absent and beside them.
-import { CHANNEL, KIND, STATUS } from './labels.js'
-import { fmtDate } from './format.js'
+// The manager's monitoring wall: what it draws, from the one answer of GET /stats/wall (the
+// analytics counters for the period, plus the current backlog per work queue).
+import { CHANNEL, KIND, QUEUE } from './labels.js'
 
-const OPEN = new Set(['pending_acceptance', 'internet_inbox', 'upper_level_pending', 'non_acceptance_review',
-  'to_dispatch', 'in_handling', 'closure_review', 'pending_callback', 'pending_evaluation', 'replied'])
+/** The stages a ticket waits in now, in the order it passes them (requests, urgings and warnings
+ * overlay tickets already counted in a stage, so they are not stages). */
+export const STAGES = ['internet_inbox', 'upper_assignments', 'pending_acceptance', 'non_acceptance_reviews', 'to_dispatch',
+  'to_sign', 'in_progress', 'closure_reviews', 'pending_callback']
 
-function countBy(items, keyOf) {
-  const out = new Map()
-  for (const item of items) {
-    for (const key of [].concat(keyOf(item) ?? [])) {
-      if (key === null || key === undefined || key === '') continue
-      out.set(key, (out.get(key) || 0) + 1)
-    }
-  }
-  return out
-}
+const pairs = (rows, measure, nameOf = (r) => r.label) => rows.filter((r) => r[measure]).map((r) => [nameOf(r), r[measure]])
 
-const top = (map, n) => [...map.entries()].sort((a, b) => b[1] - a[1] || String(a[0]).localeCompare(String(b[0]))).slice(0, n)
-
-/** Everything the wall draws, from ticket summaries. */
-export function aggregate(items, { from, to } = {}) {
-  const byStatus = countBy(items, (t) => t.status)
-  const byDay = countBy(items, (t) => fmtDate(t.created_at))
-  const days = []
-  if (from && to) {
-    for (let d = new Date(from + 'T00:00:00Z'); d <= new Date(to + 'T00:00:00Z'); d = new Date(d.getTime() + 86400000)) {
-      days.push(d.toISOString().slice(0, 10))
-    }
-  }
+/** Everything the wall draws, from the /stats/wall answer. */
+export function fromWall(answer) {
+  const f = answer.figures
+  const queues = answer.queues || {}
+  const stages = STAGES.filter((s) => queues[s]).map((s) => ({ name: QUEUE[s] || s, value: queues[s], code: s }))
   return {
-    total: items.length,
-    open: items.filter((t) => OPEN.has(t.status)).length,
-    closed: items.filter((t) => t.status === 'closed' || t.status === 'archived').length,
-    yellow: items.filter((t) => t.warning === 'yellow').length,
-    red: items.filter((t) => t.warning === 'red').length,
-    byStatus: Object.keys(STATUS).filter((s) => byStatus.get(s)).map((s) => ({ name: STATUS[s], value: byStatus.get(s), code: s })),
-    byKind: top(countBy(items, (t) => t.kind), 10).map(([k, v]) => ({ name: KIND[k] || k, value: v })),
-    byChannel: top(countBy(items, (t) => t.channel), 10).map(([k, v]) => ({ name: CHANNEL[k] || k, value: v })),
-    byDay: (days.length ? days : [...byDay.keys()].sort()).map((d) => [d.slice(5), byDay.get(d) || 0]),
-    byDepartment: top(countBy(items, (t) => t.departments || []), 12),
-    warningsByDepartment: top(countBy(items.filter((t) => t.warning === 'yellow' || t.warning === 'red'), (t) => t.departments || []), 12),
-    hotRespondents: top(countBy(items, (t) => t.respondent), 10).filter(([, v]) => v >= 2),
-    hotCategories: top(countBy(items, (t) => t.category), 10),
-    byDistrict: top(countBy(items, (t) => t.district), 12),
+    total: f.received,
+    accepted: f.accepted,
+    closed: f.closed,
+    open: STAGES.reduce((sum, s) => sum + (queues[s] || 0), 0),
+    yellow: f.warned_yellow,
+    red: f.warned_red,
+    urged: f.urged,
+    supervised: f.supervised,
+    satisfactionRate: f.satisfaction_rate === null || f.satisfaction_rate === undefined ? '—' : Math.round(f.satisfaction_rate * 10) / 10,
+    satisfaction: answer.satisfaction,
+    byStage: stages,
+    queuePairs: Object.entries(queues).filter(([, v]) => v > 0).map(([k, v]) => [QUEUE[k] || k, v]),
+    byKind: answer.by_kind.map((r) => ({ name: KIND[r.code] || r.label, value: r.received })),
+    byChannel: answer.by_channel.map((r) => ({ name: CHANNEL[r.code] || r.label, value: r.received })),
+    daily: answer.daily.map((d) => [d.day.slice(5), d.received, d.closed]),
+    byDepartment: pairs(answer.by_department, 'dispatched'),
+    hotspots: answer.hot_respondents.map((r) => [`对象：${r.label}`, r.received])
+      .concat(answer.by_category.slice(0, 5).map((r) => [`分类：${r.label}`, r.received]))
+      .sort((a, b) => b[1] - a[1]).slice(0, 10),
   }
 }
 
@@ -69,12 +59,16 @@ export function pieOption(data) {
   }
 }
 
-export function lineOption(pairs) {
+/** A daily trend: rows of [day, value, value...], one line per series name. */
+export function lineOption(rows, names = ['数量']) {
+  const colors = ['#1f5fbf', '#2e9e5b', '#d9822b']
   return {
     tooltip: { trigger: 'axis' },
-    grid: { left: 40, right: 20, top: 20, bottom: 30 },
-    xAxis: { type: 'category', data: pairs.map(([d]) => d), boundaryGap: false },
+    legend: names.length > 1 ? { top: 0, right: 10, textStyle: { fontSize: 11 } } : undefined,
+    grid: { left: 40, right: 20, top: names.length > 1 ? 28 : 20, bottom: 30 },
+    xAxis: { type: 'category', data: rows.map(([d]) => d), boundaryGap: false },
     yAxis: { type: 'value', minInterval: 1 },
-    series: [{ type: 'line', data: pairs.map(([, v]) => v), smooth: true, areaStyle: { opacity: 0.15 }, itemStyle: { color: '#1f5fbf' } }],
+    series: names.map((name, i) => ({ type: 'line', name, data: rows.map((r) => r[i + 1]), smooth: true, showSymbol: rows.length <= 31,
+      areaStyle: i === 0 ? { opacity: 0.15 } : undefined, itemStyle: { color: colors[i % colors.length] } })),
   }
 }

@@ -70,38 +70,59 @@ def _count(made: dict[str, list[str]]) -> int:
     return sum(len(v) for v in made.values())
 
 
-def _wait_for_analytics(runtime, callbacks: int, limit_seconds: float = 30.0) -> bool:
-    """True once the monitoring route counts every callback (its counters follow the table's stream);
-    False when the API has no monitoring route (the wall then computes from the tickets)."""
-    paths = runtime.call("GET", "/openapi.json")["paths"]
-    if "/monitoring/overview" not in paths:
-        return False
+def _wait_for_analytics(runtime, tickets: int, callbacks: int, limit_seconds: float = 60.0) -> dict:
+    """The wall's answer once its counters (which follow the table's stream) count every ticket and callback."""
     deadline = time.monotonic() + limit_seconds
-    while time.monotonic() < deadline:
-        counts = runtime.call("GET", "/monitoring/overview", "manager")["period"]["satisfaction"]
-        if sum(counts.values()) >= callbacks:
-            return True
+    while True:
+        wall = runtime.call("GET", "/stats/wall?period=last_30_days", "manager")
+        if wall["figures"]["received"] >= tickets and (wall["figures"]["feedback"] or 0) >= callbacks:
+            return wall
+        if time.monotonic() > deadline:
+            raise AssertionError(f"the counters did not reach {tickets} tickets and {callbacks} callbacks: {wall['figures']}")
         time.sleep(0.5)
-    raise AssertionError(f"the monitoring counters did not reach {callbacks} callbacks in {limit_seconds} s")
 
 
 def test_manager_wall_renders_charts_with_data(screens, runtime, tickets, screenshot_dir):
-    monitoring = _wait_for_analytics(runtime, callbacks=len(tickets["called_back"]))
-    manager = screens().sign_in("manager")
+    wall = _wait_for_analytics(runtime, _count(tickets), callbacks=len(tickets["called_back"]))
+    manager = screens()
+    wall_calls: list[str] = []
+    ticket_reads: list[str] = []
+
+    def watch(request) -> None:
+        path = request.url.split("://", 1)[1].split("/", 1)[1]
+        if path.startswith("stats/wall"):
+            wall_calls.append(request.url)
+        elif path.startswith("tickets"):
+            ticket_reads.append(request.url)
+
+    manager.page.on("request", watch)
+    manager.sign_in("manager")
     expect(manager.by("manager-wall")).to_be_visible()
     expect(manager.by("figure-total").locator("[data-value]")).to_have_attribute("data-value", str(_count(tickets)))
-    by_stage = "chart-queues" if monitoring else "chart-departments"
-    for chart in ("chart-daily", "chart-status", "chart-kind", by_stage, "chart-hotspots", "chart-satisfaction"):
+    for chart in ("chart-daily", "chart-status", "chart-kind", "chart-queues", "chart-hotspots", "chart-satisfaction",
+                  "chart-departments"):
         box = manager.by(chart)
         expect(box).to_have_attribute("data-rendered", "yes")
         assert int(box.get_attribute("data-total")) > 0, chart
         expect(box.locator("canvas")).to_have_count(1)
-    # every ticket of the period is in the state chart; 3 callbacks, 2 of them satisfied or basically satisfied
-    assert int(manager.by("chart-status").get_attribute("data-total")) == _count(tickets)
+    # the current backlog by stage: 2 phone + 2 web waiting, 1 to dispatch, 1 to sign, 2 in progress
+    assert {k: wall["queues"][k] for k in ("pending_acceptance", "internet_inbox", "to_dispatch", "to_sign", "in_progress")} \
+        == {"pending_acceptance": 2, "internet_inbox": 2, "to_dispatch": 1, "to_sign": 1, "in_progress": 2}
+    expect(manager.by("figure-open").locator("[data-value]")).to_have_attribute("data-value", "8")
+    assert int(manager.by("chart-status").get_attribute("data-total")) == 8
+    # 3 callbacks, 2 of them satisfied or basically satisfied
     assert int(manager.by("chart-satisfaction").get_attribute("data-total")) == 3
     expect(manager.by("figure-satisfaction").locator("[data-value]")).to_have_attribute("data-value", "66.7")
     # the repeated respondent is the top hotspot
     assert int(manager.by("chart-hotspots").get_attribute("data-total")) >= 3
+    # 近90日 works and, like every period, is one request to the counters: no ticket is fetched for the wall
+    manager.page.get_by_text("近90日").click()
+    expect(manager.by("chart-daily")).to_have_attribute("data-rendered", "yes")
+    manager.page.wait_for_load_state("networkidle")
+    expect(manager.by("wall-error")).to_have_count(0)
+    expect(manager.by("figure-total").locator("[data-value]")).to_have_attribute("data-value", str(_count(tickets)))
+    assert len(wall_calls) == 2 and "from=" in wall_calls[-1], wall_calls
+    assert ticket_reads == [], ticket_reads
     expect(manager.by("queue-warnings")).to_be_visible()
     manager.shot(screenshot_dir, "manager-wall")
     expect(manager.by("stats-overview").locator(".figure").first).to_be_visible()
@@ -183,3 +204,38 @@ def test_every_workbench_renders_its_work(screens, runtime, tickets, screenshot_
     for screen in (agent, dispatcher, handler, citizen, admin):
         assert screen.errors == [], screen.errors
         assert screen.refused == [], screen.refused
+
+
+def test_expired_login_refusal_and_registrar_are_shown(screens, runtime, tickets):
+    manager = screens().sign_in("manager")
+    expect(manager.by("figure-total").locator("[data-value]")).not_to_have_attribute("data-value", "")
+    # the token expires (here: the server no longer accepts it): the next call sends the user to sign in, saying why
+    manager.page.evaluate("""() => {
+        const key = 'complaint-platform-session'
+        const saved = JSON.parse(sessionStorage.getItem(key))
+        saved.token = saved.token.slice(0, -4) + 'AAAA'
+        sessionStorage.setItem(key, JSON.stringify(saved))
+    }""")
+    manager.page.reload()
+    expect(manager.by("login-expired")).to_have_text("登录已失效，请重新登录")
+    assert manager.page.url.endswith("/portal/login?expired=1&next=/manager"), manager.page.url
+    manager.field("login-username").fill("manager")
+    manager.field("login-username").press("Enter")
+    expect(manager.by("manager-wall")).to_be_visible()
+
+    # another department's ticket: 无权查看, and 返回 leads back instead of a useless 重试
+    urban = screens().sign_in("handler-urban")
+    urban.open(f"/tickets/{tickets['in_progress'][0]}")
+    expect(urban.by("load-error")).to_contain_text("无权查看")
+    expect(urban.by("load-error").get_by_role("button", name="重试")).to_have_count(0)
+    urban.by("load-back").click()
+    expect(urban.by("load-error")).to_have_count(0)
+    assert urban.page.url.endswith("/portal/department"), urban.page.url
+
+    agent = screens().sign_in("agent")
+    agent.open(f"/tickets/{tickets['pending'][0]}")
+    expect(agent.by("registered-by")).to_have_text("座席员 王芳")
+    agent.open(f"/tickets/{tickets['called_back'][0]}")
+    expect(agent.by("registered-by")).to_have_text("座席员 王芳")
+    for screen in (manager, agent):
+        assert screen.errors == [], screen.errors
