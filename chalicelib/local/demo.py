@@ -7,25 +7,20 @@ consumer (outbox relay, workflow starter, analytics) sees them as it would see l
 """
 from __future__ import annotations
 
-import csv
 import random
-from dataclasses import dataclass
 from datetime import datetime, timedelta
-from pathlib import Path
 from typing import Any, Callable
 
 from chalicelib.domain import intake, lifecycle
 from chalicelib.domain.calendar import TZ
 from chalicelib.domain.errors import DomainError
 from chalicelib.domain.ticket import Actor, Outcome, Ticket
+from chalicelib.local.demo_content import CLOSURE_FACTS, NOTES, REPLIES, DemoContent, compose, district_names
 from chalicelib.services import tickets as service
 from chalicelib.store.tickets import new_ticket_id, new_tracking_code
 
-CORPUS = Path(__file__).resolve().parents[2] / "data" / "dispatch" / "corpus.csv"
 SURNAMES = "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑梁谢宋唐许韩冯邓曹彭曾肖田董袁潘于蒋蔡余杜叶程苏魏吕丁任沈姚卢姜崔钟谭陆汪范金石廖贾夏韦付方白邹孟熊秦邱江尹薛闫段雷侯龙史陶黎贺顾毛郝龚邵万钱严覃武戴莫孔向汤"
 GIVEN = "伟芳娜敏静丽强磊军洋勇艳杰娟涛明超秀霞平刚桂英华玉兰萍红建文辉力斌宇浩凯健俊帆帅旭宁龙林欣悦彤琳"
-SHOPS = ["便利店", "电器商场", "健身房", "教育培训中心", "物业服务有限公司", "餐饮店", "美容美发店", "4S店", "房产中介",
-         "家具城", "药房", "网络科技有限公司", "超市", "快递网点", "装饰工程有限公司"]
 ROADS = ["人民路", "干将路", "观前街", "十全街", "金鸡湖大道", "星湖街", "东吴北路", "长江路", "中山路", "太湖大道"]
 AGENT = Actor(username="agent", role="agent")
 DISPATCHER = Actor(username="dispatcher", role="dispatcher")
@@ -35,34 +30,22 @@ FINAL_STATES = [("pending_acceptance", 0.06), ("internet_inbox", 0.04), ("to_dis
                 ("in_handling", 0.14), ("closure_review", 0.05), ("pending_callback", 0.05), ("closed", 0.54)]
 
 
-@dataclass
-class DemoTicket:
-    text: str
-    department: str
-    district: str | None
-
-
-def load_corpus(path: Path = CORPUS) -> list[DemoTicket]:
-    with open(path, encoding="utf-8") as f:
-        return [DemoTicket(r["text"], r["label"], r.get("district") or None) for r in csv.DictReader(f)]
-
-
 def _person(rng: random.Random) -> dict[str, str]:
     name = rng.choice(SURNAMES) + "".join(rng.choice(GIVEN) for _ in range(rng.choice((1, 2))))
     return {"name": name, "phone": "1" + rng.choice("3589") + "".join(rng.choice("0123456789") for _ in range(9)),
             "address": f"苏州市{rng.choice(['姑苏区', '吴中区', '相城区', '工业园区', '虎丘区'])}{rng.choice(ROADS)}{rng.randint(1, 400)}号"}
 
 
-def _play(rng: random.Random, sample: DemoTicket, received: datetime, policy: Any,
+def _play(rng: random.Random, sample: DemoContent, received: datetime, policy: Any,
           handler_of: Callable[[str], Actor]) -> list[Outcome]:
     final = rng.choices([s for s, _ in FINAL_STATES], weights=[w for _, w in FINAL_STATES])[0]
-    kind = rng.choices(["complaint", "report", "inquiry", "suggestion", "help_request"], weights=[55, 15, 15, 5, 10])[0]
+    kind = sample.kind
     channel = "web" if final == "internet_inbox" else rng.choices(["phone", "web", "hotline_12345", "walk_in"],
                                                                   weights=[60, 25, 10, 5])[0]
-    data = {"kind": kind, "channel": channel, "complainant": _person(rng),
-            "respondent": {"name": f"苏州{rng.choice('华润天益金达恒泰新宇佳和')}{rng.choice(SHOPS)}",
-                           "address": f"苏州市{rng.choice(ROADS)}{rng.randint(1, 400)}号"},
-            "request": "请相关部门核实处理并答复", "facts": sample.text, "district": sample.district}
+    data = {"kind": kind, "channel": channel, "complainant": _person(rng), "category": sample.category,
+            "request": sample.request, "facts": sample.facts, "district": sample.district}
+    if sample.respondent is not None:
+        data["respondent"] = sample.respondent
     actor = Actor(username="citizen", role="citizen") if channel == "web" else AGENT
     now = received
     outcomes = intake.register(data, actor=actor, now=now, policy=policy,
@@ -89,17 +72,18 @@ def _play(rng: random.Random, sample: DemoTicket, received: datetime, policy: An
     if final == "to_sign":
         return chain
     step("sign", {"assignment_id": assignment}, handler, late(12))
-    step("add_note", {"assignment_id": assignment, "text": "已联系当事人，正在核实情况。"}, handler, late(24))
+    step("add_note", {"assignment_id": assignment, "text": rng.choice(NOTES)}, handler, late(24))
     if final == "in_handling":
         return chain
     result = {"complaint": "settled", "report": "case_filed"}.get(kind, "handled")
     if kind == "complaint" and rng.random() < 0.2:
         result = "not_settled"
-    step("submit_closure", {"assignment_id": assignment, "result": result, "facts": "经核实，已依法处理并告知当事人。"},
+    step("submit_closure", {"assignment_id": assignment, "result": result,
+                             "facts": rng.choice(CLOSURE_FACTS[result])},
          handler, late(24 * 6))
     if final == "closure_review":
         return chain
-    step("review_closure", {"decision": "approve", "reply": "您反映的问题已办理，处理结果已告知。"}, DISPATCHER, late(8))
+    step("review_closure", {"decision": "approve", "reply": rng.choice(REPLIES)}, DISPATCHER, late(8))
     if chain[-1].ticket.status == "pending_evaluation":
         satisfaction = rng.choices(["satisfied", "basically_satisfied", "dissatisfied"], weights=[70, 20, 10])[0]
         step("evaluate", {"satisfaction": satisfaction, "solved": satisfaction != "dissatisfied"},
@@ -118,7 +102,7 @@ def _play(rng: random.Random, sample: DemoTicket, received: datetime, policy: An
 def seed_demo_tickets(count: int, *, days: int = 120, seed: int = 12345, now: datetime | None = None) -> dict[str, int]:
     """Play ``count`` tickets through the lifecycle over the last ``days`` days and store them."""
     rng = random.Random(seed)
-    corpus = load_corpus()
+    districts = district_names()
     policy = service.current_policy()
     now = now or datetime.now(TZ)
     repo = service.repository()
@@ -138,7 +122,7 @@ def seed_demo_tickets(count: int, *, days: int = 120, seed: int = 12345, now: da
         if received >= now:
             received = now - timedelta(hours=1)
         try:
-            chain = _play(rng, rng.choice(corpus), received, policy, handler_of)
+            chain = _play(rng, compose(rng, districts), received, policy, handler_of)
         except DomainError:
             skipped += 1
             continue
