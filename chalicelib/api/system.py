@@ -9,7 +9,7 @@ from chalicelib.api.auth import Principal, issue_local_token
 from chalicelib.api.routing import ANY_SIGNED_IN, PUBLIC, RequestContext, route
 from chalicelib.config import get_settings
 from chalicelib.domain.errors import NotFound, ValidationFailed
-from chalicelib.services.health import component_status
+from chalicelib.services.health import health_report
 from chalicelib.store import directory
 
 system_bp = Blueprint(__name__)
@@ -24,11 +24,7 @@ DEV_LOGIN_BODY = {
 
 @route(system_bp, "/health", roles=PUBLIC, summary="Status of every component", tags=("system",))
 def health(ctx: RequestContext) -> tuple[int, dict[str, Any]]:
-    components = component_status()
-    down = sorted(name for name, status in components.items() if status != "ok")
-    body = {"status": "ok" if not down else "degraded", "stage": get_settings().stage,
-            "components": components, "down": down}
-    return (200 if not down else 503), body
+    return health_report()
 
 
 @route(system_bp, "/auth/dev-login", method="POST", roles=PUBLIC, body=DEV_LOGIN_BODY,

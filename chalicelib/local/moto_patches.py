@@ -14,6 +14,7 @@ Four gaps matter to a multi-threaded local runtime, to its speed and to concurre
    writers' lock, and a Query hands moto's own implementation only that partition's items.
 4. moto's UpdateItem spends milliseconds parsing and validating each expression; the analytics
    counter updates (``ADD``/``SET`` with placeholders) take a fast path (:mod:`moto_update`).
+Each write also records its item's key for the incremental snapshot (:mod:`changes`).
 Besides, moto's stream keeps every record forever (:mod:`moto_streams` gives it DynamoDB's retention)
 and its answers to reads are serialised slowly (:mod:`moto_responses`). And moto keeps a reference to
 every model object it ever made, for its dashboard (``instances_tracked``): every item version
@@ -130,6 +131,8 @@ def _indexed(method: Any) -> Any:
     """A backend write, under the lock, followed by the update of its item's partition index."""
     from moto.dynamodb.models.dynamo_type import DynamoType
 
+    from chalicelib.local import changes
+
     @wraps(method)
     def run(self: Any, table_name: str, key_or_item: dict[str, Any], *args: Any, **kwargs: Any) -> Any:
         with _LOCK:
@@ -137,10 +140,13 @@ def _indexed(method: Any) -> Any:
                 return method(self, table_name, key_or_item, *args, **kwargs)
             finally:
                 table = self.tables.get(table_name)
-                if table is not None and "_query_index" in table.__dict__:
+                if table is not None and table.hash_key_attr in key_or_item and (
+                        not table.range_key_attr or table.range_key_attr in key_or_item):  # else moto refused it
                     hash_key = DynamoType(key_or_item[table.hash_key_attr])
                     range_key = DynamoType(key_or_item[table.range_key_attr]) if table.range_key_attr else None
-                    _reindex(table, hash_key, range_key)
+                    if "_query_index" in table.__dict__:
+                        _reindex(table, hash_key, range_key)
+                    changes.record(table, hash_key, range_key)  # the incremental snapshot's dirty set
     return run
 
 

@@ -1,8 +1,9 @@
 """The embedded local runtime: the whole platform in one process tree on 127.0.0.1.
 
 Start order: moto's server (the embedded AWS, Step Functions execution on) -> the bootstrap that
-creates every resource from infra/ -> restore the last snapshot or seed demo data -> the Chalice
-app behind the envelope gateway and the static portal -> the event pump -> the snapshot timer.
+creates every resource from infra/ -> restore the last snapshot or (a data folder that never held
+data only) seed demo data -> the Chalice app behind the envelope gateway and the static portal -> the
+event pump -> the saver (:mod:`chalicelib.local.saver`: what changed, every interval, and on stop).
 """
 from __future__ import annotations
 
@@ -20,6 +21,7 @@ import requests
 
 ROOT = Path(__file__).resolve().parents[2]
 SNAPSHOT_INTERVAL_SECONDS = 60.0
+PUMP_STOP_SECONDS = 3.0  # on stop, how long the pump's current handlers may finish before the final save
 REGION = "us-east-1"
 
 
@@ -63,9 +65,10 @@ class LocalRuntime:
         """Bring everything up; returns when /health answers."""
         from moto.server import ThreadedMotoServer
 
-        from chalicelib.local import moto_patches
+        from chalicelib.local import changes, moto_patches
 
         moto_patches.apply()
+        changes.enable()  # every write from here on is recorded for the incremental save
         if time.localtime().tm_gmtoff != 0:
             # moto's Wait state measures a UTC timestamp against the naive local clock: on a machine set
             # to Asia/Shanghai every timer would fire 8 hours early. The code uses aware datetimes only.
@@ -93,18 +96,7 @@ class LocalRuntime:
 
         aws_client("ses").verify_email_identity(EmailAddress=sender_address())  # local SES sends from it
 
-        from chalicelib.local import snapshot
-        from chalicelib.local.seed import seed_reference_data
-
-        self.seeding: threading.Thread | None = None
-        if self.reset or not snapshot.exists(self.data_dir):
-            self.seeded = seed_reference_data()
-            self.restored: dict[str, int] | None = None
-            if self.demo_tickets > 0:
-                self.seeding = threading.Thread(target=self._seed_demo, name="demo-seed", daemon=True)
-        else:
-            self.restored = snapshot.restore(self.data_dir, self.env)
-            self.seeded = {}
+        self._prepare_data()
 
         from app import app
         from chalicelib.local.gateway import EnvelopeGateway
@@ -113,7 +105,7 @@ class LocalRuntime:
 
         self.app = app
         self.pump = EventPump(app, self.env, clock=Clock(speed=self.clock_speed))
-        if self.restored:
+        if self.restored and self.restored.get("items"):
             # The workflow's timers are restored from the tickets: the stream replays the restored
             # items (the starter restarts each accepted ticket's flow) and the sweeper, run at once,
             # applies what fell due while the runtime was down.
@@ -121,22 +113,83 @@ class LocalRuntime:
         self.http = LocalHttpServer(self.port, EnvelopeGateway(app), ROOT / "portal" / "dist")
         self.http.start()
         self.pump.start()
-        self._stop_snapshots = threading.Event()
-        self._snapshot_thread = threading.Thread(target=self._snapshot_loop, name="snapshots", daemon=True)
-        self._snapshot_thread.start()
+        self.saver.start(sequence=self.restored.get("sequence") if self.restored else None)
+        from chalicelib.services.health import register_reporter
+
+        register_reporter("snapshot", self.saver.health)
         self._wait_healthy()
         if self.seeding is not None:
             self.seeding.start()
 
+    def _prepare_data(self) -> None:
+        """Restore the data folder, or seed it if it never held data; the first save of a fresh one.
+
+        A folder with ``state.json`` began to be seeded once: it is restored, never seeded again (a
+        crash must not turn into demo data over the user's work); ``--reset`` wipes it first."""
+        from chalicelib.local import changes, snapshot
+        from chalicelib.local.saver import Saver
+        from chalicelib.local.seed import seed_reference_data
+
+        self.notes: list[str] = []
+        removed = snapshot.clean_leftovers(self.data_dir)
+        if removed:
+            self.notes.append(f"removed {len(removed)} leftovers of interrupted saves")
+        if self.reset:
+            snapshot.wipe(self.data_dir)
+        self.saver = Saver(self.data_dir, self.env, interval=self.snapshot_interval)
+        self.seeding: threading.Thread | None = None
+        self.restored: dict[str, int] | None = None
+        self.seeded: dict[str, int] = {}
+        if not snapshot.exists(self.data_dir):
+            snapshot.write_state(self.data_dir, {
+                "created_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+                "demo": {"requested": self.demo_tickets, "complete": self.demo_tickets <= 0}})
+            self.seeded = seed_reference_data()
+            self._first_save()
+            if self.demo_tickets > 0:
+                self.seeding = threading.Thread(target=self._seed_demo, name="demo-seed", daemon=True)
+            return
+        state = snapshot.read_state(self.data_dir)
+        if not snapshot.has_table_data(self.data_dir):
+            # seeding began and the run died before its first save: nothing of it was kept
+            self.seeded = seed_reference_data()
+            self._first_save()
+            self.notes.append("the previous run stopped before its first save: reference data only, no demo "
+                              "tickets (`make reset` seeds them)")
+            return
+        self.restored = snapshot.restore(self.data_dir, self.env)
+        changes.forget(self.env["TABLE_NAME"])  # what the restore wrote is what is on disk
+        if not state.get("demo", {}).get("complete", True):
+            self.notes.append("demo seeding was interrupted in an earlier run: the demo tickets saved by then "
+                              "are kept (`make reset` starts over)")
+
+    def _first_save(self) -> None:
+        """Save the reference data at once, so the folder holds data before anything is served."""
+        try:
+            self.saver.save_now(compact=False)
+        except Exception:  # logged by the saver; it retries on its timer and /health says degraded
+            self.notes.append("the first save failed: see the log; retrying every few seconds")
+
     def _seed_demo(self) -> None:
         """Fill the screens with demo tickets in the background (the API is already serving)."""
+        from chalicelib.local import snapshot
         from chalicelib.local.demo import seed_demo_tickets
         from chalicelib.observability import logger
 
         started = time.monotonic()
-        result = seed_demo_tickets(self.demo_tickets)
-        logger.info("demo tickets seeded", extra={**result, "seconds": round(time.monotonic() - started, 1)})
-        print(f"  demo data: {result['tickets']} tickets seeded in {time.monotonic() - started:.0f} s", flush=True)
+        try:
+            result = seed_demo_tickets(self.demo_tickets)
+        except Exception:
+            logger.exception("demo seeding failed; the tickets seeded so far are kept")
+            print("  demo data: seeding failed (see the log); the tickets seeded so far are kept", flush=True)
+            return
+        seconds = time.monotonic() - started
+        logger.info("demo tickets seeded", extra={**result, "seconds": round(seconds, 1)})
+        state = snapshot.read_state(self.data_dir)
+        state["demo"] = {**state.get("demo", {}), "complete": True, "tickets": result["tickets"],
+                         "seconds": round(seconds, 1)}
+        snapshot.write_state(self.data_dir, state)
+        print(f"  demo data: {result['tickets']} tickets seeded in {seconds:.0f} s", flush=True)
 
     def _wait_healthy(self, timeout: float = 30.0) -> None:
         deadline = time.monotonic() + timeout
@@ -153,29 +206,26 @@ class LocalRuntime:
     def base_url(self) -> str:
         return f"http://127.0.0.1:{self.port}"
 
-    def _snapshot_loop(self) -> None:
-        while not self._stop_snapshots.wait(self.snapshot_interval):
-            self.save_snapshot()
+    def save_snapshot(self) -> dict[str, Any]:
+        """Save what changed now (the pump keeps running: the copy holds the writers' lock only)."""
+        result = self.saver.save_now()
+        return {"items": result.items, "seconds": round(result.seconds, 3),
+                "held_seconds": round(result.held_seconds, 4), **result.objects}
 
-    def save_snapshot(self) -> dict[str, int]:
-        """Write .data/ now (the pump is paused meanwhile so a copy is not torn by handlers)."""
-        from chalicelib.local import snapshot
+    def stop(self, *, snapshot: bool = True) -> bool:
+        """Stop serving and pumping, save what is left (unless told not to: a benchmark's throwaway
+        data), stop moto. Returns False when the final save failed (the last good one is kept).
 
-        with self.pump.lock:
-            return snapshot.save(self.data_dir, self.env)
+        Demo seeding still running is not waited for: what it stored so far is saved."""
+        from chalicelib.services.health import unregister_reporter
 
-    def stop(self, *, snapshot: bool = True) -> None:
-        """Snapshot (unless told not to: a benchmark's throwaway data), then stop the pump, the HTTP
-        server and moto."""
-        self._stop_snapshots.set()
-        if self.seeding is not None and self.seeding.is_alive():
-            self.seeding.join(timeout=1)
-        self.pump.stop()
-        if snapshot:
-            self.save_snapshot()
         self.http.shutdown()
+        self.pump.stop(timeout=PUMP_STOP_SECONDS)
+        saved = self.saver.stop(final=snapshot)
+        unregister_reporter("snapshot")
         self.http.server_close()
         self._moto.stop()
+        return saved is not None or not snapshot
 
     def banner(self) -> str:
         """What a newcomer needs to start clicking."""
@@ -190,6 +240,9 @@ class LocalRuntime:
             f"  Data    {self.data_dir} ({'restored ' + str(self.restored) if self.restored else 'fresh demo data ' + str(self.seeded)})",
             *([f"  Demo    {self.demo_tickets} tickets over the last months are being added in the background"]
               if self.seeding is not None else []),
+            *[f"  Note    {note}" for note in self.notes],
+            f"  Saving  what changed every {self.snapshot_interval:g} s and on Ctrl-C (/health says degraded "
+            "when saving falls behind)",
             "  Demo logins (POST /auth/dev-login {\"username\": ...}):",
         ]
         for user in users:
@@ -199,10 +252,11 @@ class LocalRuntime:
         return "\n".join(lines)
 
 
-def serve(port: int, aws_port: int, data_dir: Path, reset: bool, clock_speed: float, demo_tickets: int) -> int:
+def serve(port: int, aws_port: int, data_dir: Path, reset: bool, clock_speed: float, demo_tickets: int,
+          snapshot_interval: float = SNAPSHOT_INTERVAL_SECONDS) -> int:
     """Run until Ctrl-C / SIGTERM."""
     runtime = LocalRuntime(port=port, aws_port=aws_port, data_dir=data_dir, reset=reset, clock_speed=clock_speed,
-                           demo_tickets=demo_tickets)
+                           demo_tickets=demo_tickets, snapshot_interval=snapshot_interval)
     started = time.monotonic()
     runtime.start()
     print(runtime.banner(), flush=True)
@@ -219,7 +273,12 @@ def serve(port: int, aws_port: int, data_dir: Path, reset: bool, clock_speed: fl
     # without a timeout would sleep through Ctrl-C (seen in CI: the runtime ignored SIGINT).
     while not stop.wait(0.5):
         pass
-    print("stopping: saving .data/ …", flush=True)
-    runtime.stop()
-    print("stopped.", flush=True)
+    print(f"stopping: saving what changed to {data_dir} …", flush=True)
+    started = time.monotonic()
+    saved = runtime.stop()
+    if not saved:
+        print(f"stopped, but the final save failed (see the log): {data_dir} holds the last good save, "
+              f"{runtime.saver.health().get('last_saved_at')}", flush=True)
+        return 1
+    print(f"stopped in {time.monotonic() - started:.1f} s.", flush=True)
     return 0
