@@ -1,5 +1,5 @@
 """Routes of smart dispatch: for admins, model versions (list, promote, roll back), the dispatchers'
-corrections collected for retraining and the auto-dispatch settings; for agents and dispatchers,
+corrections collected for retraining, the auto-dispatch settings and its live guard per department; for agents and dispatchers,
 the model's advice on a text being typed."""
 from __future__ import annotations
 
@@ -112,6 +112,43 @@ def put_settings(ctx: RequestContext) -> dict[str, Any]:
     body = {k: v for k, v in ctx.body.items() if k != "expected_version"}
     return recommend.save_dispatch_settings(body, expected_version=ctx.body["expected_version"],
                                             actor=ctx.principal.username).to_dict()
+
+
+RESUME_BODY = {
+    "type": "object",
+    "properties": {"reason": {"type": "string", "minLength": 1, "maxLength": 200},
+                   "expected_version": {"type": "integer", "minimum": 0}},
+    "required": ["expected_version"],
+    "additionalProperties": False,
+}
+
+
+def _guarded_departments() -> list[str]:
+    from chalicelib.dispatch.taxonomy import departments
+
+    return [d.code for d in departments()]
+
+
+@route(models_bp, "/admin/dispatch-guard", roles=ADMIN, tags=("admin", "dispatch"),
+       summary="Live auto-dispatch precision per department (from returns and re-dispatches) and what the guard did")
+def get_guard(ctx: RequestContext) -> dict[str, Any]:
+    from chalicelib.dispatch import guard
+
+    return {"target": guard.TARGET, "window_days": guard.WINDOW_DAYS, "min_outcomes": guard.MIN_OUTCOMES,
+            "departments": guard.all_states(_guarded_departments(), clock.now())}
+
+
+@route(models_bp, "/admin/dispatch-guard/{department}/resume", method="POST", roles=ADMIN, body=RESUME_BODY,
+       tags=("admin", "dispatch"), summary="Let the platform dispatch a department's tickets again (window restarts)")
+def resume_guard(ctx: RequestContext, department: str) -> dict[str, Any]:
+    from chalicelib.dispatch import guard
+
+    assert ctx.principal is not None
+    if department not in _guarded_departments():
+        raise ValidationFailed("unknown department", details={"department": department})
+    state = guard.resume(department, actor=ctx.principal.username, now=clock.now(),
+                         expected_version=ctx.body["expected_version"], reason=ctx.body.get("reason"))
+    return state.figures(clock.now())
 
 
 @route(models_bp, "/dispatch/recommend", method="POST", roles=("agent", "dispatcher"), body=SUGGEST_BODY,

@@ -5,7 +5,8 @@ On disk an artifact is a directory of three files::
     metadata.json    version, labels, threshold, training-data hash, metrics, analyzer config,
                      duty knowledge, user dictionary words
     vocabulary.json  {"word": [...terms in column order], "char": [...]}
-    arrays.npz       idf_word, idf_char, coef (features x classes), intercept, platt_a, platt_b
+    arrays.npz       idf_word, idf_char, coef (features x classes), intercept, platt_a, platt_b,
+                     centroid (TF-IDF features x labels, optional: the familiarity score)
     dictionary.txt   jieba main dictionary the model was trained with (optional)
 
 As one blob (for S3) it is a zip of those three files. Both forms are byte-for-byte
@@ -67,6 +68,9 @@ class Artifact:
                 problems["idf"] = "idf arrays do not match the vocabularies"
             if coef.shape != (n_word + n_char + n_know, n_cols):
                 problems["coef"] = f"shape {coef.shape} does not match features/labels"
+            centroid = self.arrays.get("centroid")
+            if centroid is not None and centroid.shape != (n_word + n_char, len(labels)):
+                problems["centroid"] = f"shape {centroid.shape} does not match the vocabularies and labels"
             for k in ("intercept", "platt_a", "platt_b"):
                 if self.arrays[k].shape != (n_cols,):
                     problems[k] = f"shape {self.arrays[k].shape}, expected ({n_cols},)"

@@ -2,8 +2,9 @@
 
 A stream consumer watches tickets reach ``to_dispatch`` through acceptance. When the model's
 first department (stored on the ticket at registration) clears the threshold in force (the
-model's own, or the admin's override), auto-dispatch is on and the channel is not excluded, the
-SYSTEM actor dispatches the ticket to that one department in the located district; the timeline
+model's own for that department, or the admin's override), the text is familiar to the model,
+auto-dispatch is on, the live guard has not stopped the department nor raised its threshold above
+the probability (:mod:`chalicelib.dispatch.guard`) and the channel is not excluded, the SYSTEM actor dispatches the ticket to that one department in the located district; the timeline
 event names the model version and the probability. Otherwise the ticket waits in the
 dispatcher's queue with the model's top 3.
 
@@ -22,6 +23,8 @@ from chalicelib.observability import count, logger
 from chalicelib.services import recommend
 from chalicelib.services import tickets as service
 
+from . import guard
+
 ACCEPTING = frozenset({Status.PENDING_ACCEPTANCE, Status.INTERNET_INBOX, Status.UPPER_LEVEL_PENDING})
 
 
@@ -36,8 +39,13 @@ def department_name(code: str) -> str:
     return next((d.name for d in departments() if d.code == code), code)
 
 
-def why_not(ticket: Ticket, settings: recommend.DispatchSettings) -> str | None:
-    """Why the platform leaves ``ticket`` to a dispatcher (None: it may dispatch it itself)."""
+def why_not(ticket: Ticket, settings: recommend.DispatchSettings, guarded: "guard.GuardState | None" = None
+            ) -> str | None:
+    """Why the platform leaves ``ticket`` to a dispatcher (None: it may dispatch it itself).
+
+    ``guarded`` is the live guard of the top department (:mod:`chalicelib.dispatch.guard`): a
+    stopped department is never dispatched automatically, a raised threshold adds to the others.
+    """
     if not settings.auto_dispatch:
         return "disabled"
     if ticket.status != Status.TO_DISPATCH:
@@ -51,11 +59,17 @@ def why_not(ticket: Ticket, settings: recommend.DispatchSettings) -> str | None:
         return "channel_excluded"
     if any(m.at > rec.at for m in ticket.merged_facts):
         return "facts_changed"  # the model has not read the merged facts
+    if rec.abstain == "unfamiliar":
+        return "unfamiliar"  # far from anything the model knows: no override makes it sure
+    if guarded is not None and guarded.state == guard.PAUSED:
+        return "department_paused"
     if settings.min_probability_bp is not None:
         if rec.top.probability_bp < settings.min_probability_bp:
             return "below_threshold"
     elif not rec.auto:  # the model's own judgement, made on the unrounded probability
         return "below_threshold"
+    if guarded is not None and guarded.threshold_bp is not None and rec.top.probability_bp < guarded.threshold_bp:
+        return "below_guard_threshold"
     return None
 
 
@@ -85,12 +99,16 @@ def auto_dispatch(ticket_id: str) -> str:
         ticket = service.repository().get(ticket_id)
     except NotFound:
         return "not_found"
-    reason = why_not(ticket, settings)
+    rec = ticket.recommendation
+    guarded = guard.state_of(rec.top.department) if rec is not None and rec.top is not None else None
+    reason = why_not(ticket, settings, guarded)
     if reason is not None:
         return reason
-    rec = ticket.recommendation
     assert rec is not None
-    params = dispatch_params(ticket, rec, settings.threshold_bp(rec.threshold_bp))
+    threshold_bp = settings.threshold_bp(rec.threshold_bp)
+    if guarded is not None and guarded.threshold_bp is not None:
+        threshold_bp = max(threshold_bp, guarded.threshold_bp)
+    params = dispatch_params(ticket, rec, threshold_bp)
     try:
         service.act(ticket_id, "dispatch", params, SYSTEM_ACTOR, check_scope=False)
     except (ConcurrentModification, IllegalTransition):

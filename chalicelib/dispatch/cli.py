@@ -1,6 +1,7 @@
 """The command line (a stable contract; see issue 5).
 
     python -m chalicelib.dispatch train --data FILE.csv [--text-column text] [--label-column label] --out DIR
+        [--calibration FILE.csv] [--heldout FILE.csv] [--test FILE.csv]
     python -m chalicelib.dispatch evaluate [--model DIR] --data FILE.csv
     python -m chalicelib.dispatch cross-validate --data FILE.csv --folds 5
     python -m chalicelib.dispatch districts --data FILE.csv
@@ -16,6 +17,7 @@ import json
 import sys
 import time
 from collections.abc import Sequence
+from pathlib import Path
 
 from ..domain.errors import DomainError, ValidationFailed
 from .metrics import DEFAULT_CONFIDENCE_Z, DEFAULT_MIN_THRESHOLD, DEFAULT_TARGET_PRECISION
@@ -44,14 +46,17 @@ def cmd_train(args: argparse.Namespace) -> dict:
     data = read_dataset(args.data, args.text_column, args.label_column)
     started = time.perf_counter()
     _log(f"training on {len(data.texts)} rows, {len(set(data.labels))} labels ...")
-    result = fit(data, _config(args), version=args.version)
-    if args.heldout:
-        from .predictor import Predictor
-        from .training import score
+    calibration = read_dataset(args.calibration, args.text_column, args.label_column) if args.calibration else None
+    result = fit(data, _config(args), version=args.version, calibration=calibration,
+                 calibration_source=Path(args.calibration).name if args.calibration else "calibration")
+    from .predictor import Predictor
+    from .training import score
 
-        held = read_dataset(args.heldout, args.text_column, args.label_column)
-        figures = score(Predictor(result.artifact, segmenter=result.segmenter), held)
-        result.artifact.metadata["metrics"]["heldout"] = figures
+    for key, path in (("heldout", args.heldout), ("test", args.test)):
+        if path:
+            figures = score(Predictor(result.artifact, segmenter=result.segmenter),
+                            read_dataset(path, args.text_column, args.label_column))
+            result.artifact.metadata["metrics"][key] = {**figures, "source": Path(path).name}
     out = artifact.save_dir(result.artifact, args.out)
     meta = result.artifact.metadata
     return {
@@ -60,6 +65,8 @@ def cmd_train(args: argparse.Namespace) -> dict:
         "labels": len(meta["labels"]),
         "n_train": meta["n_train"],
         "threshold": meta["threshold"],
+        "thresholds": meta.get("thresholds"),
+        "familiarity_floor": meta.get("familiarity_floor"),
         "training_data_sha256": meta["training_data_sha256"],
         "metrics": meta["metrics"],
         "seconds": round(time.perf_counter() - started, 2),
@@ -134,7 +141,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     def policy_args(p: argparse.ArgumentParser) -> None:
         p.add_argument("--target-precision", type=float, default=DEFAULT_TARGET_PRECISION,
-                       help="precision the auto-dispatched share must reach (default 0.95)")
+                       help="precision the auto-dispatched share must reach (default 0.97)")
         p.add_argument("--min-threshold", type=float, default=DEFAULT_MIN_THRESHOLD)
         p.add_argument("--confidence-z", type=float, default=DEFAULT_CONFIDENCE_Z,
                        help="judge precision by its Wilson lower bound at z (0: observed precision)")
@@ -147,6 +154,9 @@ def build_parser() -> argparse.ArgumentParser:
     policy_args(p)
     p.add_argument("--out", required=True, help="artifact directory to write")
     p.add_argument("--heldout", help="optional CSV scored after training (stored in metadata)")
+    p.add_argument("--calibration", help="CSV the thresholds and familiarity floor are chosen on: text the "
+                                         "training data's generator did not produce (never trained on)")
+    p.add_argument("--test", help="optional second CSV scored after training (stored as metrics.test)")
     p.add_argument("--version", help="model version (default: derived from data and config)")
     p.set_defaults(func=cmd_train)
 

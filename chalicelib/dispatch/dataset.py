@@ -60,10 +60,10 @@ def data_hash(texts: Sequence[str], labels: Sequence[str]) -> str:
 
 def score(predictor: Predictor, data: Dataset) -> dict[str, object]:
     """Evaluation figures of a predictor on labelled data (labels unknown to it count as errors)."""
-    proba = predictor.predict_proba(data.texts)
+    proba, fam = predictor.assess(data.texts)
     index = {lab: i for i, lab in enumerate(predictor.labels)}
     y = np.array([index.get(lab, -1) for lab in data.labels])
-    return metrics.evaluate(proba, y, predictor.threshold)
+    return metrics.evaluate(proba, y, predictor.threshold, predictor.label_thresholds(), predictor.familiar(fam))
 
 
 def beats(candidate: dict[str, object], current: dict[str, object], *,

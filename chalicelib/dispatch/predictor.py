@@ -27,12 +27,21 @@ MODEL_DIR_ENV = "DISPATCH_MODEL_DIR"
 
 @dataclass(frozen=True)
 class Recommendation:
-    """Ranked departments for one ticket and whether the model may dispatch it alone."""
+    """Ranked departments for one ticket and whether the model may dispatch it alone.
+
+    ``threshold`` is the one of the first department (its own, or the model's global one);
+    ``familiarity`` is how close the text is to what the model knows (cosine similarity with the
+    nearest department's centroid, None for models without centroids); ``abstain`` says why the
+    model would not dispatch alone: ``unfamiliar`` (text far from anything it knows) or
+    ``below_threshold``.
+    """
 
     top: list[tuple[str, float]]
     auto: bool
     threshold: float
     model_version: str
+    familiarity: float | None = None
+    abstain: str | None = None
 
     @property
     def department(self) -> str:
@@ -50,6 +59,8 @@ class Recommendation:
             "auto": self.auto,
             "threshold": round(self.threshold, 4),
             "model_version": self.model_version,
+            "familiarity": None if self.familiarity is None else round(self.familiarity, 4),
+            "abstain": self.abstain,
         }
 
 
@@ -73,6 +84,8 @@ class Predictor:
         self.labels: list[str] = list(meta["labels"])
         self.version: str = str(meta["version"])
         self.threshold: float = float(meta["threshold"])
+        self.thresholds: dict[str, float] = {str(k): float(v) for k, v in (meta.get("thresholds") or {}).items()}
+        self.familiarity_floor: float = float(meta.get("familiarity_floor") or 0.0)
         self.config = AnalyzerConfig.from_json(meta["analyzer"])
         self.knowledge = Knowledge.from_json(meta["knowledge"]) if meta.get("knowledge") else None
         # term -> column; idf over all TF-IDF columns (word block first, then char block).
@@ -85,15 +98,29 @@ class Predictor:
         self._intercept = art.arrays["intercept"].astype(np.float64)
         self._a = art.arrays["platt_a"].astype(np.float64)
         self._b = art.arrays["platt_b"].astype(np.float64)
+        centroid = art.arrays.get("centroid")
+        self._centroid = None if centroid is None else centroid.astype(np.float32)
+        self._centroid_norm = (None if centroid is None else
+                               np.sqrt((self._centroid.astype(np.float64) ** 2).sum(axis=0)))
         self._segmenter = segmenter or Segmenter(meta.get("user_words", []), art.dictionary)
 
     def decision_function(self, texts: Sequence[str], chunk: int = 512) -> np.ndarray:
-        """Raw linear scores, one row per text.
+        """Raw linear scores, one row per text."""
+        return self._scores(texts, chunk)[0]
+
+    def familiarity(self, texts: Sequence[str]) -> np.ndarray | None:
+        """Cosine similarity of each text with the nearest department centroid (None: no centroids)."""
+        return self._scores(texts)[1]
+
+    def _scores(self, texts: Sequence[str], chunk: int = 512) -> tuple[np.ndarray, np.ndarray | None]:
+        """Raw linear scores and familiarity, one row per text.
 
         Per text, Python only segments and maps terms to columns; counting, sublinear tf x idf,
         the per-block l2 norm and the dot products run in numpy over a chunk of texts.
         """
         n_cols = self._coef.shape[1]
+        centroid = self._centroid
+        fam = None if centroid is None else np.zeros(len(texts), dtype=np.float64)
         n_feat = self._coef.shape[0]
         n_word = len(self._word_index)
         word_get, char_get = self._word_index.get, self._char_index.get
@@ -123,27 +150,58 @@ class Predictor:
                 group = doc * 2 + (col >= n_word)  # (text, block): each block is l2-normalized
                 norms = np.sqrt(np.bincount(group, weights=w * w, minlength=2 * m))
                 w = w / norms[group]
-                contrib = self._coef[col] * w[:, None].astype(np.float32)
+                w32 = w[:, None].astype(np.float32)
+                contrib = self._coef[col] * w32
                 starts = np.flatnonzero(np.r_[True, doc[1:] != doc[:-1]])
                 scores[doc[starts]] = np.add.reduceat(contrib, starts, axis=0)
+                if centroid is not None and fam is not None:
+                    sims = np.zeros((m, centroid.shape[1]), dtype=np.float64)
+                    sims[doc[starts]] = np.add.reduceat(centroid[col] * w32, starts, axis=0)
+                    x_norm = np.sqrt(np.bincount(doc, weights=w * w, minlength=m))
+                    denom = np.maximum(x_norm[:, None] * self._centroid_norm[None, :], 1e-12)
+                    fam[start:start + m] = (sims / denom).max(axis=1)
             if n_know:
                 scores += know @ self._coef[self._knowledge_offset:self._knowledge_offset + n_know]
             out[start:start + m] = scores + self._intercept
-        return out
+        return out, fam
 
     def predict_proba(self, texts: Sequence[str]) -> np.ndarray:
         """Calibrated probabilities (rows sum to 1, columns in ``labels`` order)."""
         return calibrated_proba(self.decision_function(texts), self._a, self._b)
 
+    def assess(self, texts: Sequence[str]) -> tuple[np.ndarray, np.ndarray | None]:
+        """Calibrated probabilities and familiarity (None for a model without centroids)."""
+        decision, fam = self._scores(texts)
+        return calibrated_proba(decision, self._a, self._b), fam
+
+    def threshold_for(self, department: str) -> float:
+        """The probability ``department`` must reach to be dispatched alone (its own, else the global)."""
+        return self.thresholds.get(department, self.threshold)
+
+    def label_thresholds(self) -> list[float]:
+        """Each label's threshold, in label order."""
+        return [self.threshold_for(code) for code in self.labels]
+
+    def familiar(self, familiarity: np.ndarray | None) -> np.ndarray | None:
+        """Which texts are close enough to what the model knows for it to decide alone."""
+        return None if familiarity is None else familiarity >= self.familiarity_floor
+
     def recommend_many(self, texts: Sequence[str], k: int = 3) -> list[Recommendation]:
         """A :class:`Recommendation` per text."""
-        proba = self.predict_proba(texts)
+        proba, fam = self.assess(texts)
         k = max(1, min(k, len(self.labels)))
         out = []
-        for row in proba:
+        for i, row in enumerate(proba):
             order = np.argsort(-row, kind="stable")[:k]
             top = [(self.labels[j], float(row[j])) for j in order]
-            out.append(Recommendation(top, top[0][1] >= self.threshold, self.threshold, self.version))
+            threshold = self.threshold_for(top[0][0])
+            familiarity = None if fam is None else float(fam[i])
+            abstain = None
+            if familiarity is not None and familiarity < self.familiarity_floor:
+                abstain = "unfamiliar"
+            elif top[0][1] < threshold:
+                abstain = "below_threshold"
+            out.append(Recommendation(top, abstain is None, threshold, self.version, familiarity, abstain))
         return out
 
     def recommend(self, text: str, k: int = 3) -> Recommendation:

@@ -5,7 +5,8 @@
    split never changes) is held out: those examples are for judging, never for training.
 2. Training data = the bundled corpus + the other corrections. When a model was already trained
    on exactly this data (same training-data hash), there is nothing new to learn: stop.
-3. Train a candidate (scikit-learn, this job only), then score the candidate and the active model
+3. Train a candidate (scikit-learn, this job only; its thresholds and familiarity floor chosen on
+   the second generator's calibration split, never on text like the corpus), then score the candidate and the active model
    on the same held-out data: the bundled held-out split + the held-out corrections.
 4. Publish the candidate (artifact + metadata in S3, whatever the verdict, so admins can see it)
    and promote it only when it beats the active model (:func:`chalicelib.dispatch.dataset.beats`).
@@ -27,6 +28,8 @@ from .paths import data_dir
 
 CORPUS = data_dir() / "dispatch" / "corpus.csv"
 HELDOUT = data_dir() / "dispatch" / "heldout.csv"
+# Text of another generator, never trained on: the candidate's thresholds are chosen on it.
+CALIBRATION = data_dir() / "dispatch" / "unlike_calibration.csv"
 DEFAULT_MONTHS = 12
 HELDOUT_ONE_IN = 5
 # A department the corpus does not know enters training once dispatchers taught it this often.
@@ -72,8 +75,8 @@ def _trainable(base: Dataset, examples: list[corrections.LabelledExample]) -> tu
 
 
 def retrain(*, now: datetime, corpus: str | Path = CORPUS, heldout: str | Path = HELDOUT,
-            months: int = DEFAULT_MONTHS, config: Any = None, min_gain: float = 0.0,
-            actor: str = "system") -> RetrainResult:
+            calibration: str | Path | None = CALIBRATION, months: int = DEFAULT_MONTHS, config: Any = None,
+            min_gain: float = 0.0, actor: str = "system") -> RetrainResult:
     """One retraining run (see the module docstring); ``config`` is a ``training.TrainConfig``."""
     registry.sync_mirror()  # a promotion whose publishing failed is finished before judging against it
     current = registry.active_predictor(force_check=True)
@@ -98,7 +101,9 @@ def retrain(*, now: datetime, corpus: str | Path = CORPUS, heldout: str | Path =
     from .predictor import Predictor
     from .training import TrainConfig, fit  # scikit-learn: this job only
 
-    trained = fit(train, config or TrainConfig())
+    calibration_data = read_dataset(calibration) if calibration and Path(calibration).is_file() else None
+    trained = fit(train, config or TrainConfig(), calibration=calibration_data,
+                  calibration_source=Path(calibration).name if calibration_data else "calibration")
     candidate = Predictor(trained.artifact, segmenter=trained.segmenter)
     judged = _combine(judge, held)
     result.candidate_version = candidate.version

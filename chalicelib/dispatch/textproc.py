@@ -115,15 +115,34 @@ class AnalyzerConfig:
     char_ngram_min: int = 2
     char_ngram_max: int = 3
     hmm: bool = False  # jieba's HMM for unknown words: slower, and char n-grams cover them
+    main_matter: bool = False  # read only up to a side remark ("另外…", "顺便…"): see main_matter()
 
     def to_json(self) -> dict[str, object]:
         return {"word_ngram_max": self.word_ngram_max, "char_ngram_min": self.char_ngram_min,
-                "char_ngram_max": self.char_ngram_max, "hmm": self.hmm}
+                "char_ngram_max": self.char_ngram_max, "hmm": self.hmm, "main_matter": self.main_matter}
 
     @classmethod
     def from_json(cls, data: dict) -> "AnalyzerConfig":
         return cls(int(data["word_ngram_max"]), int(data["char_ngram_min"]), int(data["char_ngram_max"]),
-                   bool(data.get("hmm", False)))
+                   bool(data.get("hmm", False)), bool(data.get("main_matter", False)))
+
+
+#: Words that open a second, lesser matter in a call or message ("另外…", "顺便说一下…").
+SIDE_MARKERS = re.compile(r"另外|此外|顺便|顺带|还有个事|还有一件事|还有就是|再说个|对了,|另提到")
+#: A side remark only counts after this many characters of main matter.
+MIN_MAIN = 12
+
+
+def main_matter(normalized: str) -> str:
+    """The text up to its first side remark, when the main matter before it is long enough.
+
+    Callers and agents state the matter they call about first; a second matter mentioned in
+    passing ("另外，楼上也有点吵") belongs to another department and must not outvote it.
+    """
+    for m in SIDE_MARKERS.finditer(normalized):
+        if m.start() >= MIN_MAIN:
+            return normalized[:m.start()]
+    return normalized
 
 
 @dataclass(frozen=True)
@@ -141,6 +160,8 @@ Cut = Callable[[str, bool], list[str]]
 def analyze(text: str, cut: Cut, config: AnalyzerConfig, knowledge: Knowledge | None) -> Analyzed:
     """Features of ``text``; ``cut(text, hmm)`` is the segmenter's function to tokens."""
     norm = normalize(text)
+    if config.main_matter:
+        norm = main_matter(norm)
     tokens = [t for t in cut(norm, config.hmm) if is_word_token(t)]
     return Analyzed(
         words=word_ngrams(tokens, config.word_ngram_max),

@@ -53,7 +53,10 @@ class TrainConfig:
     knowledge_scale: float = 0.3
     coef_dtype: str = "float16"
     seed: int = 0
-    analyzer: AnalyzerConfig = field(default_factory=AnalyzerConfig)
+    department_support: int = metrics.DEFAULT_DEPARTMENT_SUPPORT
+    centroid_terms: int = 1500
+    familiarity_quantile: float = 0.02
+    analyzer: AnalyzerConfig = field(default_factory=lambda: AnalyzerConfig(main_matter=True))
 
     def to_json(self) -> dict[str, object]:
         data = asdict(self)
@@ -184,9 +187,111 @@ def _decision(clf: LinearSVC, x: sparse.csr_matrix) -> np.ndarray:
     return d.reshape(-1, 1) if d.ndim == 1 else d
 
 
+def centroids(x: sparse.csr_matrix, y: np.ndarray, n_labels: int, terms: int) -> np.ndarray:
+    """Each label's mean TF-IDF vector, keeping its ``terms`` heaviest features (float16).
+
+    What a department's tickets look like, for the familiarity score: a text far from every
+    centroid is unlike anything the model was trained on.
+    """
+    out = np.zeros((x.shape[1], n_labels), dtype=np.float32)
+    for k in range(n_labels):
+        rows = x[y == k]
+        if rows.shape[0] == 0:
+            continue
+        mean = np.asarray(rows.mean(axis=0)).ravel()
+        keep = np.argsort(-mean, kind="stable")[:terms]
+        out[keep, k] = mean[keep]
+    return out.astype(np.float16)
+
+
+CALIBRATION_FOLDS = 4
+HEADROOM_STEP = 0.0025
+MAX_AIM = 0.995
+
+
+def headroom(proba: np.ndarray, y: np.ndarray, groups: np.ndarray, labels: Sequence[str],
+             config: TrainConfig) -> tuple[float, dict[str, object]]:
+    """The precision to choose thresholds for, so that they keep the target on unseen groups.
+
+    Thresholds chosen on some matters are applied to other matters (grouped cross-fitting over
+    the calibration data): precision drops from the matters a threshold was chosen on to new
+    ones. The aim rises in small steps from the target until the cross-fitted precision of the
+    automatic share reaches the target (at most ``MAX_AIM``). Returns the aim and the figures.
+    """
+    unique = sorted(set(groups.tolist()))
+    fold_of = {g: i % CALIBRATION_FOLDS for i, g in enumerate(unique)}
+    fold = np.array([fold_of[g] for g in groups])
+    aim = config.target_precision
+    result: dict[str, object] = {}
+    while True:
+        auto = np.zeros(len(y), dtype=bool)
+        for k in range(CALIBRATION_FOLDS):
+            train, test = fold != k, fold == k
+            if not train.any() or not test.any():
+                continue
+            overall, per = metrics.choose_thresholds(proba[train], y[train], labels, aim, config.min_threshold,
+                                                     config.confidence_z, config.department_support)
+            per_label = np.array([per.get(code, overall) for code in labels])
+            auto[test] = proba[test].max(axis=1) >= per_label[proba[test].argmax(axis=1)]
+        correct = proba.argmax(axis=1) == y
+        precision = float(correct[auto].mean()) if auto.any() else None
+        result = {"folds": CALIBRATION_FOLDS, "groups": len(unique), "aim": round(aim, 4),
+                  "auto_rate": round(float(auto.mean()), 4),
+                  "auto_precision": None if precision is None else round(precision, 4)}
+        if precision is None or precision >= config.target_precision or aim >= MAX_AIM:
+            return aim, result
+        aim = min(MAX_AIM, aim + HEADROOM_STEP)
+
+
+def calibrate(art: Artifact, segmenter: Segmenter, data: Dataset, config: TrainConfig,
+              source: str) -> dict[str, object]:
+    """Choose the thresholds and the familiarity floor on ``data``, which the model never trained on.
+
+    ``data`` should come from elsewhere than the training corpus (the second generator, or
+    dispatchers' decisions): probabilities on the corpus's own kind of text are too sure. Updates
+    the artifact's metadata and returns what was chosen, with the figures it was chosen on.
+    """
+    predictor = Predictor(art, segmenter=segmenter)
+    known = [i for i, lab in enumerate(data.labels) if lab in predictor.labels]
+    if len(known) < 2:
+        raise ValidationFailed("calibration data has no rows of the model's labels")
+    cal = data.subset(known)
+    proba, fam = predictor.assess(cal.texts)
+    index = {lab: i for i, lab in enumerate(predictor.labels)}
+    y = np.array([index[lab] for lab in cal.labels])
+    floor = float(np.quantile(fam, config.familiarity_quantile)) if fam is not None else 0.0
+    familiar = fam >= floor if fam is not None else np.ones(len(y), dtype=bool)
+    # Thresholds are chosen among the texts the model would not abstain on anyway, for a target
+    # with the headroom that cross-fitting over the calibration's groups shows is needed.
+    groups = cal.extra.get("matter") or cal.extra.get("group")
+    aim, crossfit = config.target_precision, None
+    if groups:
+        aim, crossfit = headroom(proba[familiar], y[familiar], np.asarray(groups)[familiar], predictor.labels, config)
+    overall, per = metrics.choose_thresholds(proba[familiar], y[familiar], predictor.labels, aim,
+                                             config.min_threshold, config.confidence_z, config.department_support)
+    art.metadata["threshold"] = round(overall, 6)
+    art.metadata["thresholds"] = per
+    art.metadata["familiarity_floor"] = round(floor, 6)
+    per_label = [per.get(code, overall) for code in predictor.labels]
+    figures = metrics.evaluate(proba, y, overall, per_label, familiar)
+    summary = {"source": source, "n": len(y), "threshold": round(overall, 6), "thresholds": per,
+               "target_precision": config.target_precision, "chosen_for": aim, "cross_fitting": crossfit,
+               "familiarity_floor": round(floor, 6), "familiarity_quantile": config.familiarity_quantile,
+               "figures": figures}
+    art.metadata["calibration"] = summary
+    art.metadata["metrics"]["calibration"] = figures
+    return summary
+
+
 def fit(data: Dataset, config: TrainConfig = TrainConfig(), *, segmenter: Segmenter | None = None,
-        version: str | None = None) -> TrainResult:
-    """Train on ``data`` and return the exportable artifact and its validation figures."""
+        version: str | None = None, calibration: Dataset | None = None,
+        calibration_source: str = "calibration") -> TrainResult:
+    """Train on ``data`` and return the exportable artifact and its validation figures.
+
+    With ``calibration`` (text the training data's generator did not produce), the thresholds
+    and the familiarity floor are chosen on it; without, on the out-of-fold probabilities and
+    the training texts themselves (optimistic: say so when reporting).
+    """
     labels = sorted(set(data.labels))
     if len(labels) < 2:
         raise ValidationFailed("training needs at least two labels", details={"labels": labels})
@@ -228,6 +333,7 @@ def fit(data: Dataset, config: TrainConfig = TrainConfig(), *, segmenter: Segmen
     validation = metrics.evaluate(oof_proba, y, threshold)
 
     final = _svm(config).fit(sparse.vstack([x, x_extra], format="csr"), np.r_[y, y_extra])
+    n_tfidf = len(vw.vocabulary_) + len(vc.vocabulary_)
     coef = final.coef_.T.astype(config.coef_dtype)
     d_hash = data_hash(data.texts, data.labels)
     fingerprint = hashlib.sha256(json.dumps(
@@ -262,8 +368,19 @@ def fit(data: Dataset, config: TrainConfig = TrainConfig(), *, segmenter: Segmen
         "intercept": final.intercept_.astype(np.float64),
         "platt_a": platt_a,
         "platt_b": platt_b,
+        "centroid": centroids(x[:, :n_tfidf], y, len(labels), config.centroid_terms),
     }
     art = Artifact(metadata, vocab, arrays, seg.dictionary)
+    art.validate()
+    if calibration is not None:
+        calibrate(art, seg, calibration, config, calibration_source)
+    else:
+        fam = Predictor(art, segmenter=seg).familiarity(data.texts)
+        floor = float(np.quantile(fam, config.familiarity_quantile)) * 0.5 if fam is not None else 0.0
+        art.metadata["thresholds"] = {}
+        art.metadata["familiarity_floor"] = round(floor, 6)
+        art.metadata["calibration"] = {"source": "out_of_fold", "n": len(y), "threshold": round(threshold, 6),
+                                       "thresholds": {}, "familiarity_floor": round(floor, 6)}
     art.validate()
     return TrainResult(art, validation, seg, config, knowledge, (vw, vc), final)
 

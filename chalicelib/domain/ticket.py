@@ -602,6 +602,9 @@ class DispatchRecommendation(Record):
 
     ``auto`` says whether the top department cleared the model's threshold then; whether the
     platform actually dispatches by itself also depends on the configuration in force.
+    ``threshold_bp`` is the top department's own threshold; ``abstain`` why the model would not
+    dispatch alone (``unfamiliar``: the text is far from anything it knows; ``below_threshold``)
+    and ``familiarity_bp`` how close the text is to what it knows (issue 18).
     """
 
     model_version: str
@@ -610,6 +613,8 @@ class DispatchRecommendation(Record):
     auto: bool
     at: datetime
     jurisdiction: Jurisdiction | None = None
+    abstain: str | None = None
+    familiarity_bp: int | None = None
 
     @property
     def top(self) -> RankedDepartment | None:

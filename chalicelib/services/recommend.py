@@ -133,7 +133,8 @@ def recommendations(texts: Sequence[str], jurisdiction: Jurisdiction | None, *,
         departments=[RankedDepartment(department=code, probability_bp=to_bp(p)) for code, p in r.top],
         # not capped: a threshold above 1 (10 000 bp) means the model never dispatches alone
         threshold_bp=max(0, int(round(r.threshold * BASIS_POINTS))), auto=bool(r.auto), at=now,
-        jurisdiction=jurisdiction,
+        jurisdiction=jurisdiction, abstain=r.abstain,
+        familiarity_bp=None if r.familiarity is None else to_bp(r.familiarity),
     ) for r in ranked]
 
 

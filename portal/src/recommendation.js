@@ -20,6 +20,7 @@ export function normalizeRecommendation(rec) {
     modelVersion: rec.model_version || rec.version || null,
     district: district || null,
     place: place ? place.place || null : null,
+    abstain: rec.abstain || null,
   }
 }
 

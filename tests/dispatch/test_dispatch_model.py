@@ -59,7 +59,8 @@ def test_recommendation_shape(default_predictor) -> None:
     assert len(rec.top) == 3
     probs = [p for _, p in rec.top]
     assert probs == sorted(probs, reverse=True) and 0 < sum(probs) <= 1 + 1e-9
-    assert rec.auto == (rec.probability >= rec.threshold)
+    assert rec.auto == (rec.probability >= rec.threshold and rec.abstain is None)
+    assert rec.threshold == default_predictor.threshold_for("WATER") and rec.familiarity is not None
     assert rec.model_version == default_predictor.version
     d = rec.to_dict()
     assert d["top"][0]["department"] == "WATER" and d["model_version"] == rec.model_version

@@ -11,7 +11,7 @@ UNSURE = {
     "kind": "help_request", "channel": "phone",
     "complainant": {"name": "钱七", "phone": "13900002222", "address": "苏州市姑苏区十全街8号"},
     "request": "请帮忙协调",
-    "facts": "邻居家装修把我家的墙弄裂了，还漏水。",
+    "facts": "我和邻居之间有点矛盾，说不清楚，想请你们帮忙看看。",
 }
 
 

@@ -10,19 +10,24 @@ empty when it names none.
 from __future__ import annotations
 
 import random
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Iterable
 
-from . import common
+from . import common, styles
+from .hardpairs import HARD
+from .lexicon import TERMS, term_scenario
 from .material_a import ECOLOGY, HOUSING, HRSS, MARKET, TRANSPORT, URBAN
 from .material_b import CIVIL, EDUCATION, HEALTH, NATRES, POLICE, WATER
 from .material_c import CULTOUR, FIRE, GAS, MEDINS, POWER, TELECOM
 from .spec import Department, Scenario
 from .template import Expander
 
-DEPARTMENTS: tuple[Department, ...] = (
-    MARKET, HOUSING, URBAN, TRANSPORT, ECOLOGY, HRSS, POLICE, EDUCATION, HEALTH,
-    WATER, NATRES, CIVIL, MEDINS, CULTOUR, TELECOM, POWER, GAS, FIRE,
+DEPARTMENTS: tuple[Department, ...] = tuple(
+    replace(d, scenarios=d.scenarios + HARD.get(d.code, ()) + (term_scenario(d.code),),
+            pools={**d.pools, "term": list(TERMS[d.code])}) for d in (
+        MARKET, HOUSING, URBAN, TRANSPORT, ECOLOGY, HRSS, POLICE, EDUCATION, HEALTH,
+        WATER, NATRES, CIVIL, MEDINS, CULTOUR, TELECOM, POWER, GAS, FIRE,
+    )
 )
 
 PLACE_SLOTS = ("addr", "near", "estate", "road", "dist")
@@ -76,7 +81,8 @@ SHORT_FORMS = [
 INQ_AGENT = ["来电人咨询{q}。", "来电人咨询：{q}，请相关部门答复。", "市民来电咨询{q}。", "来电咨询{q}，要求回电告知。"]
 INQ_FIRST = ["请问{q}？", "想咨询一下，{q}？谢谢", "你好，请问{q}", "{q}？", "咨询：{q}"]
 
-FORM_WEIGHTS = {"agent": 34, "web": 24, "title_body": 12, "short": 12, "inquiry": 8, "long": 10}
+FORM_WEIGHTS = {"agent": 28, "web": 20, "title_body": 10, "short": 10, "inquiry": 7, "long": 8,
+                "phone": 9, "upper": 4, "walkin": 4}
 
 
 @dataclass(frozen=True)
@@ -147,7 +153,8 @@ def _asks(dept: Department, sc: Scenario) -> list[str]:
 
 
 SIDE_REMARK = ["顺便反映一下，{side}。", "另外{side}的问题也希望一并关注。", "还有就是{side}，不知道归不归你们管。",
-               "（来电人另提到{side}，已告知另行反映。）"]
+               "（来电人另提到{side}，已告知另行反映。）", "此外，{side}，这个次要。", "再说个小事：{side}。",
+               "对了，{side}，这个你们看着办。"]
 
 
 def _side_remark(rng: random.Random, dept: Department, ex: Expander, split: str) -> str:
@@ -165,7 +172,8 @@ def _side_remark(rng: random.Random, dept: Department, ex: Expander, split: str)
 def compose(rng: random.Random, dept: Department, split: str, book: common.PlaceBook) -> Record:
     """One record of ``dept`` for ``split`` ("train" or "heldout")."""
     form = rng.choices(list(FORM_WEIGHTS), weights=list(FORM_WEIGHTS.values()))[0]
-    first_person = form in ("web", "title_body", "long") or (form in ("short", "inquiry") and rng.random() < 0.6)
+    first_person = form in ("web", "title_body", "long", "phone") or (
+        form in ("short", "inquiry") and rng.random() < 0.6)
     voice = common.VOICE_FIRST if first_person else common.VOICE_AGENT
     place, district = common.make_place(rng, book)
     ex = Expander(rng, _pools(dept, voice, place))
@@ -187,6 +195,18 @@ def compose(rng: random.Random, dept: Department, split: str, book: common.Place
     elif form == "short":
         short = ex.expand(rng.choice(shorts))
         text = ex.expand(rng.choice(SHORT_FORMS).replace("{short}", short))
+    elif form == "phone":
+        body = ex.expand(rng.choice(facts)) + "，" + "".join(details(rng.choice([0, 1, 1])))
+        if rng.random() < 0.15:
+            body += _side_remark(rng, dept, ex, split)
+        text = styles.spoken(rng, body + ex.expand(rng.choice(WEB_ASK).replace("{ask}", ask())))
+    elif form in ("upper", "walkin"):
+        body = ex.expand(rng.choice(facts)) + "。" + "".join(details(rng.choice([0, 1])))
+        body += ex.expand(rng.choice(AGENT_ASK).replace("{ask}", ask()))
+        who = "群众" if form == "upper" else "来访人"
+        body = body.replace("来电人", who)
+        text = (styles.upper_level(rng, body, rng.choice(["3", "5", "7", "10"])) if form == "upper"
+                else styles.walk_in(rng, body, rng.choice(common.SURNAMES)))
     elif form == "agent":
         body = ex.expand(rng.choice(facts)) + "。"
         body += "".join(details(rng.choice([0, 0, 1, 1, 2])))
@@ -194,7 +214,7 @@ def compose(rng: random.Random, dept: Department, split: str, book: common.Place
             body += ex.expand(rng.choice(HISTORY))
         text = ex.expand(rng.choice(AGENT_OPEN)) + body
         text += ex.expand(rng.choice(AGENT_ASK).replace("{ask}", ask()))
-        if rng.random() < 0.08:
+        if rng.random() < 0.15:
             text += _side_remark(rng, dept, ex, split)
         if rng.random() < 0.2:
             text += ex.expand(rng.choice(AGENT_TAIL))
@@ -214,7 +234,7 @@ def compose(rng: random.Random, dept: Department, split: str, book: common.Place
         if form == "long" and len(facts) > 1 and rng.random() < 0.5:
             second = rng.choice([f for f in facts if f != opening])
             parts.append(rng.choice(["另外，", "还有，", "而且"]) + ex.expand(second) + "。")
-        if form in ("long", "web") and rng.random() < 0.12:
+        if form in ("long", "web", "title_body") and rng.random() < 0.2:
             parts.append(_side_remark(rng, dept, ex, split))
         parts.append(ex.expand(rng.choice(WEB_ASK).replace("{ask}", ask())))
         close = ex.expand(rng.choice(WEB_CLOSE))
@@ -224,6 +244,7 @@ def compose(rng: random.Random, dept: Department, split: str, book: common.Place
         if form == "title_body":
             text = ex.expand(rng.choice(shorts)) + "。" + text
     text = _untidy(rng, _tidy_voice(text.replace("。。", "。").replace("，，", "，").strip()))
+    text = styles.roughen(rng, text).strip()
     used_place = any(slot in ex.values for slot in PLACE_SLOTS)
     return Record(text=text, label=dept.code, district=district if used_place else None, form=form)
 
