@@ -211,6 +211,9 @@ class WorkflowItem(Model):
     supervise_at = UnicodeAttribute(null=True)
     last_check_at = UnicodeAttribute(null=True)
     checks = NumberAttribute(default=0)
+    # scope ("ticket" or an assignment id) -> the task token the execution waits on there, and the
+    # (stage, wake) it was armed with (chalicelib/workflow/tokens.py)
+    tokens = MapAttribute(null=True)
     GSI4PK = UnicodeAttribute(null=True)
     GSI4SK = UnicodeAttribute(null=True)
     by_checkpoint = CheckpointIndex()

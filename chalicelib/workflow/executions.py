@@ -86,10 +86,19 @@ def _iso(value: Any) -> str | None:
     return value.isoformat() if isinstance(value, datetime) else (str(value) if value else None)
 
 
-def start(ticket_id: str, name: str, *, generation: int, supervise_at: str = NEVER) -> str:
+def execution_input(ticket_id: str, *, generation: int, position: dict[str, Any],
+                    tags: dict[str, str] | None = None) -> dict[str, Any]:
+    """The execution's input: the ticket, its committed position (where ``Route`` enters) and the
+    tags an operator filters on (Step Functions executions cannot carry resource tags, so they ride
+    in the input, which the console shows and ``describe-execution`` returns)."""
+    return {"ticket_id": ticket_id, "pk": ticket_pk(ticket_id), "generation": generation,
+            "tags": dict(tags or {}), "position": position}
+
+
+def start(ticket_id: str, name: str, *, generation: int, position: dict[str, Any],
+          tags: dict[str, str] | None = None) -> str:
     """Start execution ``name`` for the ticket; an execution of that name already there is fine."""
-    payload = {"ticket_id": ticket_id, "pk": ticket_pk(ticket_id), "generation": generation,
-               "next": {"supervise_at": supervise_at}}
+    payload = execution_input(ticket_id, generation=generation, position=position, tags=tags)
     try:
         answer = client("stepfunctions").start_execution(stateMachineArn=state_machine_arn(), name=name,
                                                          input=json.dumps(payload))
@@ -135,17 +144,6 @@ def send_success(token: str, output: dict[str, Any]) -> bool:
     (stopped, re-armed, or timed out - its successor reads the ticket afresh)."""
     try:
         client("stepfunctions").send_task_success(taskToken=token, output=json.dumps(output))
-    except ClientError as exc:
-        if _code(exc) in ("TaskTimedOut", "InvalidToken", "TaskDoesNotExist"):
-            return False
-        raise
-    return True
-
-
-def send_failure(token: str, *, error: str, cause: str) -> bool:
-    """Tell the waiting execution the checkpoint failed (it backs off and reads again)."""
-    try:
-        client("stepfunctions").send_task_failure(taskToken=token, error=error, cause=cause[:256])
     except ClientError as exc:
         if _code(exc) in ("TaskTimedOut", "InvalidToken", "TaskDoesNotExist"):
             return False

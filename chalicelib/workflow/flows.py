@@ -1,25 +1,33 @@
-"""Keeping exactly one execution running per accepted, open ticket.
+"""Keeping exactly one execution running per open ticket.
 
-* :func:`ensure_running` - start the ticket's flow unless its current execution runs (acceptance,
-  reopening, a restored runtime, the sweeper finding a lost execution). Starting twice is harmless.
-* :func:`rearm` - a change brought the next checkpoint forward: a waiting execution cannot be told
-  to wake earlier, so it is stopped and the next generation starts and waits for the new time.
-* :func:`end` - the ticket closed: stop a still-waiting execution and record why.
+* :func:`ensure_running` - start the ticket's flow unless its current execution runs (registration,
+  a reopening after the flow ended, a restored runtime, the sweeper finding a lost execution).
+  Starting twice is harmless.
+* :func:`end` - the ticket reached an end (declined, answered, closed): record why. The execution
+  ends by itself once its waiting token is answered with that stage.
+
+A deadline that moves no longer replaces the execution: the waiting token is answered and the
+execution re-enters the same stage with the new deadline (:mod:`chalicelib.workflow.handlers`).
 """
 from __future__ import annotations
-
-from datetime import datetime
 
 from chalicelib.domain.ticket import Policy, Ticket
 from chalicelib.observability import logger
 from chalicelib.services import clock
-from chalicelib.store.tickets import timer_timestamp
-from chalicelib.workflow import executions, records, schedule
+from chalicelib.workflow import executions, records, schedule, stages
 from chalicelib.workflow.records import FlowRecord
 
 
-def _supervise_stamp(moment: datetime | None) -> str:
-    return timer_timestamp(moment) if moment is not None else executions.NEVER
+def tags(ticket: Ticket) -> dict[str, str]:
+    """What an operator filters a ticket's execution by (no personal data)."""
+    values = {"ticket_id": ticket.id, "kind": ticket.kind, "channel": ticket.channel,
+              "category": ticket.category or "", "district": ticket.district or "", "priority": ticket.priority}
+    return {k: str(v) for k, v in values.items()}
+
+
+def _start(ticket: Ticket, name: str, generation: int, policy: Policy) -> None:
+    executions.start(ticket.id, name, generation=generation, tags=tags(ticket),
+                     position=stages.position(ticket, policy, clock.now()))
 
 
 def _claim_and_start(ticket: Ticket, expected: int, policy: Policy, *, reason: str) -> FlowRecord | None:
@@ -33,7 +41,7 @@ def _claim_and_start(ticket: Ticket, expected: int, policy: Policy, *, reason: s
     if not records.claim_generation(ticket.id, expected=expected, name=name, arn=arn, now=now,
                                     supervise_at=supervise_at):
         return None
-    executions.start(ticket.id, name, generation=generation, supervise_at=_supervise_stamp(supervise_at))
+    _start(ticket, name, generation, policy)
     logger.info("ticket flow started", extra={"ticket_id": ticket.id, "execution": name, "reason": reason})
     return FlowRecord(ticket_id=ticket.id, generation=generation, execution_name=name, execution_arn=arn,
                       started_at=now.isoformat())
@@ -46,18 +54,16 @@ def _start_next(ticket: Ticket, record: FlowRecord | None, policy: Policy, *, re
     # Another starter moved the flow on first: make sure its execution runs (same name: harmless).
     current = records.get(ticket.id)
     if current is not None and current.execution_name:
-        supervise_at = schedule.supervision_at(ticket, policy)
-        executions.start(ticket.id, current.execution_name, generation=current.generation,
-                         supervise_at=_supervise_stamp(supervise_at))
+        _start(ticket, current.execution_name, current.generation, policy)
     return current
 
 
 def ensure_running(ticket: Ticket, policy: Policy, *, reason: str, first: bool = False) -> FlowRecord | None:
     """Make sure ``ticket``'s flow has a running execution (None when the ticket needs none).
 
-    ``first``: the ticket was just accepted, so most likely no flow exists yet - claim the first
+    ``first``: the ticket was just registered, so most likely no flow exists yet - claim the first
     generation straight away (two calls instead of three); if a flow exists after all, check it."""
-    if not schedule.has_flow(ticket.status):
+    if not stages.has_flow(ticket):
         return None
     if first:
         started = _claim_and_start(ticket, 0, policy, reason=reason)
@@ -71,23 +77,11 @@ def ensure_running(ticket: Ticket, policy: Policy, *, reason: str, first: bool =
     return _start_next(ticket, record, policy, reason=reason)
 
 
-def rearm(ticket: Ticket, policy: Policy, *, reason: str) -> FlowRecord | None:
-    """Replace the waiting execution by one that waits for the ticket's new, earlier checkpoint."""
-    if not schedule.has_flow(ticket.status):
-        return None
-    record = records.get(ticket.id)
-    if record is not None and record.execution_arn:
-        executions.stop(record.execution_arn, error="Rearmed", cause=f"checkpoint moved earlier ({reason})",
-                        check=False)
-    return _start_next(ticket, record, policy, reason=reason)
-
-
 def end(ticket_id: str, *, reason: str) -> bool:
-    """Stop the ticket's waiting execution because the ticket no longer needs one; True if one was
-    running. (An execution that reads the closed ticket first ends by itself.)"""
+    """Record that the ticket's flow reached its end (its execution finishes by itself); False
+    when the ticket never had a flow."""
     record = records.get(ticket_id)
     if record is None or not record.execution_arn:
         return False
-    stopped = executions.stop(record.execution_arn, error="TicketClosed", cause=reason)
     records.mark_ended(ticket_id, generation=record.generation, reason=reason, now=clock.now())
-    return stopped
+    return True

@@ -7,7 +7,7 @@ from typing import Any
 from chalicelib.domain.calendar import TZ
 from chalicelib.services import tickets as ticket_service
 from chalicelib.store.tickets import timer_timestamp
-from chalicelib.workflow import executions, records, schedule
+from chalicelib.workflow import executions, records, schedule, stages
 
 HISTORY_EVENTS = 40
 MAX_GENERATIONS_SHOWN = 10
@@ -27,7 +27,8 @@ def describe_flow(ticket_id: str) -> dict[str, Any]:
     answer: dict[str, Any] = {
         "ticket_id": ticket.id,
         "status": ticket.status,
-        "has_flow": schedule.has_flow(ticket.status),
+        "has_flow": stages.has_flow(ticket),
+        "stage": stages.ticket_stage(ticket),
         "clocks": [{"key": key, "label": schedule.clock_label(key), "status": state.status, "warning": state.warning,
                     "yellow_at": _iso(state.yellow_at), "due": _iso(state.due)}
                    for key, state in sorted(ticket.clocks.items())],

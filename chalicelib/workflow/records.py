@@ -82,6 +82,7 @@ def claim_generation(ticket_id: str, *, expected: int, name: str, arn: str, now:
         WorkflowItem.started_at.set(_iso(now)),
         WorkflowItem.ended_at.remove(),
         WorkflowItem.ended_reason.remove(),
+        WorkflowItem.tokens.set({}),  # a new execution: the old one's tokens mean nothing
         *_supervision_actions(ticket_id, supervise_at),
     ]
     if expected == 0:  # no execution yet (the item may exist: a sweep recorded a check before acceptance)

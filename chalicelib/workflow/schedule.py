@@ -33,12 +33,6 @@ from chalicelib.domain.ticket import (
     Ticket,
 )
 
-# Statuses in which an accepted ticket's flow runs (after acceptance, until closure).
-FLOW_STATUSES: frozenset[str] = frozenset({
-    Status.TO_DISPATCH, Status.IN_HANDLING, Status.CLOSURE_REVIEW, Status.PENDING_CALLBACK,
-    Status.PENDING_EVALUATION, Status.REPLIED,
-})
-
 CLOCK_LABELS: dict[str, str] = {
     ClockName.ACCEPTANCE: "受理时限",
     ClockName.SIGN: "签收时限",
@@ -64,11 +58,6 @@ class Step:
     clock: str | None = None
     level: str | None = None  # yellow | red, for warnings
     department: str | None = None  # who the urging or supervision is addressed to
-
-
-def has_flow(status: str) -> bool:
-    """Whether a ticket in ``status`` should have a running flow (accepted and not yet closed)."""
-    return status in FLOW_STATUSES
 
 
 def clock_label(key: str) -> str:
@@ -188,6 +177,6 @@ def next_wake(ticket: Ticket, policy: Policy) -> datetime | None:
 
 
 __all__ = [
-    "CLOCK_LABELS", "FLOW_STATUSES", "Step", "clock_checkpoint", "clock_label", "has_flow", "next_step",
+    "CLOCK_LABELS", "Step", "clock_checkpoint", "clock_label", "next_step",
     "next_wake", "responsible_departments", "supervision_at", "supervision_reason", "urging_text",
 ]

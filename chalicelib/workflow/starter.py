@@ -1,31 +1,27 @@
 """The workflow starter: a table-stream consumer watching ticket items.
 
 For each changed ticket (the batch's changes to one ticket taken together: first old image, last
-new image) it decides:
+new image), once the change has committed:
 
-* the ticket entered an accepted, open state (accepted, handed to a local department, reopened,
-  or restored from a snapshot) -> make sure its flow runs;
-* the ticket stayed in its flow but its next wake-up came earlier (a dispatch starts a sign clock,
-  a closure submission starts the review clock, a resume, a manual urging) -> re-arm the flow;
-* the ticket closed -> end its flow;
-* otherwise (later times, no times) nothing: the waiting execution re-reads at its wake-up and
-  waits anew.
+* a new open ticket (registered, split, restored from a snapshot) -> start its flow, named after it;
+* the ticket's position changed - its stage, a share's stage, or the next deadline of a scope
+  (earlier or later) -> answer the task tokens armed for what it no longer is, so the execution
+  enters the new stage or re-arms the same stage's wait (:func:`handlers.follow`);
+* the ticket reached an end (declined, answered, closed) -> the same, and record the end.
 
+Changes that move nothing the flow waits on (a progress note, an answered urging) cost no call.
 Delivery is at least once; every decision is idempotent.
 """
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Any
 
 from chalicelib.domain.errors import DomainError
-from chalicelib.domain.ticket import Status, Ticket
+from chalicelib.domain.ticket import Ticket
 from chalicelib.observability import logger
 from chalicelib.services import tickets as ticket_service
 from chalicelib.streams import TableChange, consumer, is_ticket
-from chalicelib.workflow import flows, schedule
-
-_CLOSED = (Status.CLOSED, Status.ARCHIVED)
+from chalicelib.workflow import flows, handlers, stages, tokens
 
 
 def _ticket(image: dict[str, Any] | None) -> Ticket | None:
@@ -38,24 +34,23 @@ def _ticket(image: dict[str, Any] | None) -> Ticket | None:
         return None
 
 
-def _earlier(new: datetime | None, old: datetime | None) -> bool:
-    return new is not None and (old is None or new < old)
+def signature(ticket: Ticket, policy: Any) -> tuple[Any, ...]:
+    """Everything the flow's tokens are armed with: the ticket's stage and wake, and each share's."""
+    shares = tuple((a.id, stages.share_stage(ticket, a.id), stages.scope_wake(ticket, a.id, policy))
+                   for a in ticket.assignments)
+    return stages.ticket_stage(ticket), stages.scope_wake(ticket, stages.TICKET_SCOPE, policy), shares
 
 
 def decide(old: Ticket | None, new: Ticket | None, policy: Any) -> str | None:
     """What the flow must do after a ticket changed from ``old`` to ``new``:
-    ``"start"``, ``"rearm"``, ``"end"`` or None."""
+    ``"start"``, ``"follow"``, ``"end"`` or None."""
     if new is None:
         return None
-    if new.status in _CLOSED:
-        return "end" if old is not None and schedule.has_flow(old.status) else None
-    if not schedule.has_flow(new.status):
+    if old is None or (not old.is_open and new.is_open):
+        return "start" if stages.has_flow(new) else None
+    if signature(old, policy) == signature(new, policy):
         return None
-    if old is None or not schedule.has_flow(old.status):
-        return "start"
-    if _earlier(schedule.next_wake(new, policy), schedule.next_wake(old, policy)):
-        return "rearm"
-    return None
+    return "follow" if new.is_open else "end"
 
 
 def react(changes: list[TableChange]) -> dict[str, str]:
@@ -73,11 +68,12 @@ def react(changes: list[TableChange]) -> dict[str, str]:
         if decision is None or new is None:
             continue
         if decision == "start":
-            flows.ensure_running(new, policy, reason="accepted", first=True)
-        elif decision == "rearm":
-            flows.rearm(new, policy, reason="checkpoint moved earlier")
-        else:
-            flows.end(new.id, reason=new.status)
+            flows.ensure_running(new, policy, reason="registered" if first[pk].old is None else "reopened",
+                                 first=first[pk].old is None)
+        if first[pk].old is not None:  # a new ticket's execution arms its first token itself
+            handlers.follow(new, tokens.armed(new.id), policy)
+        if decision == "end":
+            flows.end(new.id, reason=new.resolution or new.status)
         done[new.id] = decision
     return done
 

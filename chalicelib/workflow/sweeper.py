@@ -20,7 +20,7 @@ from datetime import datetime, timedelta
 from chalicelib.observability import logger
 from chalicelib.services import clock
 from chalicelib.services import tickets as ticket_service
-from chalicelib.workflow import flows, records, schedule, timers
+from chalicelib.workflow import flows, records, stages, timers
 
 GRACE = timedelta(seconds=60)  # a healthy execution handles its checkpoint within seconds
 BUDGET_SECONDS = 45.0  # stay well inside the function's 60 s timeout; the rest waits 5 minutes
@@ -68,7 +68,7 @@ def sweep(now: datetime | None = None, *, grace: timedelta = GRACE, budget_secon
         report.tickets.append(ticket_id)
         result = timers.run_checkpoint(ticket_id, policy=policy)
         report.steps_applied += len(result.applied)
-        if result.ticket is None or not schedule.has_flow(result.ticket.status):
+        if result.ticket is None or not stages.has_flow(result.ticket):
             continue
         before = records.get(ticket_id)
         records.record_check(ticket_id, now=clock.now(), supervise_at=result.supervise_at)

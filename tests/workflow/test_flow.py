@@ -9,7 +9,8 @@ import boto3
 
 from chalicelib.domain.calendar import TZ
 from chalicelib.services import tickets as service
-from chalicelib.workflow import executions, flows, records, starter, sweeper
+from chalicelib.domain.ticket import SYSTEM_ACTOR
+from chalicelib.workflow import executions, flows, records, stages, starter, sweeper, tokens
 from tests.workflow.conftest import AGENT, DISPATCHER, HANDLER, SLOW, events_of, submission, ticket_in_handling
 
 
@@ -102,11 +103,11 @@ def test_a_pause_stops_the_clock_and_resume_restarts_it_with_the_remaining_time(
     assert _warnings(ticket.id)[0] == ("handling:A1", "yellow", state.due.isoformat())
     assert events_of(ticket.id, "warning_recorded")[0].at >= state.yellow_at
     record = records.get(ticket.id)
-    assert record is not None and record.generation >= 2  # resuming brought the checkpoint forward: re-armed
+    assert record is not None and record.generation == 1  # resuming re-armed the wait in the same execution
     assert executions.describe(record.execution_arn).running
 
 
-def test_closure_ends_the_execution(flow):
+def test_closure_then_archiving_ends_the_execution(flow):
     ticket = ticket_in_handling(sign=True)
     flow.until(lambda: (r := records.get(ticket.id)) and executions.describe(r.execution_arn).running,
                what="a running flow")
@@ -117,9 +118,12 @@ def test_closure_ends_the_execution(flow):
     assert closed.status == "closed"
 
     record = flow.until(lambda: (r := records.get(ticket.id)) and r.ended_reason and r, what="the flow to end")
-    assert record.ended_reason == "closed"
-    assert not _ticket_executions(flow, ticket.id, "RUNNING")
-    assert executions.describe(record.execution_arn).status in ("ABORTED", "SUCCEEDED")
+    assert record.ended_reason == "completed"
+    # closed: the execution waits in the archive stage (a reopening would take it back to handling)
+    flow.until(lambda: [t.stage for t in tokens.armed(ticket.id)] == ["archive"], what="the archive stage")
+    service.act(ticket.id, "archive", {}, SYSTEM_ACTOR)
+    flow.until(lambda: not _ticket_executions(flow, ticket.id, "RUNNING"), what="the execution to end")
+    assert executions.describe(record.execution_arn).status == "SUCCEEDED"
 
 
 def test_a_killed_execution_is_restored_by_the_sweeper(flow):
@@ -156,12 +160,11 @@ def test_starting_twice_creates_one_execution(flow):
     assert [status for _, status in before].count("RUNNING") == 1
 
     flows.ensure_running(accepted, policy, reason="again")
-    executions.start(accepted.id, executions.execution_name(accepted.id, 1), generation=1)
-    old_image = {"data": ticket.to_dict()}
-    new_image = {"data": accepted.to_dict()}
-    change = starter.TableChange(event_id="replayed", event_name="MODIFY", sequence_number="1",
-                                 pk=f"T#{ticket.id}", sk="TICKET", new=new_image, old=old_image)
-    assert starter.react([change]) == {ticket.id: "start"}  # a replayed stream record decides "start" again
+    executions.start(accepted.id, executions.execution_name(accepted.id, 1), generation=1,
+                     position=stages.position(accepted, policy, datetime.now(TZ)))
+    change = starter.TableChange(event_id="replayed", event_name="INSERT", sequence_number="1",
+                                 pk=f"T#{ticket.id}", sk="TICKET", new={"data": ticket.to_dict()}, old=None)
+    assert starter.react([change]) == {ticket.id: "start"}  # a replayed registration decides "start" again
 
     assert sorted((e["name"], e["status"]) for e in _ticket_executions(flow, ticket.id)) == before
     assert (ticket.id, "RUNNING") in before or records.get(ticket.id).generation > 1  # (an auto-dispatch re-arms)

@@ -13,7 +13,7 @@ from chalicelib.domain.ticket import SYSTEM_ACTOR, Policy, Status
 from chalicelib.notifications.quiet_hours import send_time
 from chalicelib.store.tickets import timer_timestamp
 from chalicelib.workflow import schedule, starter
-from tests.workflow.conftest import AGENT, DISPATCHER, FAST_RULES, HANDLER, HELP_REQUEST
+from tests.workflow.conftest import AGENT, DISPATCHER, FAST_RULES, HANDLER, HELP_REQUEST, MANAGER
 
 T0 = datetime(2026, 11, 24, 10, 0, 0, tzinfo=TZ)  # a Tuesday
 CAL = WorkingCalendar()
@@ -150,20 +150,24 @@ def test_timer_timestamps_never_wake_early():
     assert timer_timestamp(datetime(2026, 11, 24, 10, 0, 0, 1, tzinfo=TZ)) == "2026-11-24T02:00:02Z"
 
 
-def test_a_ticket_change_starts_rearms_or_ends_its_flow():
+def test_a_ticket_change_starts_follows_or_ends_its_flow():
     registered, = intake.register(HELP_REQUEST, actor=AGENT, now=T0, policy=POLICY, new_id=lambda: "T2",
                                   new_tracking_code=lambda: "AAAA-BBBB-DDDD")
     accepted = _act(registered.ticket, "accept", {}, AGENT, T0)
     dispatched = _act(accepted, "dispatch", {"mode": "single", "department": "MARKET"}, DISPATCHER, T0)
     signed = _act(dispatched, "sign", {}, HANDLER, T0 + timedelta(seconds=1))
-    assert starter.decide(None, registered.ticket, POLICY) is None  # not accepted yet: no flow
-    assert starter.decide(registered.ticket, accepted, POLICY) == "start"
+    assert starter.decide(None, registered.ticket, POLICY) == "start"  # registered: the flow starts in acceptance
+    assert starter.decide(registered.ticket, accepted, POLICY) == "follow"  # acceptance -> dispatch
     assert starter.decide(None, accepted, POLICY) == "start"  # a restored snapshot
-    assert starter.decide(accepted, dispatched, POLICY) == "rearm"  # the sign clock starts: sooner
-    assert starter.decide(dispatched, signed, POLICY) is None  # handling's yellow is later than sign's
+    assert starter.decide(accepted, dispatched, POLICY) == "follow"  # dispatch -> handling (sign)
+    assert starter.decide(dispatched, signed, POLICY) == "follow"  # the share: sign -> handling
+    noted = _act(signed, "add_note", {"text": "已联系双方"}, HANDLER, T0 + timedelta(seconds=2))
+    assert starter.decide(signed, noted, POLICY) is None  # nothing the flow waits on moved
     closed = _act(_act(_act(_act(signed, "submit_closure", {"facts": "已处理"}, HANDLER, T0), "review_closure",
                             {"decision": "approve"}, DISPATCHER, T0), "record_callback",
                        {"satisfaction": "satisfied", "solved": True}, AGENT, T0), "close", {}, AGENT, T0)
     assert closed.status == Status.CLOSED
     assert starter.decide(signed, closed, POLICY) == "end"
     assert starter.decide(None, closed, POLICY) is None
+    reopened = _act(closed, "reopen", {"reason": "再次停运"}, MANAGER, T0 + timedelta(seconds=3))
+    assert starter.decide(closed, reopened, POLICY) == "start"  # the flow may have ended: make sure it runs

@@ -56,8 +56,7 @@ def test_malformed_workflow_messages_are_dropped_not_retried(flow_env):
 def test_a_checkpoint_for_a_stopped_execution_still_applies_and_is_recorded(flow_env):
     ticket = ticket_in_handling()
     body = json.dumps({"kind": "checkpoint", "ticket_id": ticket.id, "token": "no-longer-waiting",
-                       "execution": ticket.id})
-    result = handlers.handle_body(body)
-    assert result is not None and result.found
+                       "scope": "A1", "stage": "sign", "execution": ticket.id})
+    assert handlers.handle_body(body) == "checkpoint"
     record = records.get(ticket.id)
     assert record is not None and record.checks >= 1 and record.last_check_at
