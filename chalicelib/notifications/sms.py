@@ -1,7 +1,7 @@
-"""SMS adapters. The platform talks to an SMS gateway through :class:`SmsSender`; the city's
-provider (each has its own signed HTTP API and template approval) plugs in here. The built-in
-:class:`OutboxSmsSender` records messages instead of sending them: the local runtime and tests
-read :data:`OUTBOX`, and the log shows them with the number masked."""
+"""SMS adapters. The platform talks to an SMS gateway through :class:`SmsSender`. Deployed, that is
+:class:`~chalicelib.notifications.aliyun_sms.AliyunSmsSender` (Alibaba Cloud SMS over HTTPS, signed);
+another provider plugs in the same way. :class:`OutboxSmsSender` records messages instead of sending
+them, on the local runtime only: tests read :data:`OUTBOX`, and the log shows the number masked."""
 from __future__ import annotations
 
 import os
@@ -10,7 +10,7 @@ import uuid
 from collections import deque
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Protocol
+from typing import Callable, Protocol
 
 from chalicelib.domain.calendar import TZ
 from chalicelib.domain.privacy import mask_phone
@@ -47,9 +47,38 @@ class OutboxSmsSender:
         return message.id
 
 
+_senders: dict[tuple[str, str, str], SmsSender] = {}
+
+
+def _secret_loader(secret_id: str) -> Callable[[], str]:
+    def load() -> str:
+        from chalicelib.aws import client
+
+        return str(client("secretsmanager").get_secret_value(SecretId=secret_id)["SecretString"])
+
+    return load
+
+
 def sms_sender() -> SmsSender:
-    """The configured adapter (``NOTIFY_SMS_ADAPTER``): ``outbox`` is the only built-in one."""
+    """The configured adapter (``NOTIFY_SMS_ADAPTER``): ``aliyun`` (Alibaba Cloud SMS, credentials from
+    the Secrets Manager secret ``SMS_SECRET_ID``; ``SMS_ENDPOINT`` overrides its URL), or ``outbox``,
+    the recorder, which only the local stage may use: a deployed stage never drops messages silently."""
+    from chalicelib.config import get_settings
+
     adapter = os.environ.get("NOTIFY_SMS_ADAPTER", "outbox").lower()
     if adapter == "outbox":
+        if not get_settings().is_local:
+            raise RuntimeError("NOTIFY_SMS_ADAPTER=outbox records messages instead of sending them: local stage only")
         return OutboxSmsSender()
-    raise RuntimeError(f"unknown NOTIFY_SMS_ADAPTER {adapter!r}")
+    if adapter == "aliyun":
+        from chalicelib.notifications.aliyun_sms import DEFAULT_ENDPOINT, AliyunSmsSender
+
+        secret_id = os.environ.get("SMS_SECRET_ID", "")
+        if not secret_id:
+            raise RuntimeError("NOTIFY_SMS_ADAPTER=aliyun needs SMS_SECRET_ID")
+        endpoint = os.environ.get("SMS_ENDPOINT") or DEFAULT_ENDPOINT
+        key = (adapter, secret_id, endpoint)
+        if key not in _senders:  # one per container: it caches the secret
+            _senders[key] = AliyunSmsSender(_secret_loader(secret_id), endpoint=endpoint)
+        return _senders[key]
+    raise RuntimeError(f"unknown NOTIFY_SMS_ADAPTER {adapter!r} (aliyun, or outbox locally)")
