@@ -31,6 +31,9 @@ FAST_RULES: list[dict[str, Any]] = [
      "category": SLOW},
     {"clock": "handling", "amount": 8, "unit": "seconds", "yellow_ratio": 0.5, "pausable": True,
      "supervise_after_working_days": 0, "category": SLOW},
+    # complaints' mediation (60 natural days in force; here 20 s), pausable, carried by the lead share
+    {"clock": "mediation", "amount": 20, "unit": "seconds", "yellow_ratio": 0.5, "pausable": True,
+     "supervise_after_working_days": 0},
     {"clock": "closure_review", "amount": 3600, "unit": "seconds", "owner": "dispatcher"},
     {"clock": "callback", "amount": 3600, "unit": "seconds", "owner": "agent"},
 ]
