@@ -1,6 +1,7 @@
 """A second generator, written apart from :mod:`.generator`: text unlike the training corpus.
 
-It shares nothing with the corpus generator but the ``[a|b]``/``{slot}`` template language: its
+It shares nothing with the corpus generator but the mechanics (the ``[a|b]``/``{slot}`` template
+language, word substitution): its
 own matters (:mod:`.unlike_material`), its own frames (a phone call typed by speech recognition
 with fillers and slips, an upper-level assignment form, a walk-in visitor's record, a web message
 with a title, a dialect speaker, a message mixing two matters) and its own noise tables. The
@@ -13,6 +14,7 @@ from __future__ import annotations
 import random
 from dataclasses import dataclass
 
+from .styles import substitute
 from .template import Expander
 from .unlike_material import ASKS, COUNTS, MATTERS, MONEYS, SPOTS, TIMES
 
@@ -78,13 +80,6 @@ def _matters(code: str, split: str) -> tuple[str, ...]:
     return items[0::2] if split == "calibration" else items[1::2]
 
 
-def _substitute(rng: random.Random, text: str, table: tuple[tuple[str, str], ...], rate: float) -> str:
-    for right, wrong in table:
-        if right in text and rng.random() < rate:
-            text = text.replace(right, wrong, 1)
-    return text
-
-
 def _fillers(rng: random.Random, text: str) -> str:
     """Speech: fillers after some commas, a word said twice."""
     parts = text.split("，")
@@ -119,11 +114,11 @@ def compose(rng: random.Random, code: str, split: str) -> UnlikeRecord:
         text = text.replace("{" + key + "}", value)
     text = ex.expand(text)
     if frame == "phone":
-        text = _substitute(rng, _fillers(rng, text), ASR_SLIPS, 0.5)
+        text = substitute(rng, _fillers(rng, text), ASR_SLIPS, 0.5)
     elif frame == "dialect":
-        text = _substitute(rng, text, DIALECT, 0.7)
+        text = substitute(rng, text, DIALECT, 0.7)
     if rng.random() < 0.3:
-        text = _substitute(rng, text, TYPOS, 0.4)
+        text = substitute(rng, text, TYPOS, 0.4)
     index = 2 * chosen + (0 if split == "calibration" else 1)
     return UnlikeRecord(text=text.replace("。。", "。").replace("，，", "，"), label=code, frame=frame,
                         matter=f"{code}-{index}")
