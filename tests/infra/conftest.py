@@ -27,3 +27,21 @@ def endpoint(moto_server: str) -> str:
     with urllib.request.urlopen(request, timeout=10) as answer:
         assert answer.status == 200
     return moto_server
+
+
+@pytest.fixture(scope="session")
+def built_template(tmp_path_factory: pytest.TempPathFactory) -> dict:
+    """``make package``'s merged template, built once per session: ``chalice package`` and the merge with
+    infra/ (functions, roles, event sources, state machines), without the layer builds and size checks
+    that ``make package`` adds (tests/infra/test_make_package.py runs those)."""
+    import json
+
+    import yaml
+
+    from infra.package import INFRA_TEMPLATE, PROJECT_ROOT, merge, run_chalice_package
+
+    out = tmp_path_factory.mktemp("package") / "build"
+    sam = json.loads(run_chalice_package(PROJECT_ROOT, "prod", out / "chalice").read_text(encoding="utf-8"))
+    with open(INFRA_TEMPLATE, encoding="utf-8") as handle:
+        infra = yaml.safe_load(handle)
+    return merge(sam, infra, definitions_root=PROJECT_ROOT, code_prefix="chalice").template

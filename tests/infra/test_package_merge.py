@@ -83,9 +83,17 @@ def sam(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     return json.loads(sam_path.read_text(encoding="utf-8"))
 
 
+# the probe app's own handlers, claimed by the roles of their kind (the real app's are in infra/)
+PROBE_CLAIMS = {"PartnerFunctionRole": ["outbox_relay"], "NotifyFunctionRole": ["notify_sender"],
+                "TableStreamFunctionRole": ["on_ticket_change"]}
+
+
 @pytest.fixture(scope="module")
 def infra() -> dict[str, Any]:
-    return yaml.safe_load(TEMPLATE_PATH.read_text(encoding="utf-8"))
+    template = yaml.safe_load(TEMPLATE_PATH.read_text(encoding="utf-8"))
+    for role, names in PROBE_CLAIMS.items():
+        template["Resources"][role]["Metadata"]["Functions"] += names
+    return template
 
 
 @pytest.fixture(scope="module")
@@ -103,12 +111,69 @@ def test_functions_run_as_the_infra_roles(merged: dict[str, Any]) -> None:
     roles = {lid: r["Properties"]["Role"]["Fn::GetAtt"][0] for lid, r in merged["Resources"].items()
              if r["Type"] == "AWS::Serverless::Function"}
 
-    assert {lid: role for lid, role in roles.items() if role == "ApiFunctionRole"} == {
-        "APIHandler": "ApiFunctionRole", "JwtAuth": "ApiFunctionRole"}
-    assert {"OutboxRelay", "NotifySender", "OnTicketChange", "Sweeper", "MonthlyReports"} <= {
-        lid for lid, role in roles.items() if role == "WorkerFunctionRole"}
+    assert roles["APIHandler"] == "ApiFunctionRole"
+    assert roles["JwtAuth"] == "AuthorizerFunctionRole"  # the authorizer shares nothing with the API
+    assert (roles["OutboxRelay"], roles["NotifySender"], roles["OnTicketChange"]) == (
+        "PartnerFunctionRole", "NotifyFunctionRole", "TableStreamFunctionRole")
+    assert (roles["Sweeper"], roles["MonthlyReports"]) == ("WorkflowFunctionRole", "ReportFunctionRole")
     assert all(r["Properties"]["CodeUri"] == "chalice/deployment.zip" for r in merged["Resources"].values()
                if r["Type"] == "AWS::Serverless::Function")
+
+
+def test_a_function_no_role_claims_is_refused(sam: dict[str, Any], infra: dict[str, Any]) -> None:
+    unclaimed = copy.deepcopy(infra)
+    unclaimed["Resources"]["NotifyFunctionRole"]["Metadata"]["Functions"].remove("notify_sender")
+    with pytest.raises(PackageError, match="notify_sender .* no role"):
+        merge(sam, unclaimed)
+    twice = copy.deepcopy(infra)
+    twice["Resources"]["ApiFunctionRole"]["Metadata"]["Functions"].append("notify_sender")
+    with pytest.raises(PackageError, match="several roles"):
+        merge(sam, twice)
+
+
+def test_the_state_machine_role_is_derived_from_its_definition(merged: dict[str, Any]) -> None:
+    definition = merged["Resources"]["TicketFlowStateMachine"]["Properties"]["Definition"]
+    [policy] = [p for p in merged["Resources"]["TicketFlowRole"]["Properties"]["Policies"]
+                if p["PolicyName"] == "state-machine-tasks"]
+    granted = {a for st in policy["PolicyDocument"]["Statement"] for a in st["Action"]}
+    substitutions = merged["Resources"]["TicketFlowStateMachine"]["Properties"]["DefinitionSubstitutions"]
+    used = {substitutions[t["Resource"][2:-1]]["Fn::Sub"] for t in _tasks(definition)}
+    assert used and all(":states:::" in str(u) for u in used)
+    needed = {"sqs:SendMessage" if "sqs:sendMessage" in str(u) else "dynamodb:" + str(u).split("dynamodb:")[1][:1].upper()
+              + str(u).split("dynamodb:")[1][1:].split(".")[0] for u in used}
+    assert needed == granted - {a for a in granted if a.startswith("kms:")}
+
+
+def _tasks(definition: Any) -> list[dict[str, Any]]:
+    if isinstance(definition, list):
+        return [t for item in definition for t in _tasks(item)]
+    if not isinstance(definition, dict):
+        return []
+    found = [definition] if definition.get("Type") == "Task" else []
+    return found + [t for value in definition.values() for t in _tasks(value)]
+
+
+def test_a_state_machine_on_the_encrypted_table_gets_the_table_key() -> None:
+    from infra.package import state_machine_policy
+
+    infra_resources = yaml.safe_load(TEMPLATE_PATH.read_text(encoding="utf-8"))["Resources"]
+    definition = {"StartAt": "Load", "States": {"Load": {
+        "Type": "Task", "Resource": "arn:${Partition}:states:::dynamodb:updateItem",
+        "Parameters": {"TableName": "${TableName}", "Key": {}}, "End": True}}}
+    policy = state_machine_policy(definition, {"TableName": {"Ref": "TicketsTable"}}, infra_resources, "Machine")
+    statements = policy["PolicyDocument"]["Statement"]
+    assert statements[0]["Action"] == ["dynamodb:UpdateItem"]
+    assert statements[0]["Resource"] == {"Fn::GetAtt": ["TicketsTable", "Arn"]}
+    assert statements[1]["Resource"] == {"Fn::GetAtt": ["DataKey", "Arn"]}
+    assert {"kms:Decrypt", "kms:GenerateDataKey"} <= set(statements[1]["Action"])
+    assert statements[1]["Condition"]["StringEquals"]["kms:ViaService"] == {
+        "Fn::Sub": "dynamodb.${AWS::Region}.${AWS::URLSuffix}"}
+    with pytest.raises(PackageError, match="no IAM mapping"):
+        state_machine_policy({"States": {"X": {"Type": "Task", "Resource": "arn:${Partition}:states:::ecs:runTask.sync"}}},
+                             {}, infra_resources, "Machine")
+    with pytest.raises(PackageError, match="Ref to a template resource"):
+        state_machine_policy({"States": {"X": {"Type": "Task", "Resource": "arn:${Partition}:states:::sqs:sendMessage",
+                                               "Parameters": {"QueueUrl.$": "$.queue"}}}}, {}, infra_resources, "M")
 
 
 def test_every_function_gets_the_infra_environment(merged: dict[str, Any], infra: dict[str, Any]) -> None:
