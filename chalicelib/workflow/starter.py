@@ -21,7 +21,7 @@ from chalicelib.domain.ticket import Ticket
 from chalicelib.observability import logger
 from chalicelib.services import tickets as ticket_service
 from chalicelib.streams import TableChange, consumer, is_ticket
-from chalicelib.workflow import flows, handlers, stages, tokens
+from chalicelib.workflow import flow_metrics, flows, handlers, stages, tokens
 
 
 def _ticket(image: dict[str, Any] | None) -> Ticket | None:
@@ -64,7 +64,10 @@ def react(changes: list[TableChange]) -> dict[str, str]:
     done: dict[str, str] = {}
     for pk, change in last.items():
         new = _ticket(change.new)
-        decision = decide(_ticket(first[pk].old), new, policy)
+        old = _ticket(first[pk].old)
+        if new is not None:
+            flow_metrics.emit(old, new)
+        decision = decide(old, new, policy)
         if decision is None or new is None:
             continue
         if decision == "start":
