@@ -8,7 +8,7 @@ REQS := requirements.txt requirements-model.txt requirements-dev.txt
 PORT ?= 8000
 PYTEST_ARGS ?=
 
-.PHONY: run reset test test-fast package bench bench-load layer fuzz clean help screenshots
+.PHONY: run reset test test-fast package checks tools bench bench-load layer fuzz clean help screenshots
 
 # The web portal (Vue 3 + Element Plus + ECharts, built by Vite): rebuilt when its sources change.
 PORTAL_SOURCES := $(shell find portal/src -type f 2>/dev/null) portal/index.html portal/vite.config.js
@@ -18,7 +18,8 @@ help:
 	@echo "make run     start the whole platform on http://127.0.0.1:$(PORT) (embedded AWS on moto)"
 	@echo "make reset   start over with fresh demo data"
 	@echo "make test    run the whole test suite (installs everything it needs)"
-	@echo "make package build/template.yaml for AWS (chalice package + infra/), checked by cfn-lint"
+	@echo "make package build/template.yaml for AWS (chalice package + infra/ + model layers), checked by cfn-lint and Lambda's size limit"
+	@echo "make checks  make package, then checkov on it and statelint + asl-validator on stepfunctions/ (make test runs it)"
 	@echo "make bench   run the benchmarks and rewrite docs/benchmarks.md"
 	@echo "make layer   build the dispatch model's Lambda layer"
 	@echo "make fuzz    fuzz every API operation from its OpenAPI document (long run)"
@@ -51,8 +52,28 @@ reset: $(STAMP) portal/dist
 	rm -rf .data
 	PYTHONPATH=. $(PY) -m chalicelib.local run --port $(PORT) --reset
 
-test: $(STAMP) portal/dist $(CHROMIUM)
+test: $(STAMP) portal/dist $(CHROMIUM) checks
 	PYTHONPATH=. $(PY) -m pytest -n 2 --dist loadfile $(PYTEST_ARGS)
+
+# External checkers, each installed where it cannot disturb the app's venv: checkov and statelint
+# in .venv-tools (checkov pins boto3/packaging versions the app cannot use), asl-validator in tools/.
+TOOLS_VENV := .venv-tools
+TOOLS_STAMP := $(TOOLS_VENV)/.installed
+
+$(TOOLS_STAMP): requirements-tools.txt
+	test -x $(TOOLS_VENV)/bin/python || $(PYTHON) -m venv $(TOOLS_VENV)
+	$(TOOLS_VENV)/bin/python -m pip install --quiet --upgrade pip
+	$(TOOLS_VENV)/bin/python -m pip install --quiet -r requirements-tools.txt
+	touch $(TOOLS_STAMP)
+
+tools/node_modules/.package-lock.json: tools/package.json tools/package-lock.json
+	cd tools && npm ci --no-audit --no-fund
+
+tools: $(TOOLS_STAMP) tools/node_modules/.package-lock.json
+
+# cfn-lint and the size check run in `make package`; checkov, statelint and asl-validator here.
+checks: package tools
+	PYTHONPATH=. $(PY) -m infra.checks
 
 test-fast: $(STAMP)
 	PYTHONPATH=. $(PY) -m pytest -n 2 -m "not package and not runtime and not browser" $(PYTEST_ARGS)

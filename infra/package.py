@@ -37,6 +37,8 @@ from typing import Any
 
 import yaml
 
+from infra import operations, sizes
+
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 INFRA_TEMPLATE = PROJECT_ROOT / "infra" / "template.yaml"
 SAM_TRANSFORM = "AWS::Serverless-2016-10-31"
@@ -64,6 +66,7 @@ class MergeResult:
 
     template: dict[str, Any]
     warnings: list[str] = field(default_factory=list)
+    sizes: list[str] = field(default_factory=list)  # each function's unzipped code + layers (build)
 
 
 @dataclass
@@ -204,11 +207,15 @@ def _wire_functions(resources: dict[str, Any], infra: dict[str, Any], code_prefi
             if kind == "SQS":
                 queue = _find_queue(queues, _arn_name(event_props.get("Queue")))
                 event_props["Queue"] = {"Fn::GetAtt": [queue, "Arn"]}
+                # the handlers answer partial batch responses (chalicelib/batches.py)
+                event_props.setdefault("FunctionResponseTypes", ["ReportBatchItemFailures"])
             elif kind == "DynamoDB":
                 table_id = _find_stream_table(tables, event_props.get("Stream"))
                 event_props["Stream"] = {"Fn::GetAtt": [table_id, "StreamArn"]}
                 event_props.setdefault("MaximumRetryAttempts", 5)
                 event_props.setdefault("BisectBatchOnFunctionError", True)
+                # the fan-out answers the earliest failed change (chalicelib/streams.py)
+                event_props.setdefault("FunctionResponseTypes", ["ReportBatchItemFailures"])
                 failures = _metadata(tables[table_id]).get("StreamFailureQueue")
                 if failures:
                     event_props.setdefault("DestinationConfig", {
@@ -372,10 +379,13 @@ def merge(sam: dict[str, Any], infra: dict[str, Any], *, definitions_root: Path 
     resources = template["Resources"]
     handlers = _wire_functions(resources, infra, code_prefix, warnings)
     for layer in _of_type(resources, "AWS::Serverless::LayerVersion").values():
-        _relocate(layer["Properties"], "ContentUri", code_prefix)  # chalice's automatic_layer
+        if "LayerBuild" not in _metadata(layer):  # infra's model layers: infra/sizes.py places them
+            _relocate(layer["Properties"], "ContentUri", code_prefix)  # chalice's automatic_layer
     _wire_rules(resources, handlers, warnings)
     _inline_state_machines(resources, definitions_root)
     _embed_gateway_responses(resources, warnings)
+    operations.add_function_operations(resources, infra.get("Metadata") or {})
+    operations.configure_api(resources, infra.get("Metadata") or {}, REST_API)
     literals = _literal_partitions(template)
     if literals:
         raise PackageError("ARNs hard-coded to the aws partition (use ${AWS::Partition}, or ${Partition} in "
@@ -411,6 +421,14 @@ def describe(finding: dict[str, Any]) -> str:
 
 
 # --------------------------------------------------------------------------- cli
+class _PlainDumper(yaml.SafeDumper):
+    """Writes a value shared by several resources (an anchor in infra/template.yaml) out in full
+    each time: CloudFormation does not resolve YAML aliases."""
+
+    def ignore_aliases(self, data: Any) -> bool:
+        return True
+
+
 def build(project_dir: Path = PROJECT_ROOT, *, stage: str = "prod", out_dir: Path | None = None,
           infra_template: Path = INFRA_TEMPLATE) -> tuple[Path, MergeResult]:
     """Package the Chalice app in ``project_dir`` and write the merged template; return its path."""
@@ -422,8 +440,14 @@ def build(project_dir: Path = PROJECT_ROOT, *, stage: str = "prod", out_dir: Pat
         infra = yaml.safe_load(handle)
     result = merge(sam, infra, definitions_root=infra_template.resolve().parents[1],
                    code_prefix=os.path.relpath(chalice_dir, out_dir))
+    try:  # Lambda's limits: the model layers built and attached, the local runtime left out, sizes
+        sizes.attach_layers(result.template["Resources"], project_dir=project_dir, out_dir=out_dir)
+        sizes.strip_not_deployed(chalice_dir / "deployment.zip")
+        result.sizes = [size.describe() for size in sizes.check(result.template, out_dir)]
+    except sizes.SizeError as exc:
+        raise PackageError(str(exc)) from exc
     target = out_dir / "template.yaml"
-    target.write_text(yaml.safe_dump(result.template, sort_keys=False, allow_unicode=True, width=120),
+    target.write_text(yaml.dump(result.template, Dumper=_PlainDumper, sort_keys=False, allow_unicode=True, width=120),
                       encoding="utf-8")
     return target, result
 
@@ -443,6 +467,8 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     for warning in result.warnings:
         print(f"package: warning: {warning}", file=sys.stderr)
+    for line in result.sizes:
+        print(f"size: {line}")
     print(f"package: wrote {target}")
     if args.no_lint:
         return 0

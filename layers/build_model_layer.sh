@@ -16,8 +16,9 @@
 #   dispatch/data/          gazetteer, user dictionary and taxonomy (DISPATCH_DATA_DIR fallback)
 #
 # Prediction needs only numpy + jieba; scikit-learn is there for the retraining function.
-# Wheels are fetched for Lambda's platform (manylinux x86_64, CPython 3.11 unless PYVER is set)
-# at the versions installed in .venv, so the layer matches what the tests ran.
+# Wheels are fetched for Lambda's platform (manylinux2014 x86_64, CPython 3.11 unless PYVER is set)
+# at exactly the versions installed in .venv (requirements-model.txt), so the layer is what the
+# tests ran; the build fails when those versions have no wheels for the platform (no fallback).
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -38,6 +39,7 @@ LIMIT=$((250 * 1024 * 1024))   # Lambda: function + layers, unzipped
 version() { "$PY" -c "import importlib.metadata as m; print(m.version('$1'))"; }
 NUMPY_V="${NUMPY_VERSION:-$(version numpy)}"
 SKLEARN_V="${SKLEARN_VERSION:-$(version scikit-learn)}"
+SCIPY_V="${SCIPY_VERSION:-$(version scipy)}"
 JIEBA_V="${JIEBA_VERSION:-$(version jieba)}"
 
 rm -rf "$STAGE" "$ZIP"
@@ -52,16 +54,15 @@ binary_install() {
 if [ "$KIND" = predict ]; then
     PINNED=("numpy==$NUMPY_V"); UNPINNED=(numpy)
 else
-    PINNED=("numpy==$NUMPY_V" "scikit-learn==$SKLEARN_V"); UNPINNED=(numpy scikit-learn)
+    PINNED=("numpy==$NUMPY_V" "scipy==$SCIPY_V" "scikit-learn==$SKLEARN_V")
 fi
-if ! binary_install "${PINNED[@]}" 2>/dev/null; then
-    # Newer numpy/scikit-learn publish only manylinux_2_28 wheels, which need glibc 2.28: Lambda's
-    # python3.11 runtime (Amazon Linux 2, glibc 2.26) cannot load them. Take the newest releases
-    # built for $PLATFORM instead; the model format does not depend on these versions.
-    echo "warning: numpy $NUMPY_V / scikit-learn $SKLEARN_V have no $PLATFORM wheels for CPython $PYVER;" \
-         "using the newest releases that do (or set PYVER=3.12 PLATFORM=manylinux_2_28_x86_64 for an AL2023 runtime)" >&2
-    rm -rf "$STAGE/python" && mkdir -p "$STAGE/python"
-    binary_install "${UNPINNED[@]}"
+# Newer numpy/scikit-learn publish only manylinux_2_28 wheels, which need glibc 2.28: Lambda's
+# python3.11 runtime (Amazon Linux 2, glibc 2.26) cannot load them. No silent substitute: the
+# layer must be what the tests ran, so requirements-model.txt pins releases that have the wheels.
+if ! binary_install "${PINNED[@]}"; then
+    echo "error: ${PINNED[*]} have no $PLATFORM wheels for CPython $PYVER; pin releases that do in" \
+         "requirements-model.txt (or set PYVER=3.12 PLATFORM=manylinux_2_28_x86_64 for an AL2023 runtime)" >&2
+    exit 1
 fi
 # jieba is pure Python and published as an sdist only: install it without platform pinning.
 "$PY" -m pip install --quiet --disable-pip-version-check --no-compile --no-deps \
@@ -75,12 +76,11 @@ find "$STAGE/python" -depth -type d -name __pycache__ -exec rm -rf {} +
 find "$STAGE/python" -depth -type d -name tests -not -path "*/numpy/*" -exec rm -rf {} +
 find "$STAGE/python" -type f \( -name '*.pyx' -o -name '*.pxd' -o -name '*.c' -o -name '*.cpp' \) -delete
 
-# jieba's paddle mode (lac_small) needs paddlepaddle, which is not here; a prediction layer
-# needs neither part-of-speech tagging nor keyword extraction.
-rm -rf "$STAGE/python/jieba/lac_small"
-if [ "$KIND" = predict ]; then
-    rm -rf "$STAGE/python/jieba/posseg" "$STAGE/python/jieba/analyse"
-else
+# jieba's paddle mode (lac_small) needs paddlepaddle, which is not here; neither prediction nor
+# training uses part-of-speech tagging or keyword extraction (chalicelib/dispatch/segment.py cuts
+# words only): 17 MiB that the retraining function's 250 MiB cannot spare.
+rm -rf "$STAGE/python/jieba/lac_small" "$STAGE/python/jieba/posseg" "$STAGE/python/jieba/analyse"
+if [ "$KIND" = full ]; then
     # Prebuild jieba's default-dictionary cache where the layer's code looks for it. (Models
     # carry their own trimmed dictionary and do not need it; jieba on its defaults does.)
     PYTHONPATH="$STAGE/python" "$PY" - "$STAGE/dispatch/jieba.cache" <<'PYEOF'
@@ -111,7 +111,7 @@ assert r.department == 'WATER', r
 print('layer smoke test:', r.department, round(r.probability, 3), r.model_version)
 "
 if [ "$KIND" = full ]; then
-    PYTHONPATH="$STAGE/python" "$PY" -c "import sklearn.svm, sklearn.feature_extraction.text; print('layer scikit-learn', sklearn.__version__)"
+    PYTHONPATH="$STAGE/python" "$PY" -c "import sklearn.svm, sklearn.feature_extraction.text, sklearn.model_selection; print('layer scikit-learn', sklearn.__version__)"
 fi
 
 # Zip with fixed timestamps and sorted members (Python, so no zip/bc tools are needed).

@@ -38,6 +38,11 @@ SKIPPED_TYPES = {
     # The local HTTP server answers gateway-level failures with the envelope itself
     # (chalicelib/local/gateway.py); there is no API Gateway locally.
     "AWS::ApiGateway::GatewayResponse",
+    # Lambda does not run locally (the handlers run in-process with the venv's packages): the model
+    # layers are for the deployed functions only.
+    "AWS::Serverless::LayerVersion",
+    # Nobody is e-mailed locally: alarms notify the topic, which has no subscriber here.
+    "AWS::SNS::Subscription",
 }
 
 
@@ -564,7 +569,31 @@ def _create_rule(ctx: _Context, logical_id: str, resource: Mapping[str, Any]) ->
     return _Physical(ref=name, attrs={"Arn": current["Arn"]})
 
 
+def _create_topic(ctx: _Context, logical_id: str, resource: Mapping[str, Any]) -> _Physical:
+    sns = ctx.clients("sns")
+    name = local_name(logical_id, resource)
+    arn = ctx.arn("sns", name)
+    if arn not in {t["TopicArn"] for t in sns.list_topics()["Topics"]}:
+        arn = sns.create_topic(Name=name)["TopicArn"]
+    return _Physical(ref=arn, attrs={"TopicArn": arn, "TopicName": name})
+
+
+def _create_log_group(ctx: _Context, logical_id: str, resource: Mapping[str, Any]) -> _Physical:
+    logs = ctx.clients("logs")
+    props = _props(ctx, resource)
+    name = str(props.get("LogGroupName") or local_name(logical_id, resource))
+    current = [g for g in logs.describe_log_groups(logGroupNamePrefix=name)["logGroups"] if g["logGroupName"] == name]
+    if not current:
+        logs.create_log_group(logGroupName=name)
+    retention = props.get("RetentionInDays")
+    if retention is not None and (not current or current[0].get("retentionInDays") != int(retention)):
+        logs.put_retention_policy(logGroupName=name, retentionInDays=int(retention))
+    return _Physical(ref=name, attrs={"Arn": ctx.arn("logs", f"log-group:{name}:*")})
+
+
 CREATORS: dict[str, Creator] = {
+    "AWS::SNS::Topic": _create_topic,
+    "AWS::Logs::LogGroup": _create_log_group,
     "AWS::KMS::Key": _create_kms_key,
     "AWS::KMS::Alias": _create_kms_alias,
     "AWS::DynamoDB::Table": _create_table,

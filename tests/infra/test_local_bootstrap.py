@@ -120,12 +120,20 @@ def test_bootstrap_creates_every_resource_of_the_template(endpoint: str) -> None
 
     assert state["rules"]["sweeper"]["ScheduleExpression"] == "rate(5 minutes)"
     assert state["rules"]["monthly-reports"]["ScheduleExpression"] == "cron(0 0 1 * ? *)"
-    assert state["aliases"] == ["alias/local-data"]
-    assert len(state["keys"]) == 1
-    assert client(endpoint, "kms").get_key_rotation_status(KeyId=state["keys"][0])["KeyRotationEnabled"]
+    assert state["aliases"] == ["alias/local-data", "alias/local-ops"]
+    assert len(state["keys"]) == 2
+    assert all(client(endpoint, "kms").get_key_rotation_status(KeyId=key)["KeyRotationEnabled"]
+               for key in state["keys"])
     assert set(state["alarms"]) == {"outbox-dlq-not-empty", "notify-dlq-not-empty", "workflow-dlq-not-empty",
-                                    "reports-dlq-not-empty", "stream-dlq-not-empty"}
+                                    "reports-dlq-not-empty", "stream-dlq-not-empty", "ticket-flow-failed",
+                                    "ticket-flow-throttled"}
     assert set(state["alarms"].values()) == {0.0}
+    # every alarm notifies the ops topic; the state machine's log group keeps its logs for a while
+    topic = client(endpoint, "sns").list_topics()["Topics"][0]["TopicArn"]
+    assert all(a["AlarmActions"] == [topic] for a in client(endpoint, "cloudwatch").describe_alarms()["MetricAlarms"])
+    log_groups = client(endpoint, "logs").describe_log_groups()["logGroups"]
+    assert [(g["logGroupName"], g["retentionInDays"]) for g in log_groups] == [
+        ("/aws/vendedlogs/states/local-ticket-flow", 180)]
     assert {"ticket-flow-role", "api-function-role", "worker-function-role"} <= set(state["roles"])
     policy = client(endpoint, "iam").get_role_policy(RoleName="ticket-flow-role", PolicyName="ticket-flow")
     actions = sorted(a for s in policy["PolicyDocument"]["Statement"] for a in

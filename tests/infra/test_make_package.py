@@ -10,13 +10,16 @@ import os
 import re
 import subprocess
 import sys
+import zipfile
 from pathlib import Path
 from typing import Any
 
 import pytest
 import yaml
 
+from chalicelib.integration.sender import WEBHOOK_SENDER_CONCURRENCY
 from chalicelib.local.bootstrap import PROJECT_ROOT
+from chalicelib.local.pump import STREAM_MAXIMUM_RETRY_ATTEMPTS
 
 MAIN_QUEUES = {"OutboxQueue", "NotifyQueue", "WorkflowQueue", "ReportsQueue"}
 
@@ -86,3 +89,53 @@ def test_make_package_builds_a_clean_deployable_template(tmp_path: Path) -> None
     for response in responses.values():
         body = json.loads(response["responseTemplates"]["application/json"])
         assert set(body["error"]) == {"code", "message", "details"}
+
+    # Lambda's limit: every function's code + layers unzipped under 250 MiB, as make package printed
+    printed = dict(re.findall(r"^size: (\w+): ([\d.]+) MiB unzipped", completed.stdout, re.M))
+    assert set(printed) == set(functions), report
+    assert all(float(mib) <= 250 for mib in printed.values()), report
+    # the model layers: prediction for the API and the stream (auto-dispatch), the full one for retraining
+    layers = {lid: {layer["Ref"] for layer in props.get("Layers", [])} for lid, props in functions.items()}
+    assert "DispatchPredictLayer" in layers["APIHandler"] and "DispatchPredictLayer" in layers["TableStream"]
+    assert "DispatchModelLayer" in layers["DispatchRetraining"]
+    assert "DispatchPredictLayer" not in layers["DispatchRetraining"]
+    assert not any("DispatchModelLayer" in ids for lid, ids in layers.items() if lid != "DispatchRetraining")
+    with zipfile.ZipFile(out / functions["APIHandler"]["CodeUri"]) as archive:
+        names = archive.namelist()
+    assert "app.py" in names and not [n for n in names if n.startswith("chalicelib/local/") or "moto/" in n]
+    # the deployed code imports without the local runtime and without moto
+    unpacked = tmp_path / "unpacked"
+    with zipfile.ZipFile(out / functions["APIHandler"]["CodeUri"]) as archive:
+        archive.extractall(unpacked)
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"} | {"STAGE": "local"}
+    imported = subprocess.run([sys.executable, "-c", "import sys; sys.modules['moto'] = None; import app; "
+                               "assert 'chalicelib.local' not in sys.modules"],
+                              cwd=unpacked, env=env, capture_output=True, text=True, timeout=120, check=False)
+    assert imported.returncode == 0, imported.stderr[-3000:]
+
+    # partial batch responses on every queue and stream mapping; the stream's failures go to StreamDLQ
+    for logical_id, props in functions.items():
+        for event in (props.get("Events") or {}).values():
+            if event["Type"] in ("SQS", "DynamoDB"):
+                assert event["Properties"]["FunctionResponseTypes"] == ["ReportBatchItemFailures"], logical_id
+            if event["Type"] == "DynamoDB":
+                assert event["Properties"]["BisectBatchOnFunctionError"] is True
+                assert event["Properties"]["MaximumRetryAttempts"] == STREAM_MAXIMUM_RETRY_ATTEMPTS
+    sender = functions["WebhookSender"]["Events"]["WebhookSenderSqsEventSource"]["Properties"]
+    assert sender["ScalingConfig"]["MaximumConcurrency"] == WEBHOOK_SENDER_CONCURRENCY
+
+    # operations: every function's log group keeps logs LogRetentionDays; Errors/Throttles alarms for
+    # each, IteratorAge for the stream consumer; every alarm notifies the ops topic
+    alarms = {lid: r["Properties"] for lid, r in resources.items() if r["Type"] == "AWS::CloudWatch::Alarm"}
+    for logical_id in functions:
+        group = resources[f"{logical_id}LogGroup"]["Properties"]
+        assert group["RetentionInDays"] == {"Ref": "LogRetentionDays"}
+        assert group["LogGroupName"] == {"Fn::Sub": f"/aws/lambda/${{{logical_id}}}"}
+        assert f"{logical_id}ErrorsAlarm" in alarms and f"{logical_id}ThrottlesAlarm" in alarms
+    assert alarms["TableStreamIteratorAgeAlarm"]["MetricName"] == "IteratorAge"
+    assert "TicketFlowFailedAlarm" in alarms and "StreamDLQAlarm" in alarms
+    assert all(a["AlarmActions"] == [{"Ref": "AlarmTopic"}] for a in alarms.values())
+    assert resources["AlarmTopicEmail"]["Properties"]["Endpoint"] == {"Ref": "OpsEmail"}
+    logging = resources["TicketFlowStateMachine"]["Properties"]["LoggingConfiguration"]
+    assert logging["Level"] == "ERROR" and logging["IncludeExecutionData"] is False
+    assert "&id" not in text and "*id" not in text, "CloudFormation does not resolve YAML aliases"
