@@ -12,7 +12,7 @@ answers Lambda's partial batch response with the earliest failed change's sequen
 from there, bisecting, for a bounded number of retries, then sends the failed records' shard and
 sequence numbers to the mapping's on-failure destination (``StreamDLQ``) and moves on, so a poison
 record never blocks a shard. Delivery is therefore at least once and in order per item, and every
-consumer must be idempotent (the record's ``event_id`` helps). docs/decisions/0009 says why not one
+consumer must be idempotent (the record's ``event_id`` helps). docs/decisions/0011 says why not one
 function per consumer.
 """
 from __future__ import annotations
