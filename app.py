@@ -6,6 +6,7 @@ from chalice import Chalice
 from chalicelib import batches, streams
 from chalicelib.api.auth import auth_bp
 from chalicelib.api.directory import directory_bp
+from chalicelib.api.knowledge import knowledge_bp
 from chalicelib.api.models import models_bp
 from chalicelib.api.middleware import flush_metrics_middleware, http_middleware
 from chalicelib.api.openapi import openapi_bp
@@ -49,6 +50,7 @@ app.register_blueprint(rules_bp)
 app.register_blueprint(tickets_bp)
 app.register_blueprint(public_bp)
 app.register_blueprint(templates_bp)
+app.register_blueprint(knowledge_bp)
 app.register_blueprint(workflow_bp)
 app.register_blueprint(partners_bp)
 app.register_blueprint(stats_bp)

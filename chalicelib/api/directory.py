@@ -1,4 +1,5 @@
-"""Reference data routes: departments (by list and keyword), districts, and user administration."""
+"""Reference data routes: departments (by list and keyword), districts, grassroots offices, and their
+administration (create, change, retire, reinstate: admins only, audited), and user administration."""
 from __future__ import annotations
 
 from datetime import date
@@ -9,7 +10,7 @@ from chalice import Blueprint
 from chalicelib.api.auth import ROLES, STAFF_ROLES
 from chalicelib.api.routing import RequestContext, route
 from chalicelib.domain.errors import ValidationFailed
-from chalicelib.services import audit
+from chalicelib.services import audit, reference
 from chalicelib.store import directory
 
 directory_bp = Blueprint(__name__)
@@ -35,9 +36,39 @@ USER_BODY = {
 }
 
 
+_RETIREMENT = ("retired_at", "retired_by", "retire_reason")
+
+
 def _public_department(dept: dict[str, Any]) -> dict[str, Any]:
-    return {"code": dept["code"], "name": dept["name"], "duties": dept.get("duties", []),
-            "active": dept.get("active", True)}
+    shown = {"code": dept["code"], "name": dept["name"], "duties": dept.get("duties", []),
+             "active": dept.get("active", True), "_version": dept.get("_version", 0)}
+    return {**shown, **{k: dept[k] for k in _RETIREMENT if k in dept}}
+
+
+ENTRY_NAME = {"type": "string", "minLength": 1, "maxLength": 60}
+DUTIES = {"type": "array", "maxItems": 60, "items": {"type": "string", "maxLength": 60}}
+VERSION = {"type": "integer", "minimum": 0}
+DEPARTMENT_BODY = {"type": "object", "properties": {"name": ENTRY_NAME, "duties": DUTIES, "expected_version": VERSION},
+                   "required": ["name", "expected_version"], "additionalProperties": False}
+DISTRICT_BODY = {"type": "object", "properties": {
+    "name": ENTRY_NAME, "kind": {"type": "string", "enum": list(reference.TOP_KINDS + reference.STREET_KINDS)},
+    "parent": {"type": ["string", "null"], "maxLength": 32}, "expected_version": VERSION},
+    "required": ["name", "kind", "expected_version"], "additionalProperties": False}
+OFFICE_BODY = {"type": "object", "properties": {
+    "name": ENTRY_NAME, "department": {"type": "string", "maxLength": 32},
+    "district": {"type": ["string", "null"], "maxLength": 32}, "duties": DUTIES, "expected_version": VERSION},
+    "required": ["name", "department", "expected_version"], "additionalProperties": False}
+RETIRE_BODY = {"type": "object", "properties": {"reason": {"type": "string", "minLength": 1, "maxLength": 200},
+                                                "expected_version": VERSION},
+               "required": ["reason", "expected_version"], "additionalProperties": False}
+REINSTATE_BODY = {"type": "object", "properties": {"expected_version": VERSION},
+                  "required": ["expected_version"], "additionalProperties": False}
+OFFICE_QUERY = {"type": "object", "properties": {"department": {"type": "string", "maxLength": 32}}}
+
+
+def _actor(ctx: RequestContext) -> str:
+    assert ctx.principal is not None
+    return ctx.principal.username
 
 
 @route(directory_bp, "/departments", roles=STAFF_ROLES, query=DEPARTMENT_QUERY,
@@ -52,10 +83,83 @@ def list_departments(ctx: RequestContext) -> dict[str, Any]:
     return {"items": departments}
 
 
-@route(directory_bp, "/districts", roles=STAFF_ROLES, summary="Districts of the city", tags=("directory",))
+@route(directory_bp, "/districts", roles=STAFF_ROLES,
+       summary="Districts of the city and the streets and towns in them (retired ones marked active=false)",
+       tags=("directory",))
 def list_districts(ctx: RequestContext) -> dict[str, Any]:
-    return {"items": [{k: v for k, v in d.items() if k != "_version"}
-                      for d in directory.list_entries(directory.DISTRICTS)]}
+    return {"items": directory.list_entries(directory.DISTRICTS)}
+
+
+@route(directory_bp, "/offices", roles=STAFF_ROLES, query=OFFICE_QUERY,
+       summary="Grassroots offices (基层所), dispatch targets under a department; optionally one department's",
+       tags=("directory",))
+def list_offices(ctx: RequestContext) -> dict[str, Any]:
+    department = ctx.query.get("department")
+    return {"items": [o for o in directory.list_entries(directory.OFFICES)
+                      if not department or o.get("department") == department]}
+
+
+@route(directory_bp, "/admin/departments/{code}", method="PUT", roles=("admin",), body=DEPARTMENT_BODY,
+       summary="Create (expected_version 0) or change a department: name and duty list", tags=("admin",))
+def put_department(ctx: RequestContext, code: str) -> dict[str, Any]:
+    return _public_department(reference.save_department(code, ctx.body, actor=_actor(ctx),
+                                                        expected_version=ctx.body["expected_version"]))
+
+
+@route(directory_bp, "/admin/departments/{code}/retire", method="POST", roles=("admin",), body=RETIRE_BODY,
+       summary="Retire a department: no longer a dispatch target; its tickets keep its name", tags=("admin",))
+def retire_department(ctx: RequestContext, code: str) -> dict[str, Any]:
+    return _public_department(reference.set_active("department", code, active=False, actor=_actor(ctx),
+                                                   expected_version=ctx.body["expected_version"],
+                                                   reason=ctx.body["reason"]))
+
+
+@route(directory_bp, "/admin/departments/{code}/reinstate", method="POST", roles=("admin",), body=REINSTATE_BODY,
+       summary="Reinstate a retired department", tags=("admin",))
+def reinstate_department(ctx: RequestContext, code: str) -> dict[str, Any]:
+    return _public_department(reference.set_active("department", code, active=True, actor=_actor(ctx),
+                                                   expected_version=ctx.body["expected_version"]))
+
+
+@route(directory_bp, "/admin/districts/{code}", method="PUT", roles=("admin",), body=DISTRICT_BODY,
+       summary="Create or change a district, or a street/town under one (parent)", tags=("admin",))
+def put_district(ctx: RequestContext, code: str) -> dict[str, Any]:
+    return reference.save_district(code, ctx.body, actor=_actor(ctx), expected_version=ctx.body["expected_version"])
+
+
+@route(directory_bp, "/admin/districts/{code}/retire", method="POST", roles=("admin",), body=RETIRE_BODY,
+       summary="Retire a district or street: no longer chosen for new tickets; old ones keep its name",
+       tags=("admin",))
+def retire_district(ctx: RequestContext, code: str) -> dict[str, Any]:
+    return reference.set_active("district", code, active=False, actor=_actor(ctx),
+                                expected_version=ctx.body["expected_version"], reason=ctx.body["reason"])
+
+
+@route(directory_bp, "/admin/districts/{code}/reinstate", method="POST", roles=("admin",), body=REINSTATE_BODY,
+       summary="Reinstate a retired district or street", tags=("admin",))
+def reinstate_district(ctx: RequestContext, code: str) -> dict[str, Any]:
+    return reference.set_active("district", code, active=True, actor=_actor(ctx),
+                                expected_version=ctx.body["expected_version"])
+
+
+@route(directory_bp, "/admin/offices/{code}", method="PUT", roles=("admin",), body=OFFICE_BODY,
+       summary="Create or change a grassroots office under a department", tags=("admin",))
+def put_office(ctx: RequestContext, code: str) -> dict[str, Any]:
+    return reference.save_office(code, ctx.body, actor=_actor(ctx), expected_version=ctx.body["expected_version"])
+
+
+@route(directory_bp, "/admin/offices/{code}/retire", method="POST", roles=("admin",), body=RETIRE_BODY,
+       summary="Retire a grassroots office: no longer a dispatch target", tags=("admin",))
+def retire_office(ctx: RequestContext, code: str) -> dict[str, Any]:
+    return reference.set_active("office", code, active=False, actor=_actor(ctx),
+                                expected_version=ctx.body["expected_version"], reason=ctx.body["reason"])
+
+
+@route(directory_bp, "/admin/offices/{code}/reinstate", method="POST", roles=("admin",), body=REINSTATE_BODY,
+       summary="Reinstate a retired grassroots office (its department must be active)", tags=("admin",))
+def reinstate_office(ctx: RequestContext, code: str) -> dict[str, Any]:
+    return reference.set_active("office", code, active=True, actor=_actor(ctx),
+                                expected_version=ctx.body["expected_version"])
 
 
 AUDIT_QUERY = {"type": "object", "properties": {
@@ -89,8 +193,7 @@ def put_user(ctx: RequestContext, username: str) -> dict[str, Any]:
     if body["role"] in ("handler", "dept_lead"):
         if not body.get("department"):
             raise ValidationFailed("department roles need a department", details={"department": "required"})
-        if directory.find_entry(directory.DEPARTMENTS, body["department"]) is None:
-            raise ValidationFailed("unknown department", details={"department": "no such department"})
+        reference.check_user_department(body["department"])
     user = {"username": username, "role": body["role"], "name": body["name"],
             "department": body.get("department"), "district": body.get("district"),
             "active": body.get("active", True)}

@@ -2,7 +2,8 @@
 
 Departments and districts come from ``data/taxonomy`` (the Suzhou demo taxonomy copied into the
 project). Users are named after their role (``agent``, ``dispatcher``, ``handler`` in MARKET,
-``dept_lead`` in MARKET, ``manager``, ``admin``) plus ``handler-<code>`` for every other department.
+``dept_lead`` in MARKET, ``manager``, ``admin``) plus ``handler-<code>`` for every other department and
+every grassroots office.
 """
 from __future__ import annotations
 
@@ -63,21 +64,39 @@ REPLY_TEMPLATES = [
 ]
 
 
+#: Grassroots offices (基层所) of the demo: market-regulation offices under MARKET, with their handlers.
+DEMO_OFFICES = [
+    {"code": "MARKET-GUSU", "name": "姑苏市场监督管理所", "department": HOME_DEPARTMENT, "district": "GUSU",
+     "duties": ["辖区消费纠纷调解", "辖区食品经营检查", "辖区无照经营查处"]},
+    {"code": "MARKET-WUZHONG", "name": "吴中市场监督管理所", "department": HOME_DEPARTMENT, "district": "WUZHONG",
+     "duties": ["辖区消费纠纷调解", "辖区食品经营检查"]},
+]
+SEED_ACTOR = "seed"
+
+
 def seed_reference_data(data_dir: Path = DATA_DIR) -> dict[str, int]:
-    """Write departments, districts and demo users (idempotent: entries are replaced)."""
+    """Write departments, districts, grassroots offices and demo users through the same service
+    functions the admin API uses (idempotent: entries are replaced)."""
+    from chalicelib.services import reference
+
     departments = load_departments(data_dir)
     districts = load_districts(data_dir)
     users = demo_users(departments)
     for dept in departments:
-        directory.put_entry(directory.DEPARTMENTS, dept["code"], dept)
+        reference.save_department(dept["code"], dept, actor=SEED_ACTOR, expected_version=None)
     for district in districts:
-        directory.put_entry(directory.DISTRICTS, district["code"], district)
+        reference.save_district(district["code"], district, actor=SEED_ACTOR, expected_version=None)
+    for office in DEMO_OFFICES:
+        reference.save_office(office["code"], office, actor=SEED_ACTOR, expected_version=None)
+        users.append({"username": f"handler-{office['code'].lower()}", "role": "handler",
+                      "department": office["code"], "name": f"{office['name']} 处理人", "active": True})
     for user in users:
         directory.put_entry(directory.USERS, user["username"], user)
     for template in REPLY_TEMPLATES:
         directory.put_entry(directory.TEMPLATES, template["id"], {**template, "active": True, "category": None})
     partners = seed_partners()
-    return {"departments": len(departments), "districts": len(districts), "users": len(users), "partners": partners}
+    return {"departments": len(departments), "districts": len(districts), "offices": len(DEMO_OFFICES),
+            "users": len(users), "partners": partners}
 
 
 # The upper-level platform of the demo: the provincial 12315 platform. Its Standard Webhooks secret

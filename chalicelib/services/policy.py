@@ -103,10 +103,22 @@ def save_calendar_overrides(raw: Any, *, expected_version: int, actor: str) -> d
     return {"overrides": stored, "_version": version}
 
 
+def _dispatch_targets() -> tuple[frozenset[str], dict[str, str]]:
+    """(active department and office codes, office -> department of every office), read together."""
+    departments = directory.list_entries(directory.DEPARTMENTS)
+    offices = directory.list_entries(directory.OFFICES)
+    return (frozenset(d["code"] for d in departments + offices if d.get("active", True)),
+            {o["code"]: o["department"] for o in offices})
+
+
 def department_codes() -> frozenset[str]:
-    """Codes of the active departments (cached): dispatch targets must be among them."""
-    return _cached("DEPARTMENTS", lambda: frozenset(
-        d["code"] for d in directory.list_entries(directory.DEPARTMENTS) if d.get("active", True)))
+    """Codes of the active departments and grassroots offices (cached): dispatch targets must be among them."""
+    return _cached("DEPARTMENTS", _dispatch_targets)[0]
+
+
+def office_departments() -> dict[str, str]:
+    """Grassroots office code -> its department (cached; retired offices too, for old tickets' scope)."""
+    return _cached("DEPARTMENTS", _dispatch_targets)[1]
 
 
 def working_calendar() -> WorkingCalendar:

@@ -79,6 +79,8 @@ def check_scope(ticket: Ticket, actor: Actor) -> None:
     if actor.role in DEPARTMENT_ROLES:
         held = {a.department for a in ticket.assignments}
         urged = {u.department for u in ticket.urgings}
+        offices = policy.office_departments()  # a grassroots office's share is its department's too
+        held |= {offices[code] for code in held if code in offices}
         if actor.department not in held | urged:
             raise Forbidden("this ticket belongs to another department")
     elif actor.role in (Role.CITIZEN, Role.PARTNER):

@@ -1,4 +1,4 @@
-"""Reference data kept in the table: users, departments, districts, configuration documents.
+"""Reference data kept in the table: users, departments, districts, offices, configuration documents.
 
 Each kind lives in one small partition (``PK = USER`` and so on), so listing is one Query and
 reading one entry is one GetItem: nothing here scans.
@@ -15,6 +15,7 @@ from chalicelib.store.models import DirectoryItem
 USERS = "USER"
 DEPARTMENTS = "DEPT"
 DISTRICTS = "DISTRICT"
+OFFICES = "OFFICE"  # grassroots offices (基层所): dispatch targets under a department
 CONFIG = "CONFIG"
 TEMPLATES = "TEMPLATE"
 
