@@ -258,16 +258,18 @@ def serve(port: int, aws_port: int, data_dir: Path, reset: bool, clock_speed: fl
     runtime = LocalRuntime(port=port, aws_port=aws_port, data_dir=data_dir, reset=reset, clock_speed=clock_speed,
                            demo_tickets=demo_tickets, snapshot_interval=snapshot_interval)
     started = time.monotonic()
-    runtime.start()
-    print(runtime.banner(), flush=True)
-    print(f"  (ready in {time.monotonic() - started:.1f} s)", flush=True)
     stop = threading.Event()
 
     def _on_signal(signum: int, frame: Any) -> None:
         stop.set()
 
+    # Installed before the start: a Ctrl-C while starting (a restore can take a while) stops right after
+    # it, with the final save, instead of a KeyboardInterrupt somewhere in the start.
     signal.signal(signal.SIGINT, _on_signal)
     signal.signal(signal.SIGTERM, _on_signal)
+    runtime.start()
+    print(runtime.banner(), flush=True)
+    print(f"  (ready in {time.monotonic() - started:.1f} s)", flush=True)
     # Wait in short slices: a signal the kernel hands to a worker thread only sets CPython's
     # "signal pending" flag, and the main thread runs the handler when it next wakes. A wait
     # without a timeout would sleep through Ctrl-C (seen in CI: the runtime ignored SIGINT).

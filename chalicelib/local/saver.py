@@ -42,6 +42,7 @@ class SaveResult:
     """What one successful save did."""
 
     items: int
+    captured_at: float
     journal_bytes: int
     held_seconds: float
     seconds: float
@@ -55,6 +56,7 @@ class SaverStatus:
 
     started_at: float = field(default_factory=time.time)
     last_success_at: float | None = None
+    saved_through: float | None = None  # the capture instant of the last good save: older changes are on disk
     last_attempt_at: float | None = None
     last_error: str | None = None
     consecutive_failures: int = 0
@@ -140,6 +142,7 @@ class Saver:
                 raise
             result.seconds = time.monotonic() - started
             self.status.last_success_at = time.time()
+            self.status.saved_through = result.captured_at
             self.status.last_error = None
             self.status.consecutive_failures = 0
             self.status.saves += 1
@@ -151,6 +154,7 @@ class Saver:
 
     def _save(self, *, compact: bool) -> SaveResult:
         table = self.env["TABLE_NAME"]
+        captured_at = time.time()
         captured = changes.capture(table)
         if self._carried is not None:  # a failed save's changes, overlaid by the newer ones
             carried = self._carried
@@ -172,7 +176,7 @@ class Saver:
         objects = snapshot.save_objects(self.data_dir, self.env)
         snapshot.save_secrets(self.data_dir)
         snapshot.save_fieldkey(self.data_dir, self.env)
-        result = SaveResult(items=len(captured.items), journal_bytes=written, held_seconds=captured.held_seconds,
+        result = SaveResult(items=len(captured.items), captured_at=captured_at, journal_bytes=written, held_seconds=captured.held_seconds,
                             seconds=0.0, objects=objects)
         if compact and captured.key_names and snapshot.journal_bytes(self.data_dir) > max(
                 self.compact_min_bytes, snapshot.base_bytes(self.data_dir)):
@@ -203,6 +207,7 @@ class Saver:
             "status": "degraded" if (stale or failing) else "ok",
             "age_seconds": round(age, 1) if s.last_success_at is not None else None,
             "last_saved_at": _iso(s.last_success_at),
+            "saved_through": _iso(s.saved_through),  # every change before this instant is on disk
             "interval_seconds": self.interval,
             "consecutive_failures": s.consecutive_failures,
             "saves": s.saves,

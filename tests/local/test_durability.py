@@ -1,0 +1,198 @@
+"""Nothing older than one save interval is lost: the local runtime killed (-9) after save errors and in
+the middle of a save, restarted, finds its tickets and does not seed demo data over them."""
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from datetime import date, datetime, timedelta, timezone
+from pathlib import Path
+
+import pytest
+import requests
+
+from chalicelib.local.runtime import free_port
+
+ROOT = Path(__file__).resolve().parents[2]
+pytestmark = pytest.mark.runtime
+INTERVAL = "1"
+BODY = {
+    "kind": "complaint", "channel": "phone",
+    "complainant": {"name": "周八", "phone": "13700001111", "address": "苏州市姑苏区人民路8号"},
+    "respondent": {"name": "某培训机构", "address": "苏州市姑苏区干将路2号"},
+    "request": "要求退还学费", "facts": "课程未开课机构即关门，学费不退。",
+}
+
+
+class Run:
+    """One ``python -m chalicelib.local run`` process, its output in a file."""
+
+    def __init__(self, data_dir: Path, log: Path, *extra: str, env: dict[str, str] | None = None) -> None:
+        self.port = free_port()
+        self.log = log
+        environment = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "LOCAL_SAVE_"))}
+        environment.update({"PYTHONPATH": str(ROOT), **(env or {})})
+        self.output = open(log, "w", encoding="utf-8")
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "chalicelib.local", "run", "--port", str(self.port), "--data-dir", str(data_dir),
+             "--demo-tickets", "3", "--snapshot-interval", INTERVAL, *extra],
+            cwd=ROOT, env=environment, stdout=self.output, stderr=subprocess.STDOUT, text=True)
+        self.base = f"http://127.0.0.1:{self.port}"
+        self._wait(lambda: "local runtime ready" in self.text(), 120, "ready")
+
+    def text(self) -> str:
+        return self.log.read_text(encoding="utf-8")
+
+    def _wait(self, condition, seconds: float, what: str) -> None:
+        deadline = time.monotonic() + seconds
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise AssertionError(f"runtime exited ({self.process.returncode}) waiting for {what}:\n{self.text()[-3000:]}")
+            try:
+                if condition():
+                    return
+            except requests.RequestException:
+                pass
+            time.sleep(0.2)
+        self.kill()
+        raise AssertionError(f"not {what} within {seconds} s:\n{self.text()[-3000:]}")
+
+    def snapshot(self) -> dict:
+        return requests.get(f"{self.base}/health", timeout=60).json()["snapshot"]
+
+    def wait_saved_after(self, moment: datetime) -> None:
+        """Until every change made before ``moment`` is on disk."""
+        def saved() -> bool:
+            report = self.snapshot()
+            return (report["status"] == "ok" and report["saved_through"] is not None
+                    and datetime.fromisoformat(report["saved_through"]) > moment)
+        self._wait(saved, 60, "saved")
+
+    def wait_demo_seeded(self) -> None:
+        self._wait(lambda: "demo data:" in self.text(), 90, "demo seeded")
+
+    def login(self, user: str) -> dict[str, str]:
+        answer = requests.post(f"{self.base}/auth/dev-login", json={"username": user}, timeout=60)
+        assert answer.status_code == 200, answer.text
+        return {"Authorization": f"Bearer {answer.json()['token']}"}
+
+    def register(self, phone: str) -> str:
+        body = {**BODY, "complainant": {**BODY["complainant"], "phone": phone}}
+        answer = requests.post(f"{self.base}/tickets", json=body, headers=self.login("agent"), timeout=60)
+        assert answer.status_code == 201, answer.text
+        return answer.json()["tickets"][0]["id"]
+
+    def has(self, ticket_id: str) -> bool:
+        answer = requests.get(f"{self.base}/tickets/{ticket_id}", headers=self.login("agent"), timeout=60)
+        assert answer.status_code in (200, 404), answer.text
+        return answer.status_code == 200
+
+    def ticket_ids(self) -> set[str]:
+        """Every ticket received in the last 180 days (the demo spreads its tickets over 120)."""
+        manager, today, ids = self.login("manager"), date.today() + timedelta(days=1), set()  # UTC+8 is ahead
+        for start in (0, 90):
+            period = {"from": (today - timedelta(days=start + 89)).isoformat(),
+                      "to": (today - timedelta(days=start)).isoformat(), "limit": 200}
+            answer = requests.get(f"{self.base}/tickets", params=period, headers=manager, timeout=60)
+            assert answer.status_code == 200, answer.text
+            ids |= {item["id"] for item in answer.json()["items"]}
+        return ids
+
+    def kill(self) -> None:
+        self.process.send_signal(signal.SIGKILL)
+        self.process.wait(timeout=60)
+        self.output.close()
+
+    def interrupt(self) -> str:
+        self.process.send_signal(signal.SIGINT)
+        try:
+            self.process.wait(timeout=60)
+        except subprocess.TimeoutExpired:
+            self.kill()
+            raise AssertionError(f"runtime did not stop on Ctrl-C:\n{self.text()[-3000:]}")
+        self.output.close()
+        assert self.process.returncode == 0, self.text()[-3000:]
+        return self.text()
+
+
+def test_kill_9_after_save_errors_and_mid_save_loses_nothing_older_than_one_interval(tmp_path):
+    data = tmp_path / "data"
+    pause = tmp_path / "pause-saves"
+    fail = tmp_path / "fail-saves"
+
+    # 1. A fresh start whose saves fail while the fail file exists: /health says so, the saver retries.
+    fail.touch()
+    run = Run(data, tmp_path / "1.log", env={"LOCAL_SAVE_FAIL_FILE": str(fail)})
+    try:
+        health = requests.get(f"{run.base}/health", timeout=60)
+        assert health.status_code == 200
+        assert health.json()["status"] == "degraded" and health.json()["degraded"] == ["snapshot"]
+        assert "InjectedSaveFailure" in health.json()["snapshot"]["last_error"]
+        run.wait_demo_seeded()
+        first = run.register("13700000001")
+        created = datetime.now(timezone.utc)
+        run._wait(lambda: "no successful save" in run.snapshot().get("reason", ""), 30, "stale")
+        assert run.snapshot()["consecutive_failures"] >= 2
+        fail.unlink()
+        run.wait_saved_after(created)  # the saver got past its errors and saved the ticket
+        demo = run.ticket_ids() - {first}
+        assert len(demo) == 3
+    finally:
+        run.kill()
+    assert "snapshot save failed" in run.text()  # each failure was logged
+    (data / ".snapshot-k2j3h4").mkdir()  # leftovers of the former format's interrupted save
+    (data / ".tmp-table.jsonl-x1").write_text("half a file")
+
+    # 2. Restart: the ticket is back, the demo data is not seeded again, leftovers are gone.
+    #    Then a save is held before its commit (the pause file) and the runtime killed mid-save.
+    run = Run(data, tmp_path / "2.log", env={"LOCAL_SAVE_PAUSE_FILE": str(pause)})
+    try:
+        assert "restored" in run.text() and "being added in the background" not in run.text()
+        assert run.has(first)
+        assert run.ticket_ids() == demo | {first}
+        assert not list(data.glob(".snapshot-*")) and not list(data.glob(".tmp-*"))
+        second = run.register("13700000002")
+        created = datetime.now(timezone.utc)
+        run.wait_saved_after(created)
+        pause.write_text("hold the next save")
+        third = run.register("13700000003")  # only ever in the save the kill interrupts
+        run._wait(lambda: Path(f"{pause}.waiting").exists(), 30, "mid-save")
+    finally:
+        run.kill()
+    pause.unlink()
+
+    # 3. Restart: everything saved before the interrupted save is there; that save's batch is not.
+    #    Work goes on (the torn journal tail was cut off) and Ctrl-C saves it.
+    run = Run(data, tmp_path / "3.log")
+    try:
+        assert "'torn_bytes': 0" not in run.text()
+        assert run.has(first) and run.has(second) and not run.has(third)
+        fourth = run.register("13700000004")
+    finally:
+        out = run.interrupt()
+    assert "stopped in" in out
+
+    run = Run(data, tmp_path / "4.log")
+    try:
+        assert run.has(first) and run.has(second) and run.has(fourth)
+        assert run.ticket_ids() == demo | {first, second, fourth}  # never reseeded
+    finally:
+        run.interrupt()
+
+
+def test_a_folder_whose_first_run_died_before_its_first_save_is_not_seeded_with_demo_tickets(tmp_path):
+    from chalicelib.local import snapshot
+
+    data = tmp_path / "data"
+    snapshot.write_state(data, {"demo": {"requested": 3, "complete": False}})  # seeding began, nothing saved
+    run = Run(data, tmp_path / "1.log")
+    try:
+        assert "stopped before its first save" in run.text()
+        assert run.login("agent")  # the reference data (users, departments) is there
+        time.sleep(3)
+        assert "demo data:" not in run.text() and run.ticket_ids() == set()
+    finally:
+        run.interrupt()
+    assert snapshot.has_table_data(data)
