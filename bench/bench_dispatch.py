@@ -5,6 +5,9 @@ Measures, and writes to ``bench/results/dispatch.json``:
 * inference costs of the bundled model in fresh processes: load time, single-prediction
   latency (p50/p95), batch throughput, peak RSS (and that scikit-learn is not loaded);
 * accuracy of the bundled model on the held-out split with bootstrap 95% intervals;
+* the bundled model on text unlike its corpus (the second generator's test split): top-1, top-3,
+  auto-dispatch rate and precision, the coverage-precision curve, per-department precision,
+  abstention (and on non-hotline text), and on the real messages mapped to their categories;
 * 5-fold cross-validated macro-F1 and top-1 of our pipeline beside a plain TF-IDF + LinearSVC
   baseline on the same folds of the real message-board dataset (495 messages), with bootstrap
   intervals over the pooled out-of-fold predictions;
@@ -30,6 +33,7 @@ sys.path.insert(0, str(ROOT))
 from chalicelib.dispatch.metrics import macro_f1  # noqa: E402
 
 HELDOUT = ROOT / "data" / "dispatch" / "heldout.csv"
+UNLIKE_TEST = ROOT / "data" / "dispatch" / "unlike_test.csv"
 REAL = ROOT / "data" / "datasets" / "gov_messages_teddycup2020_sample.csv"
 BOOTSTRAP = 1000
 SEED = 0
@@ -131,6 +135,105 @@ def heldout_accuracy() -> dict[str, object]:
     }
 
 
+# Text that is no hotline matter at all: the model should abstain as "unfamiliar" on it.
+OOD_TEXTS = [
+    "今天天气很好，我们去公园散步吧。", "The quick brown fox jumps over the lazy dog.", "床前明月光，疑是地上霜。",
+    "晚饭吃什么？红烧肉还是清蒸鱼？", "这部电影的结局太感人了，推荐大家去看。", "明天上午十点开会，请准时参加。",
+    "祝你生日快乐，天天开心！", "我家猫咪今天学会了开门。", "周末一起去打羽毛球吗？", "这本小说的主人公是一位侦探。",
+    "股票今天又涨了，真开心。", "请把文件发到我的邮箱，谢谢。", "def main(): print('hello world')", "哈哈哈哈哈哈哈",
+    "春眠不觉晓，处处闻啼鸟。", "我最喜欢的颜色是蓝色。", "下周去云南旅游，帮我推荐几个景点？", "今天的数学作业好难啊。",
+    "手机壳是粉色的，很好看。", "足球比赛三比一，主队赢了。", "月亮代表我的心。", "你好，在吗？", "测试测试123",
+    "请问怎么做番茄炒蛋？", "这首歌的旋律很好听。", "我今天跑了五公里。", "新买的咖啡机很好用。", "外面下雪了。",
+    "这道数学题的答案是四十二。", "周杰伦的新专辑什么时候发？",
+]
+# Teddy Cup's first-level categories and the departments of ours whose duties they cover.
+CATEGORY_DEPARTMENTS = {
+    "城乡建设": {"URBAN", "HOUSING", "NATRES", "WATER", "GAS", "POWER", "FIRE"},
+    "环境保护": {"ECOLOGY"},
+    "交通运输": {"TRANSPORT"},
+    "教育文体": {"EDUCATION", "CULTOUR"},
+    "劳动和社会保障": {"HRSS", "MEDINS", "CIVIL"},
+    "商贸旅游": {"MARKET", "CULTOUR"},
+    "卫生计生": {"HEALTH", "MEDINS"},
+}
+
+
+def unlike_figures() -> dict[str, object]:
+    """The bundled model on the second generator's test split: the figures, the curve, per department."""
+    from chalicelib.dispatch import metrics
+    from chalicelib.dispatch.predictor import get_default_predictor
+    from chalicelib.dispatch.training import read_dataset
+
+    p = get_default_predictor()
+    data = read_dataset(UNLIKE_TEST)
+    proba, fam = p.assess(data.texts)
+    index = {lab: i for i, lab in enumerate(p.labels)}
+    y = np.array([index[lab] for lab in data.labels])
+    familiar = p.familiar(fam)
+    pred = proba.argmax(axis=1)
+    auto = (proba.max(axis=1) >= np.array(p.label_thresholds())[pred]) & familiar
+    rng = np.random.default_rng(SEED)
+    boot = []
+    for _ in range(BOOTSTRAP):
+        i = rng.integers(0, len(y), len(y))
+        if auto[i].any():
+            boot.append(np.mean(pred[i][auto[i]] == y[i][auto[i]]))
+    per_department = []
+    for k, code in enumerate(p.labels):
+        mine = auto & (pred == k)
+        per_department.append({"department": code, "threshold": p.threshold_for(code), "truth": int((y == k).sum()),
+                               "auto": int(mine.sum()),
+                               "precision": float(np.mean(y[mine] == k)) if mine.any() else None})
+    frames = data.extra.get("frame") or []
+    by_frame = {f: float(np.mean(pred[np.array(frames) == f] == y[np.array(frames) == f])) for f in sorted(set(frames))}
+    ood = p.familiar(p.familiarity(OOD_TEXTS))
+    return {
+        "n": len(y), "figures": metrics.evaluate(proba, y, p.threshold, p.label_thresholds(), familiar),
+        "auto_precision_ci": (float(np.percentile(boot, 2.5)), float(np.percentile(boot, 97.5))),
+        "curve": metrics.coverage_precision(proba, y), "per_department": per_department, "by_frame": by_frame,
+        "ood_n": len(OOD_TEXTS), "ood_abstained": float(np.mean(~ood)) if ood is not None else None,
+        "calibration": p.metadata.get("calibration", {}),
+    }
+
+
+def baseline_across_generators() -> dict[str, float]:
+    """The plain baseline (TF-IDF over jieba words + LinearSVC) trained on the corpus: top-1 on the
+    corpus generator's held-out split and on the second generator's test split."""
+    import jieba
+    from sklearn.feature_extraction.text import TfidfVectorizer
+    from sklearn.svm import LinearSVC
+
+    from chalicelib.dispatch.training import read_dataset
+
+    jieba.setLogLevel(60)
+    train = read_dataset(ROOT / "data" / "dispatch" / "corpus.csv")
+    vec = TfidfVectorizer(tokenizer=jieba.lcut, token_pattern=None, lowercase=False)
+    clf = LinearSVC(random_state=SEED).fit(vec.fit_transform(train.texts), train.labels)
+    out = {}
+    for name, path in (("heldout", HELDOUT), ("unlike", UNLIKE_TEST)):
+        data = read_dataset(path)
+        out[name] = float(np.mean(clf.predict(vec.transform(data.texts)) == np.array(data.labels)))
+    return out
+
+
+def real_messages_bundled() -> dict[str, object]:
+    """The bundled model (trained on the corpus only) on the real messages, its department counted
+    right when it is one of those the message's category covers."""
+    from chalicelib.dispatch.predictor import get_default_predictor
+    from chalicelib.dispatch.training import read_dataset
+
+    p = get_default_predictor()
+    data = read_dataset(REAL)
+    proba, fam = p.assess(data.texts)
+    pred = proba.argmax(axis=1)
+    right = np.array([p.labels[k] in CATEGORY_DEPARTMENTS[c] for k, c in zip(pred, data.labels)])
+    familiar = p.familiar(fam)
+    auto = (proba.max(axis=1) >= np.array(p.label_thresholds())[pred]) & familiar
+    return {"n": len(right), "top1": float(right.mean()), "auto_rate": float(auto.mean()),
+            "auto_precision": float(right[auto].mean()) if auto.any() else None,
+            "unfamiliar": float(np.mean(~familiar))}
+
+
 def real_dataset_cv(folds: int = 5) -> dict[str, object]:
     """Our pipeline and the baseline on the same stratified folds; pooled OOF predictions."""
     import jieba
@@ -198,9 +301,14 @@ def main() -> None:
     started = time.time()
     cost = inference_costs()
     held = heldout_accuracy()
+    unlike = unlike_figures()
+    real = real_messages_bundled()
+    base = baseline_across_generators()
     cv = real_dataset_cv()
     dist = districts()
     m, s = cv["mean"], cv["std"]
+    uf = unlike["figures"]
+    cal = unlike["calibration"]
     rows = [
         ["model load time, fresh process: imports + artifact + jieba dictionary (s)", round(cost["load_s"], 3), "< 1.5"],
         ["model load CPU time (s)", round(cost["load_cpu_s"], 3), ""],
@@ -212,8 +320,28 @@ def main() -> None:
         [f"held-out top-1, bundled model (n={held['n']}, 95% CI)", fmt_ci(*held["top1"]), ""],
         ["held-out top-3 (95% CI)", fmt_ci(*held["top3"]), ""],
         ["held-out macro-F1 (95% CI)", fmt_ci(*held["macro_f1"]), ">= 0.90"],
-        [f"held-out auto-dispatch rate (threshold {held['threshold']:.2f})", round(held["auto_rate"], 3), ""],
-        ["held-out auto-dispatch precision (95% CI)", fmt_ci(*held["auto_precision"]), ">= 0.95"],
+        ["held-out auto-dispatch rate (same generator as the corpus)", round(held["auto_rate"], 3), ""],
+        ["held-out auto-dispatch precision (95% CI)", fmt_ci(*held["auto_precision"]), ">= 0.97"],
+        [f"unlike-corpus test (second generator, n={uf['n']}): top-1 / top-3", f"{uf['top1']:.3f} / {uf['top3']:.3f}",
+         ">= 0.90 / >= 0.97"],
+        ["top-1 of the plain TF-IDF + LinearSVC baseline trained on the same corpus: held-out / unlike-corpus test",
+         f"{base['heldout']:.3f} / {base['unlike']:.3f}", ""],
+        ["unlike-corpus test: auto-dispatch rate (coverage)", f"{uf['auto_rate']:.3f}", ">= 0.50"],
+        ["unlike-corpus test: auto-dispatch precision (95% CI)", fmt_ci(uf["auto_precision"], unlike["auto_precision_ci"]),
+         ">= 0.97"],
+        ["unlike-corpus test: abstention rate (left to a dispatcher) / of which unfamiliar text",
+         f"{1 - uf['auto_rate']:.3f} / {uf['unfamiliar_rate']:.3f}", ""],
+        [f"non-hotline text (n={unlike['ood_n']}): abstained as unfamiliar", f"{unlike['ood_abstained']:.3f}", "1.0"],
+        *[[f"unlike-corpus test, most confident {pt['coverage']:.0%} of tickets: precision (lowest probability)",
+           f"{pt['precision']:.3f} ({pt['min_probability']:.3f})", ""] for pt in unlike["curve"]],
+        *[[f"unlike-corpus test, {d['department']}: auto-dispatched / of {d['truth']}, precision (threshold)",
+           f"{d['auto']}, {'-' if d['precision'] is None else format(d['precision'], '.3f')} ({d['threshold']:.3f})", ">= 0.97"]
+          for d in unlike["per_department"]],
+        [f"real messages (n={real['n']}), bundled model, department within the message's category: top-1",
+         f"{real['top1']:.3f}", ""],
+        ["real messages, bundled model: auto-dispatch rate / precision / unfamiliar",
+         f"{real['auto_rate']:.3f} / {'-' if real['auto_precision'] is None else format(real['auto_precision'], '.3f')}"
+         f" / {real['unfamiliar']:.3f}", ">= 0.97 precision"],
         [f"real data 5-fold CV macro-F1, our pipeline (n={cv['n']}, mean ± sd; pooled 95% CI)",
          f"{m['ours_f1']:.3f} ± {s['ours_f1']:.3f}; {cv['ours_f1_ci'][0]:.3f}-{cv['ours_f1_ci'][1]:.3f}", "0.88-0.90 (published, full set)"],
         ["real data 5-fold CV macro-F1, TF-IDF + LinearSVC baseline",
@@ -225,21 +353,38 @@ def main() -> None:
         ["real data macro-F1 difference, ours - baseline (paired bootstrap 95% CI)",
          f"{cv['diff_f1_ci'][0]:+.3f} to {cv['diff_f1_ci'][1]:+.3f}", "> 0"],
         ["real data CV auto-dispatch rate / precision",
-         f"{cv['auto_rate']:.3f} / {cv['auto_precision']:.3f}" if cv["auto_precision"] is not None else "0 / -", ">= 0.95 precision"],
+         f"{cv['auto_rate']:.3f} / {cv['auto_precision']:.3f}" if cv["auto_precision"] is not None else "0 / -", ">= 0.97 precision"],
         [f"jurisdiction on held-out (n={dist['n']}): coverage / accuracy",
          f"{dist['coverage']:.3f} / {dist['accuracy']:.3f}", ""],
     ]
     load = os.getloadavg()[0]
     load_start = LOAD_AT_START
+    frames = ", ".join(f"{k} {v:.3f}" for k, v in unlike["by_frame"].items())
     notes = (
         f"Bundled model {held['version']} (trained on data/dispatch/corpus.csv, 18 departments). "
+        "Thresholds: chosen on data/dispatch/unlike_calibration.csv, made by a second generator "
+        "(chalicelib/dispatch/corpus/unlike.py: its own matters, frames and noise) that the model never trains on: "
+        f"global {cal.get('threshold')}, raised for {', '.join(sorted(cal.get('thresholds') or {})) or 'no department'}; "
+        f"familiarity floor {cal.get('familiarity_floor')} (its {cal.get('familiarity_quantile')} quantile); "
+        f"cross-fitting over its {(cal.get('cross_fitting') or {}).get('groups')} matters "
+        f"(thresholds chosen without a matter, applied to it) gave precision {(cal.get('cross_fitting') or {}).get('auto_precision')}, "
+        f"so the aim stayed {cal.get('chosen_for')}. The unlike-corpus test split tells the other matters of the second "
+        f"generator (none in calibration); top-1 by its frame: {frames}. "
+        "Real messages, bundled model: the Teddy Cup categories are coarser than our departments, so a department counts "
+        "as right when the category covers it (城乡建设: URBAN, HOUSING, NATRES, WATER, GAS, POWER, FIRE; 劳动和社会保障: "
+        "HRSS, MEDINS, CIVIL; 商贸旅游: MARKET, CULTOUR; 教育文体: EDUCATION, CULTOUR; 卫生计生: HEALTH, MEDINS; "
+        "环境保护: ECOLOGY; 交通运输: TRANSPORT); its place names are anonymised (A市, A3区), unlike the corpus. "
+        "That mapping makes the real-message precision a lower bound: the source files bus lines under 城乡建设, "
+        "traffic lights under 交通运输 and supply teachers' pay under 教育文体, which our duty lists give to TRANSPORT, "
+        "POLICE and HRSS. Even so the model is too sure on these messages (long letters to officials, a province "
+        "and a register it never saw): this is what the live guard is for, per department, once tickets flow. "
         "The held-out split is synthetic like the corpus, so its figures are optimistic; the real "
         "figures are the 5-fold CV on the 495-message Teddy Cup 2020 sample (7 categories, "
         "data/datasets/PROVENANCE.md), where both pipelines train on about 396 messages per fold: "
         "the published 0.88-0.90 was on the full 9,210-row set and is not comparable. Our pipeline "
         "= jieba (trimmed dictionary + user dictionary) word 1-2-grams + char 2-3-grams TF-IDF + "
-        "duty-knowledge features, LinearSVC with per-class Platt calibration, threshold chosen on "
-        "out-of-fold probabilities for 0.95 precision. Baseline = TfidfVectorizer(jieba.lcut) + "
+        "duty-knowledge features, LinearSVC with per-class Platt calibration; in the CV folds, with no second "
+        "generator for these labels, the threshold is chosen on out-of-fold probabilities for 0.97 precision. Baseline = TfidfVectorizer(jieba.lcut) + "
         "LinearSVC with defaults, same folds (StratifiedKFold(5, shuffle, seed 0)). Latency, "
         "throughput, load time and RSS come from 5 fresh inference processes (numpy + jieba, "
         "no scikit-learn). The jurisdiction figure is circular (the corpus draws its places from "

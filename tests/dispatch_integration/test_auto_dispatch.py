@@ -140,3 +140,19 @@ def test_settings_are_validated_and_versioned(api):
     shown = api.get("/admin/dispatch-settings", user="admin").json
     assert shown == {"auto_dispatch": True, "min_probability": None, "exclude_channels": ["upper_level"],
                      "_version": 0, "default": True}
+
+
+def test_text_far_from_anything_the_model_knows_waits_for_the_dispatcher_with_the_ranked_list(api):
+    poem = {**UNSURE, "request": "请转交", "facts": "床前明月光，疑是地上霜。举头望明月，低头思故乡。"}
+    ticket = register(api, poem)
+    rec = ticket["recommendation"]
+    assert rec["abstain"] == "unfamiliar" and rec["auto"] is False and len(rec["departments"]) == 3
+    assert rec["familiarity_bp"] is not None
+    # even an admin's low minimum probability does not make the model sure of it
+    assert api.put("/admin/dispatch-settings", json={"auto_dispatch": True, "min_probability": 0.5,
+                                                     "expected_version": 0}, user="admin").status == 200
+    act(api, ticket["id"], "accept", "agent")
+    assert autodispatch.auto_dispatch(ticket["id"]) == "unfamiliar"
+    assert ticket["id"] in _queue_ids(api)
+    shown = api.get(f"/tickets/{ticket['id']}", user="dispatcher").json["recommendation"]
+    assert shown["abstain"] == "unfamiliar" and shown["departments"] == rec["departments"]
