@@ -33,6 +33,13 @@ def get_workflow(ctx: RequestContext, ticket_id: str) -> dict[str, Any]:
     return inspection.describe_flow(ticket_id)
 
 
+@route(workflow_bp, "/admin/workflows/{ticket_id}/restart", method="POST", roles=("admin",), body=EMPTY_BODY,
+       tags=("workflow",), summary="Restart a ticket's flow: stop its execution, start the next generation")
+def restart_workflow(ctx: RequestContext, ticket_id: str) -> tuple[int, dict[str, Any]]:
+    assert ctx.principal is not None
+    return 202, inspection.restart_flow(ticket_id, actor=ctx.principal.username)
+
+
 def _day(ctx: RequestContext, name: str, default: date) -> date:
     value = ctx.query.get(name)
     if not value:

@@ -178,6 +178,7 @@ def _latest_events(arn: str, limit: int, *, max_pages: int = 25) -> list[dict[st
     sfn = client("stepfunctions")
     kept: list[dict[str, Any]] = []
     token: str | None = None
+    newest_first = False
     for _ in range(max_pages):
         kwargs: dict[str, Any] = {"executionArn": arn, "reverseOrder": True, "maxResults": limit}
         if token:
@@ -190,30 +191,24 @@ def _latest_events(arn: str, limit: int, *, max_pages: int = 25) -> list[dict[st
             raise
         page = answer.get("events", [])
         ids = [int(e.get("id", 0)) for e in page]
-        if ids == sorted(ids, reverse=True):  # honoured: the first page is the newest
-            return page[:limit]
-        kept = (kept + page)[-limit:]
         token = answer.get("nextToken")
+        if len(ids) > 1 and ids == sorted(ids, reverse=True):  # honoured: pages run newest first
+            newest_first = True
+        kept = kept + page
+        if newest_first and (len(kept) >= limit or not token):
+            return kept[:limit]
+        if not newest_first:
+            kept = kept[-limit:]
         if not token:
             break
-    return sorted(kept, key=lambda e: int(e.get("id", 0)), reverse=True)
+    return sorted(kept, key=lambda e: int(e.get("id", 0)), reverse=True)[:limit]
 
 
-def current_wait(events: list[dict[str, Any]]) -> dict[str, Any] | None:
-    """From a newest-first history: the state the execution is in, and until when it waits."""
+def current_state(events: list[dict[str, Any]]) -> dict[str, Any] | None:
+    """From a newest-first history: the state the execution entered last, and since when."""
     for event in events:
         if event.get("type", "").endswith("StateEntered"):
-            state = event.get("state")
-            waiting_until = None
-            try:
-                data = json.loads(event.get("input") or "{}")
-            except ValueError:
-                data = {}
-            if state == "WaitForCheckpoint":
-                waiting_until = (((data.get("read") or {}).get("Item") or {}).get("checkpoint_at") or {}).get("S")
-            elif state == "WaitForSupervision":
-                waiting_until = (data.get("next") or {}).get("supervise_at")
-            return {"state": state, "since": event.get("at"), "waiting_until": waiting_until}
+            return {"state": event.get("state"), "since": event.get("at")}
         if event.get("type", "").startswith("Execution") and event.get("type") != "ExecutionStarted":
-            return {"state": None, "since": event.get("at"), "waiting_until": None}
+            return {"state": None, "since": event.get("at")}
     return None

@@ -85,3 +85,14 @@ def end(ticket_id: str, *, reason: str) -> bool:
         return False
     records.mark_ended(ticket_id, generation=record.generation, reason=reason, now=clock.now())
     return True
+
+
+def restart(ticket: Ticket, policy: Policy, *, reason: str) -> FlowRecord | None:
+    """An operator's restart: stop the ticket's current execution if it still runs, and start the
+    next generation, which enters the ticket's committed stage. None when the ticket needs no flow."""
+    if not stages.has_flow(ticket):
+        return None
+    record = records.get(ticket.id)
+    if record is not None and record.execution_arn:
+        executions.stop(record.execution_arn, error="Restarted", cause=reason[:200])
+    return _start_next(ticket, record, policy, reason=reason)

@@ -7,9 +7,15 @@ from typing import Any
 from chalicelib.domain.calendar import TZ
 from chalicelib.services import tickets as ticket_service
 from chalicelib.store.tickets import timer_timestamp
-from chalicelib.workflow import executions, records, schedule, stages
+from chalicelib.domain.errors import IllegalTransition
+from chalicelib.workflow import executions, flows, graph, records, schedule, stages, tokens
 
-HISTORY_EVENTS = 40
+HISTORY_EVENTS = 500  # the longest realistic ticket's whole history (tests/workflow/test_flow_limits.py)
+# the state each waiting stage is in (chalicelib/workflow/stages.py -> stepfunctions/ticket_flow.asl.json)
+STATE_OF_STAGE = {"acceptance": "Acceptance", "non_acceptance_review": "NonAcceptanceReview",
+                  "dispatch": "Dispatch", "sign": "Sign", "handling": "HandleShare", "paused": "Paused",
+                  "closure_review": "ClosureReview", "callback": "Callback", "evaluation": "Evaluation",
+                  "close": "Close", "archive": "Archive"}
 MAX_GENERATIONS_SHOWN = 10
 
 
@@ -39,8 +45,13 @@ def describe_flow(ticket_id: str) -> dict[str, Any]:
         "execution": None,
         "current": None,
         "history": [],
+        "graph": None,
+        "waiting_in": [],
         "earlier_executions": [],
     }
+    answer["graph"] = graph.deployed_graph(executions.state_machine_arn())
+    answer["waiting_in"] = [{"scope": t.scope, "stage": t.stage, "state": STATE_OF_STAGE.get(t.stage, t.stage),
+                             "wake": t.wake, "since": t.armed_at} for t in tokens.armed(ticket.id)]
     if record is None or not record.execution_arn:
         return answer
     info = executions.describe(record.execution_arn)
@@ -49,7 +60,7 @@ def describe_flow(ticket_id: str) -> dict[str, Any]:
                                "console_url": executions.console_url(info.arn)}
         events = executions.history(info.arn, limit=HISTORY_EVENTS)
         answer["history"] = [{k: v for k, v in e.items() if k != "input"} for e in events]
-        answer["current"] = executions.current_wait(events) if info.running else None
+        answer["current"] = executions.current_state(events) if info.running else None
     else:
         answer["execution"] = {"name": record.execution_name, "arn": record.execution_arn, "status": "MISSING",
                                "generation": record.generation}
@@ -60,3 +71,12 @@ def describe_flow(ticket_id: str) -> dict[str, Any]:
         answer["earlier_executions"].append(
             earlier.to_dict() if earlier else {"name": arn.rsplit(":", 1)[-1], "arn": arn, "status": "MISSING"})
     return answer
+
+
+def restart_flow(ticket_id: str, *, actor: str) -> dict[str, Any]:
+    """Stop the ticket's execution and start the next generation (NotFound if no such ticket,
+    IllegalTransition when a closed ticket needs no flow); answers the flow as it is now."""
+    ticket = ticket_service.repository().get(ticket_id)
+    if flows.restart(ticket, ticket_service.current_policy(), reason=f"restarted by {actor}") is None:
+        raise IllegalTransition("the ticket has no flow to restart", details={"status": ticket.status})
+    return describe_flow(ticket_id)

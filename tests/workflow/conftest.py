@@ -125,7 +125,17 @@ def _open_shared() -> tuple[dict[str, str], Any]:
 def _stop_running(arn: str) -> None:
     sfn = boto3.client("stepfunctions")
     for execution in sfn.list_executions(stateMachineArn=arn, statusFilter="RUNNING")["executions"]:
-        sfn.stop_execution(executionArn=execution["executionArn"], error="TestOver", cause="teardown")
+        _stop(sfn, execution["executionArn"])
+
+
+def _stop(sfn: Any, arn: str) -> None:
+    """Stop a test's execution. moto 5.2.5 fails to stop one whose worker already let go of its
+    environment (an execution waiting inside a Map iteration): that one is left to the mock's end."""
+    try:
+        sfn.stop_execution(executionArn=arn, error="TestOver", cause="teardown")
+    except AttributeError as exc:
+        if "set_stop" not in str(exc):
+            raise
 
 
 def _close_shared() -> None:
@@ -165,7 +175,7 @@ def flow(flow_env: tuple[dict[str, str], Any]) -> Iterator[Flow]:
         yield handle
     finally:
         for execution in handle.executions("RUNNING"):
-            handle.sfn.stop_execution(executionArn=execution["executionArn"], error="TestOver", cause="teardown")
+            _stop(handle.sfn, execution["executionArn"])
 
 
 def submission(**overrides: Any) -> dict[str, Any]:
