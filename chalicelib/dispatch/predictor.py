@@ -31,9 +31,10 @@ class Recommendation:
 
     ``threshold`` is the one of the first department (its own, or the model's global one);
     ``familiarity`` is how close the text is to what the model knows (cosine similarity with the
-    nearest department's centroid, None for models without centroids); ``abstain`` says why the
-    model would not dispatch alone: ``unfamiliar`` (text far from anything it knows) or
-    ``below_threshold``.
+    nearest department's centroid, None for models without centroids) and ``coverage`` the share
+    of its character n-grams the model's vocabulary knows; ``abstain`` says why the model would
+    not dispatch alone: ``unfamiliar`` (either is below its floor: text far from anything it
+    knows, or written in words it never saw) or ``below_threshold``.
     """
 
     top: list[tuple[str, float]]
@@ -42,6 +43,7 @@ class Recommendation:
     model_version: str
     familiarity: float | None = None
     abstain: str | None = None
+    coverage: float | None = None
 
     @property
     def department(self) -> str:
@@ -60,6 +62,7 @@ class Recommendation:
             "threshold": round(self.threshold, 4),
             "model_version": self.model_version,
             "familiarity": None if self.familiarity is None else round(self.familiarity, 4),
+            "coverage": None if self.coverage is None else round(self.coverage, 4),
             "abstain": self.abstain,
         }
 
@@ -86,6 +89,7 @@ class Predictor:
         self.threshold: float = float(meta["threshold"])
         self.thresholds: dict[str, float] = {str(k): float(v) for k, v in (meta.get("thresholds") or {}).items()}
         self.familiarity_floor: float = float(meta.get("familiarity_floor") or 0.0)
+        self.coverage_floor: float = float(meta.get("coverage_floor") or 0.0)
         self.config = AnalyzerConfig.from_json(meta["analyzer"])
         self.knowledge = Knowledge.from_json(meta["knowledge"]) if meta.get("knowledge") else None
         # term -> column; idf over all TF-IDF columns (word block first, then char block).
@@ -108,19 +112,22 @@ class Predictor:
         """Raw linear scores, one row per text."""
         return self._scores(texts, chunk)[0]
 
-    def familiarity(self, texts: Sequence[str]) -> np.ndarray | None:
-        """Cosine similarity of each text with the nearest department centroid (None: no centroids)."""
+    def familiarity(self, texts: Sequence[str]) -> np.ndarray:
+        """Per text: the known share of its character n-grams, and its cosine similarity with the
+        nearest department centroid (+inf for a model without centroids)."""
         return self._scores(texts)[1]
 
-    def _scores(self, texts: Sequence[str], chunk: int = 512) -> tuple[np.ndarray, np.ndarray | None]:
-        """Raw linear scores and familiarity, one row per text.
+    def _scores(self, texts: Sequence[str], chunk: int = 512) -> tuple[np.ndarray, np.ndarray]:
+        """Raw linear scores and familiarity (coverage, similarity), one row per text.
 
         Per text, Python only segments and maps terms to columns; counting, sublinear tf x idf,
         the per-block l2 norm and the dot products run in numpy over a chunk of texts.
         """
         n_cols = self._coef.shape[1]
         centroid = self._centroid
-        fam = None if centroid is None else np.zeros(len(texts), dtype=np.float64)
+        fam = np.zeros((len(texts), 2), dtype=np.float64)
+        if centroid is None:
+            fam[:, 1] = np.inf
         n_feat = self._coef.shape[0]
         n_word = len(self._word_index)
         word_get, char_get = self._word_index.get, self._char_index.get
@@ -136,8 +143,10 @@ class Predictor:
                 a = analyze(text, self._segmenter.cut, self.config, self.knowledge)
                 before = len(ids)
                 ids.extend([j for j in map(word_get, a.words) if j is not None])
-                ids.extend([j for j in map(char_get, a.chars) if j is not None])
+                known_chars = [j for j in map(char_get, a.chars) if j is not None]
+                ids.extend(known_chars)
                 lengths.append(len(ids) - before)
+                fam[start + r, 0] = len(known_chars) / len(a.chars) if a.chars else 0.0
                 if n_know:
                     know[r] = a.knowledge
             scores = np.zeros((m, n_cols), dtype=np.float64)
@@ -154,12 +163,12 @@ class Predictor:
                 contrib = self._coef[col] * w32
                 starts = np.flatnonzero(np.r_[True, doc[1:] != doc[:-1]])
                 scores[doc[starts]] = np.add.reduceat(contrib, starts, axis=0)
-                if centroid is not None and fam is not None:
+                if centroid is not None:
                     sims = np.zeros((m, centroid.shape[1]), dtype=np.float64)
                     sims[doc[starts]] = np.add.reduceat(centroid[col] * w32, starts, axis=0)
                     x_norm = np.sqrt(np.bincount(doc, weights=w * w, minlength=m))
                     denom = np.maximum(x_norm[:, None] * self._centroid_norm[None, :], 1e-12)
-                    fam[start:start + m] = (sims / denom).max(axis=1)
+                    fam[start:start + m, 1] = (sims / denom).max(axis=1)
             if n_know:
                 scores += know @ self._coef[self._knowledge_offset:self._knowledge_offset + n_know]
             out[start:start + m] = scores + self._intercept
@@ -169,8 +178,8 @@ class Predictor:
         """Calibrated probabilities (rows sum to 1, columns in ``labels`` order)."""
         return calibrated_proba(self.decision_function(texts), self._a, self._b)
 
-    def assess(self, texts: Sequence[str]) -> tuple[np.ndarray, np.ndarray | None]:
-        """Calibrated probabilities and familiarity (None for a model without centroids)."""
+    def assess(self, texts: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
+        """Calibrated probabilities and familiarity (see :meth:`familiarity`)."""
         decision, fam = self._scores(texts)
         return calibrated_proba(decision, self._a, self._b), fam
 
@@ -182,26 +191,28 @@ class Predictor:
         """Each label's threshold, in label order."""
         return [self.threshold_for(code) for code in self.labels]
 
-    def familiar(self, familiarity: np.ndarray | None) -> np.ndarray | None:
+    def familiar(self, familiarity: np.ndarray) -> np.ndarray:
         """Which texts are close enough to what the model knows for it to decide alone."""
-        return None if familiarity is None else familiarity >= self.familiarity_floor
+        return (familiarity[:, 0] >= self.coverage_floor) & (familiarity[:, 1] >= self.familiarity_floor)
 
     def recommend_many(self, texts: Sequence[str], k: int = 3) -> list[Recommendation]:
         """A :class:`Recommendation` per text."""
         proba, fam = self.assess(texts)
+        familiar = self.familiar(fam)
         k = max(1, min(k, len(self.labels)))
         out = []
         for i, row in enumerate(proba):
             order = np.argsort(-row, kind="stable")[:k]
             top = [(self.labels[j], float(row[j])) for j in order]
             threshold = self.threshold_for(top[0][0])
-            familiarity = None if fam is None else float(fam[i])
+            familiarity = None if np.isinf(fam[i, 1]) else float(fam[i, 1])
             abstain = None
-            if familiarity is not None and familiarity < self.familiarity_floor:
+            if not familiar[i]:
                 abstain = "unfamiliar"
             elif top[0][1] < threshold:
                 abstain = "below_threshold"
-            out.append(Recommendation(top, abstain is None, threshold, self.version, familiarity, abstain))
+            out.append(Recommendation(top, abstain is None, threshold, self.version, familiarity, abstain,
+                                      float(fam[i, 0])))
         return out
 
     def recommend(self, text: str, k: int = 3) -> Recommendation:

@@ -55,7 +55,7 @@ class TrainConfig:
     seed: int = 0
     department_support: int = metrics.DEFAULT_DEPARTMENT_SUPPORT
     centroid_terms: int = 1500
-    familiarity_quantile: float = 0.02
+    familiarity_quantile: float = 0.01  # of the calibration texts, for each of the two floors
     analyzer: AnalyzerConfig = field(default_factory=lambda: AnalyzerConfig(main_matter=True))
 
     def to_json(self) -> dict[str, object]:
@@ -259,8 +259,9 @@ def calibrate(art: Artifact, segmenter: Segmenter, data: Dataset, config: TrainC
     proba, fam = predictor.assess(cal.texts)
     index = {lab: i for i, lab in enumerate(predictor.labels)}
     y = np.array([index[lab] for lab in cal.labels])
-    floor = float(np.quantile(fam, config.familiarity_quantile)) if fam is not None else 0.0
-    familiar = fam >= floor if fam is not None else np.ones(len(y), dtype=bool)
+    coverage_floor = float(np.quantile(fam[:, 0], config.familiarity_quantile))
+    floor = float(np.quantile(fam[:, 1], config.familiarity_quantile)) if np.isfinite(fam[:, 1]).all() else 0.0
+    familiar = (fam[:, 0] >= coverage_floor) & (fam[:, 1] >= floor)
     # Thresholds are chosen among the texts the model would not abstain on anyway, for a target
     # with the headroom that cross-fitting over the calibration's groups shows is needed.
     groups = cal.extra.get("matter") or cal.extra.get("group")
@@ -272,11 +273,13 @@ def calibrate(art: Artifact, segmenter: Segmenter, data: Dataset, config: TrainC
     art.metadata["threshold"] = round(overall, 6)
     art.metadata["thresholds"] = per
     art.metadata["familiarity_floor"] = round(floor, 6)
+    art.metadata["coverage_floor"] = round(coverage_floor, 6)
     per_label = [per.get(code, overall) for code in predictor.labels]
     figures = metrics.evaluate(proba, y, overall, per_label, familiar)
     summary = {"source": source, "n": len(y), "threshold": round(overall, 6), "thresholds": per,
                "target_precision": config.target_precision, "chosen_for": aim, "cross_fitting": crossfit,
-               "familiarity_floor": round(floor, 6), "familiarity_quantile": config.familiarity_quantile,
+               "familiarity_floor": round(floor, 6), "coverage_floor": round(coverage_floor, 6),
+               "familiarity_quantile": config.familiarity_quantile,
                "figures": figures}
     art.metadata["calibration"] = summary
     art.metadata["metrics"]["calibration"] = figures
@@ -375,10 +378,13 @@ def fit(data: Dataset, config: TrainConfig = TrainConfig(), *, segmenter: Segmen
     if calibration is not None:
         calibrate(art, seg, calibration, config, calibration_source)
     else:
+        # No text from elsewhere: half of the training texts' own low quantiles (they are familiar by construction).
         fam = Predictor(art, segmenter=seg).familiarity(data.texts)
-        floor = float(np.quantile(fam, config.familiarity_quantile)) * 0.5 if fam is not None else 0.0
+        floor = float(np.quantile(fam[:, 1], config.familiarity_quantile)) * 0.5
+        coverage_floor = float(np.quantile(fam[:, 0], config.familiarity_quantile)) * 0.5
         art.metadata["thresholds"] = {}
         art.metadata["familiarity_floor"] = round(floor, 6)
+        art.metadata["coverage_floor"] = round(coverage_floor, 6)
         art.metadata["calibration"] = {"source": "out_of_fold", "n": len(y), "threshold": round(threshold, 6),
                                        "thresholds": {}, "familiarity_floor": round(floor, 6)}
     art.validate()
