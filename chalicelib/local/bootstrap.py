@@ -43,6 +43,8 @@ SKIPPED_TYPES = {
     "AWS::Serverless::LayerVersion",
     # Nobody is e-mailed locally: alarms notify the topic, which has no subscriber here.
     "AWS::SNS::Subscription",
+    # Nothing publishes metrics locally; the admin's flow page shows the flows instead.
+    "AWS::CloudWatch::Dashboard",
 }
 
 

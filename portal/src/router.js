@@ -19,6 +19,7 @@ const routes = [
       { path: 'manager/settings', component: () => import('./views/staff/ManagerSettings.vue'), meta: { roles: ['manager'], title: '规则与模板' } },
       { path: 'stats', component: () => import('./views/staff/StatsAnalysis.vue'), meta: { roles: ['dispatcher', 'dept_lead', 'manager'], title: '统计分析' } },
       { path: 'admin/models', component: () => import('./views/staff/AdminModels.vue'), meta: { roles: ['admin'], title: '智能分拨模型' } },
+      { path: 'admin/workflows/:id?', component: () => import('./views/staff/AdminWorkflow.vue'), meta: { roles: ['admin'], title: '工单流程' } },
       { path: 'search', component: () => import('./views/staff/TicketSearch.vue'), meta: { roles: STAFF, title: '综合查询' } },
       { path: 'tickets/:id', component: () => import('./views/staff/TicketDetail.vue'), meta: { roles: STAFF, title: '工单详情' }, props: true },
     ],
