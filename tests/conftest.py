@@ -124,14 +124,15 @@ class ApiClient:
         return self._tokens[username]
 
     def request(self, method: str, path: str, *, json_body: Any = None, body: bytes | None = None,
-                user: str | None = None, headers: dict[str, str] | None = None) -> ApiResponse:
+                user: str | None = None, headers: dict[str, str] | None = None,
+                source_ip: str = "127.0.0.1") -> ApiResponse:
         all_headers = {"content-type": "application/json"}
         if user:
             all_headers["authorization"] = f"Bearer {self.token(user)}"
         all_headers.update(headers or {})
         if json_body is not None:
             body = json.dumps(json_body, ensure_ascii=False).encode("utf-8")
-        answer = self.gateway.handle(method, path, all_headers, body)
+        answer = self.gateway.handle(method, path, all_headers, body, source_ip=source_ip)
         raw = answer.get("body") or b""
         if isinstance(raw, str):
             raw = raw.encode("utf-8")

@@ -9,30 +9,38 @@ from typing import Any
 
 from chalice import Blueprint
 
+from chalicelib.api.action_schemas import param_schema
 from chalicelib.api.routing import PUBLIC, RequestContext, route
 from chalicelib.api.tickets import REGISTER_BODY
 from chalicelib.domain.errors import NotFound
+from chalicelib.domain.intake import normalize_phone
+from chalicelib.domain.privacy import mask_text, party_names
 from chalicelib.domain.ticket import KIND_LABELS, STATUS_LABELS, Actor, Role, Ticket
 from chalicelib.services import ratelimit
 from chalicelib.services import tickets as service
+from chalicelib.store.tickets import canonical_tracking_code
 
 public_bp = Blueprint(__name__)
 
 SUBMIT_BODY = {**REGISTER_BODY, "properties": {k: v for k, v in REGISTER_BODY["properties"].items()
                                                if k not in ("channel", "external_ref", "received_at", "priority")},
                "required": ["kind", "complainant"]}
-TRACK_QUERY = {"type": "object", "properties": {"phone_last4": {"type": "string", "pattern": "^[0-9]{4}$"}},
-               "required": ["phone_last4"]}
-EVALUATION_BODY = {"type": "object", "properties": {
-    "phone_last4": {"type": "string", "pattern": "^[0-9]{4}$"},
-    "satisfaction": {"type": "string", "enum": ["satisfied", "basically_satisfied", "dissatisfied"]},
-    "solved": {"type": "boolean"},
-    "comment": {"type": "string", "maxLength": 500}},
+PHONE_LAST4 = {"type": "string", "pattern": "^[0-9]{4}$", "description": "The last 4 digits of the phone given"}
+TRACK_QUERY = {"type": "object", "properties": {"phone_last4": PHONE_LAST4}, "required": ["phone_last4"]}
+EVALUATION_BODY = {"type": "object", "properties": {  # the evaluate action's own parameter schemas
+    "phone_last4": PHONE_LAST4, **{p: param_schema("evaluate", p) for p in ("satisfaction", "solved", "comment")}},
     "required": ["phone_last4", "satisfaction", "solved"], "additionalProperties": False}
 
 SUBMISSIONS_PER_PHONE_PER_HOUR = 5
 SUBMISSIONS_PER_ADDRESS_PER_HOUR = 30
-LOOKUPS_PER_CODE_PER_HOUR = 20
+# Proving a ticket with a wrong tracking code or phone digits: a few free tries, then a doubling wait
+# after each failure: per source address (one guesser) and per code (many addresses, one target).
+# The wait is capped and refused tries do not lengthen it, so the citizen is delayed, never locked out.
+LOOKUP_FAILURE_WINDOW = 3600
+SOURCE_BACKOFF = {"free": 10, "base_seconds": 30, "max_seconds": 900}
+CODE_BACKOFF = {"free": 5, "base_seconds": 4, "max_seconds": 300}
+_NOT_PROVEN = "no ticket with this tracking code and phone"
+_TOO_MANY_TRIES = "查询失败次数过多，请稍后再试"
 
 
 def _citizen() -> Actor:
@@ -40,41 +48,60 @@ def _citizen() -> Actor:
 
 
 def _public_view(ticket: Ticket) -> dict[str, Any]:
+    """What the citizen sees: no internal notes; replies masked like every staff view (their own
+    name too: a tracking code and four digits are not an identity check)."""
+    names = party_names(ticket.to_dict())
     return {
         "tracking_code": ticket.tracking_code,
         "kind": ticket.kind, "kind_label": KIND_LABELS.get(ticket.kind, ticket.kind),
         "status": ticket.status, "status_label": STATUS_LABELS.get(ticket.status, ticket.status),
         "received_at": ticket.received_at.isoformat(),
-        "replies": [{"at": r.at.isoformat(), "text": r.text} for r in ticket.replies],
+        "replies": [{"at": r.at.isoformat(), "text": mask_text(r.text, names=names)} for r in ticket.replies],
         "can_evaluate": ticket.status == "pending_evaluation",
         "evaluated": any(f.via == "evaluation" for f in ticket.feedback),
     }
 
 
-def _proven(code: str, phone_last4: str) -> Ticket:
-    if len(code) > 20:
-        raise NotFound("no ticket with this tracking code and phone")
-    ratelimit.hit("lookup", code.upper(), limit=LOOKUPS_PER_CODE_PER_HOUR, window_seconds=3600)
-    try:
-        ticket = service.repository().get(service.repository().ticket_for_tracking_code(code))
-    except NotFound:
-        raise NotFound("no ticket with this tracking code and phone") from None
-    phone = ticket.complainant.phone or ""
-    if not phone or phone[-4:] != phone_last4:
-        raise NotFound("no ticket with this tracking code and phone")
+def _proven(code: str, phone_last4: str, source: str) -> Ticket:
+    """The ticket behind ``code`` if ``phone_last4`` matches its phone; a failed proof backs off."""
+    canonical = canonical_tracking_code(code)
+    ratelimit.check_backoff("lookup-source", source, window_seconds=LOOKUP_FAILURE_WINDOW, message=_TOO_MANY_TRIES,
+                            **SOURCE_BACKOFF)
+    if canonical is not None:
+        ratelimit.check_backoff("lookup-code", canonical, window_seconds=LOOKUP_FAILURE_WINDOW,
+                                message=_TOO_MANY_TRIES, **CODE_BACKOFF)
+    ticket = _find(canonical, phone_last4)
+    if ticket is None:
+        ratelimit.record_failure("lookup-source", source, window_seconds=LOOKUP_FAILURE_WINDOW)
+        if canonical is not None:
+            ratelimit.record_failure("lookup-code", canonical, window_seconds=LOOKUP_FAILURE_WINDOW)
+        raise NotFound(_NOT_PROVEN)
     return ticket
+
+
+def _find(canonical: str | None, phone_last4: str) -> Ticket | None:
+    if canonical is None:
+        return None
+    try:
+        ticket = service.repository().get(service.repository().ticket_for_tracking_code(canonical))
+    except NotFound:
+        return None
+    phone = normalize_phone(ticket.complainant.phone or "")
+    return ticket if phone and phone[-4:] == phone_last4 else None
 
 
 @route(public_bp, "/public/tickets", method="POST", roles=PUBLIC, body=SUBMIT_BODY,
        summary="A citizen submits a complaint, report or other request on the web (tracking code returned)",
        tags=("public",))
 def submit(ctx: RequestContext) -> tuple[int, dict[str, Any]]:
-    source = ctx.headers.get("x-forwarded-for", "").split(",")[0].strip() or ctx.source_ip or "unknown"
-    ratelimit.hit("submit-ip", source, limit=SUBMISSIONS_PER_ADDRESS_PER_HOUR, window_seconds=3600)
-    phone = (ctx.body.get("complainant") or {}).get("phone")
-    if isinstance(phone, str) and phone:
-        ratelimit.hit("submit-phone", phone, limit=SUBMISSIONS_PER_PHONE_PER_HOUR, window_seconds=3600)
-    result = service.register({**ctx.body, "channel": "web"}, _citizen())
+    data = {**ctx.body, "channel": "web"}
+    submission = service.validate_registration(data)  # a refused submission counts against no limit
+    ratelimit.hit("submit-ip", ctx.source_ip or "unknown", limit=SUBMISSIONS_PER_ADDRESS_PER_HOUR,
+                  window_seconds=3600)
+    if submission.complainant.phone:
+        ratelimit.hit("submit-phone", normalize_phone(submission.complainant.phone),
+                      limit=SUBMISSIONS_PER_PHONE_PER_HOUR, window_seconds=3600)
+    result = service.register(data, _citizen())
     if result.merged_into is not None:
         return 200, {"merged": True, "tickets": [_public_view(result.merged_into)],
                      "message": "您反映的问题已在办理中，新补充的情况已并入原工单。"}
@@ -85,13 +112,13 @@ def submit(ctx: RequestContext) -> tuple[int, dict[str, Any]]:
 @route(public_bp, "/public/tickets/{code}", roles=PUBLIC, query=TRACK_QUERY,
        summary="Track a ticket with its tracking code and the phone's last 4 digits", tags=("public",))
 def track(ctx: RequestContext, code: str) -> dict[str, Any]:
-    return _public_view(_proven(code, ctx.query["phone_last4"]))
+    return _public_view(_proven(code, ctx.query["phone_last4"], ctx.source_ip or "unknown"))
 
 
 @route(public_bp, "/public/tickets/{code}/evaluation", method="POST", roles=PUBLIC, body=EVALUATION_BODY,
        summary="The citizen evaluates the result (web channel, when asked)", tags=("public",))
 def evaluate(ctx: RequestContext, code: str) -> dict[str, Any]:
-    ticket = _proven(code, ctx.body["phone_last4"])
+    ticket = _proven(code, ctx.body["phone_last4"], ctx.source_ip or "unknown")
     params = {k: ctx.body[k] for k in ("satisfaction", "solved", "comment") if k in ctx.body}
     updated = service.act(ticket.id, "evaluate", params, _citizen(), check_scope=False)
     return _public_view(updated)

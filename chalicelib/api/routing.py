@@ -8,7 +8,6 @@ JSON Schema, and turns every failure into the one error envelope.
 """
 from __future__ import annotations
 
-import json
 import re
 from dataclasses import dataclass, field
 from functools import wraps
@@ -20,6 +19,7 @@ from chalice import Blueprint, ChaliceViewError, Response
 from pynamodb.exceptions import PynamoDBException
 
 from chalicelib.api.auth import Principal, jwt_auth
+from chalicelib.api.citizen import localise as citizen_words
 from chalicelib.api.errors import (
     JSON_HEADERS,
     PayloadTooLarge,
@@ -29,6 +29,8 @@ from chalicelib.api.errors import (
     error_response,
 )
 from chalicelib.domain.errors import DomainError, Forbidden, ValidationFailed
+from chalicelib.domain.intake import surrogate_fields
+from chalicelib.domain.jsonbody import parse_json
 from chalicelib.observability import logger
 
 MAX_BODY_BYTES = 256 * 1024
@@ -122,13 +124,7 @@ def _parse_body(request: Any, validator: Callable[[Any], Any] | None) -> tuple[d
         raise PayloadTooLarge(f"the body is larger than {MAX_BODY_BYTES} bytes")
     if validator is None:
         return {}, raw
-    if not raw.strip():
-        data: Any = {}
-    else:
-        try:
-            data = json.loads(raw.decode("utf-8"))
-        except (ValueError, RecursionError) as exc:  # bad UTF-8, bad JSON, absurd numbers or nesting
-            raise ValidationFailed("the body is not valid UTF-8 JSON", details={"body": str(exc)[:200]}) from exc
+    data = parse_json(raw) if raw.strip() else {}
     return _validate(validator, data, "body"), raw
 
 
@@ -145,19 +141,22 @@ def storage_error(exc: Exception) -> DomainError:
         if code in THROTTLE_CODES:
             return ServiceUnavailable("storage is busy, retry shortly", retry_after=1, details={"cause": code})
         return ServiceUnavailable("a storage component failed", retry_after=2, details={"cause": code})
-    return ServiceUnavailable("a component is unreachable", retry_after=2,
-                              details={"cause": type(exc).__name__})
+    return ServiceUnavailable("a component is unreachable", retry_after=2, details={"cause": "unreachable"})
 
 
 def route(bp: Blueprint, path: str, *, method: str = "GET", roles: tuple[str, ...] | str,
           summary: str, body: dict[str, Any] | None = None, query: dict[str, Any] | None = None,
           ticket_scoped: bool = False, content_types: list[str] | None = None,
-          tags: tuple[str, ...] = (), audit: str | None = None) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+          tags: tuple[str, ...] = (), audit: str | None = None,
+          citizen: bool | None = None) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
     """Declare a route with its policy.
 
     The view is called as ``view(ctx, **uri_params)`` with a :class:`RequestContext`, and may
     return a dict/list (200 JSON), a ``(status, body)`` tuple, or a Chalice ``Response``.
+    ``citizen`` routes (default: public routes under ``/public/``) answer errors in Chinese.
     """
+    if citizen is None:
+        citizen = roles == PUBLIC and path.startswith("/public/")
     method = method.upper()
     policy = RoutePolicy(method=method, path=path, roles=roles, summary=summary, body_schema=body,
                          query_schema=query, ticket_scoped=ticket_scoped, tags=tags, audit=audit)
@@ -178,8 +177,14 @@ def route(bp: Blueprint, path: str, *, method: str = "GET", roles: tuple[str, ..
                     principal = _principal_from(request)
                     if roles != ANY_SIGNED_IN and principal.role not in roles:
                         raise Forbidden(f"role {principal.role} may not call {method} {path}")
+                bad = surrogate_fields({k: v for k, v in uri_params.items()})
+                if bad:
+                    raise ValidationFailed("invalid characters in the path", details=bad)
                 parsed, raw = _parse_body(request, body_validator)
                 query_params = dict(request.query_params or {})
+                bad = surrogate_fields(query_params)
+                if bad:
+                    raise ValidationFailed("invalid characters in the query", details=bad)
                 query_params = _validate(query_validator, query_params, "query") if query_validator else query_params
                 headers = {k.lower(): v for k, v in (request.headers or {}).items()}
                 source_ip = ((request.context or {}).get("identity") or {}).get("sourceIp") or ""
@@ -196,6 +201,8 @@ def route(bp: Blueprint, path: str, *, method: str = "GET", roles: tuple[str, ..
             except Exception:  # the last line of defence: answer with the envelope, log the trace
                 logger.exception("unhandled error", extra={"path": path, "method": method})
                 response = error_response(500, "internal_error", "an unexpected error occurred")
+            if citizen:
+                response = _for_citizen(response)
             if ctx is not None:  # refused attempts at an audited action are recorded too
                 try:
                     _audit(policy, ctx, uri_params, response)
@@ -225,14 +232,27 @@ def _audit(policy: RoutePolicy, ctx: RequestContext, uri_params: dict[str, Any],
         body = response.body if isinstance(response.body, dict) else {}
         user = body.get("user") if isinstance(body.get("user"), dict) else {}
         actor = {"username": user.get("username", "anonymous"), "role": user.get("role"), "department": user.get("department")}
-    source = ctx.headers.get("x-forwarded-for", "").split(",")[0].strip() or ctx.source_ip
+    source = ctx.source_ip  # the address API Gateway saw; X-Forwarded-For is the client's claim
     details = {"user_agent": ctx.headers.get("user-agent", "")[:200]}
+    if ctx.headers.get("x-forwarded-for"):
+        details["forwarded_for"] = ctx.headers["x-forwarded-for"][:200]
     if policy.audit is not None and policy.query_schema is not None:  # e.g. the period of an export
         known = (policy.query_schema.get("properties") or {}).keys()
         details["query"] = {k: str(v)[:64] for k, v in (ctx.query or {}).items() if k in known}
     audit.record(action=policy.audit or f"{policy.method} {policy.path}", actor=actor,
                  target={k: str(v)[:64] for k, v in uri_params.items()}, source_ip=source,
                  status=response.status_code, details=details)
+
+
+def _for_citizen(response: Response) -> Response:
+    """An error answer reworded for a citizen (same code and fields, Chinese words)."""
+    body = response.body
+    if response.status_code < 400 or not isinstance(body, dict) or not isinstance(body.get("error"), dict):
+        return response
+    error = body["error"]
+    message, details = citizen_words(str(error.get("code")), str(error.get("message")), error.get("details"))
+    return Response(body={"error": {**error, "message": message, "details": details}},
+                    status_code=response.status_code, headers=response.headers)
 
 
 def _to_response(result: Any) -> Response:

@@ -6,12 +6,14 @@ from typing import Any
 
 from chalice import Blueprint
 
+from chalicelib.api.action_schemas import action_body
 from chalicelib.api.auth import STAFF_ROLES
 from chalicelib.api.principal import actor_of
 from chalicelib.api.routing import RequestContext, route
 from chalicelib.domain import lifecycle
 from chalicelib.domain.calendar import TZ
 from chalicelib.domain.errors import ConcurrentModification, ValidationFailed
+from chalicelib.domain.privacy import summary_view_for
 from chalicelib.domain.queues import QUEUES
 from chalicelib.domain.ticket import Role
 from chalicelib.services import tickets as service
@@ -90,10 +92,7 @@ def reveal(ctx: RequestContext, ticket_id: str) -> dict[str, Any]:
 
 
 def _action_route(action: str, roles: tuple[str, ...]) -> None:
-    params = sorted(lifecycle.PARAMS[action])
-    body = {"type": "object",
-            "properties": {**{p: {} for p in params}, "expected_version": {"type": "integer", "minimum": 1}},
-            "additionalProperties": False}
+    body = action_body(action)  # the same schema validates the body and types it in the OpenAPI document
 
     def view(ctx: RequestContext, ticket_id: str) -> dict[str, Any]:
         actor = actor_of(ctx.principal)
@@ -159,7 +158,7 @@ def search(ctx: RequestContext) -> dict[str, Any]:
         for ticket in tickets:
             if all(str(getattr(ticket, k)) == v for k, v in filters.items()) and \
                     (department is None or department in {a.department for a in ticket.assignments}):
-                items.append(summary(ticket))
+                items.append(summary_view_for(summary(ticket), actor))
         if next_key:
             key = next_key
         else:

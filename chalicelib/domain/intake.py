@@ -51,6 +51,7 @@ MAX_REQUEST = 2000
 MAX_FACTS = 10_000
 MAX_CODE = 64
 MAX_CO_COMPLAINANTS = 200
+INVALID_CHARACTER = "contains an invalid character (a lone UTF-16 surrogate)"
 
 # Mainland mobile (11 digits) or a landline with area code (0xx-xxxxxxxx, dash optional).
 PHONE_RE = re.compile(r"^(1[3-9]\d{9}|0\d{2,3}-?\d{7,8})$")
@@ -131,6 +132,9 @@ def _clean_text(value: Any, name: str, errors: dict, *, required: bool, max_len:
     if any(unicodedata.category(ch) == "Cc" and ch not in "\n\t" for ch in value):
         errors[name] = "contains control characters"
         return None
+    if any(is_surrogate(ch) for ch in value):
+        errors[name] = INVALID_CHARACTER
+        return None
     return value
 
 
@@ -152,9 +156,53 @@ def check_code(value: Any, name: str, *, required: bool = True) -> str | None:
     return value
 
 
+def named_codes(data: Any, keys: Sequence[str]) -> list[tuple[str, str]]:
+    """``(key, code)`` for each string (or string in a list) under ``keys`` of ``data``."""
+    if not isinstance(data, Mapping):
+        return []
+    named: list[tuple[str, str]] = []
+    for key in keys:
+        value = data.get(key)
+        named += [(key, v) for v in (value if isinstance(value, list) else [value]) if isinstance(v, str)]
+    return named
+
+
+_MOBILE_DIGITS = re.compile(r"^(?:0086|86|0)?(1[3-9]\d{9})$")
+
+
 def normalize_phone(phone: str) -> str:
-    """Digits only, so that ``0571-88888888`` and ``057188888888`` are the same phone."""
-    return re.sub(r"\D", "", phone)
+    """One form per phone, for repeat detection and per-phone limits.
+
+    Digits only (``0571-88888888`` = ``057188888888``), and a mobile keeps its 11 digits whatever
+    was put in front: a trunk ``0`` (``013700009999``), ``+86``, ``86`` or ``0086``.
+    """
+    digits = re.sub(r"\D", "", phone)
+    mobile = _MOBILE_DIGITS.match(digits)
+    return mobile.group(1) if mobile else digits
+
+
+def is_surrogate(ch: str) -> bool:
+    """A lone UTF-16 surrogate (JSON ``"\\ud800"``): not a character, cannot be stored as UTF-8."""
+    return "\ud800" <= ch <= "\udfff"
+
+
+def surrogate_fields(value: Any, path: str = "") -> dict[str, str]:
+    """``{field path: problem}`` for every string (or key) in ``value`` holding a lone surrogate."""
+    found: dict[str, str] = {}
+    if isinstance(value, str):
+        if any(is_surrogate(ch) for ch in value):
+            found[path or "body"] = INVALID_CHARACTER
+    elif isinstance(value, Mapping):
+        for key, item in value.items():
+            key_text = str(key)
+            if any(is_surrogate(ch) for ch in key_text):
+                found[path or "body"] = INVALID_CHARACTER
+                continue
+            found.update(surrogate_fields(item, f"{path}.{key_text}" if path else key_text))
+    elif isinstance(value, list):
+        for i, item in enumerate(value):
+            found.update(surrogate_fields(item, f"{path}[{i}]" if path else f"[{i}]"))
+    return found
 
 
 def parse_party(raw: Any, prefix: str, required: frozenset[str], errors: dict) -> Party | None:
@@ -482,5 +530,6 @@ def parse_joining_party(raw: Any, kind: str) -> Party:
 __all__ = [
     "REQUIRED", "CHANNEL_ROLES", "INITIAL_STATUS", "MERGEABLE_STATUSES", "RepeatMatch", "Submission",
     "register", "classify_repeat", "validate_submission", "same_facts", "normalize_phone",
-    "parse_party", "parse_joining_party", "check_text", "check_code",
+    "parse_party", "parse_joining_party", "check_text", "check_code", "named_codes", "surrogate_fields",
+    "is_surrogate", "INVALID_CHARACTER",
 ]

@@ -30,7 +30,6 @@
 from __future__ import annotations
 
 import hashlib
-import json
 import threading
 import time
 from datetime import datetime
@@ -52,6 +51,7 @@ from chalicelib.domain.errors import (
     NotFound,
     ValidationFailed,
 )
+from chalicelib.domain.jsonbody import parse_json
 from chalicelib.domain.ticket import CENTER, Actor, AssignmentRole, AssignmentStatus, Outcome, Role, Status, Ticket
 from chalicelib.integration import keys as partner_keys
 from chalicelib.integration import records, registry, signing
@@ -139,10 +139,7 @@ def _schema_errors(exc: fastjsonschema.JsonSchemaValueException, prefix: str) ->
 
 def parse(raw: bytes, kind: str, now: datetime) -> dict[str, Any]:
     """The event, checked: ``{"type", "data", ...}``; ValidationFailed with field details otherwise."""
-    try:
-        event = json.loads(raw.decode("utf-8"))
-    except (ValueError, RecursionError) as exc:
-        raise ValidationFailed("the body is not valid UTF-8 JSON", details={"body": str(exc)[:200]}) from None
+    event = parse_json(raw)  # bad JSON or a lone surrogate in any string: a 400 naming the field
     try:
         _ENVELOPE(event)
     except fastjsonschema.JsonSchemaValueException as exc:

@@ -12,12 +12,35 @@ from typing import Any
 
 from chalice.app import Chalice
 from chalice.config import Config
-from chalice.local import ForbiddenError, LocalGateway, LocalGatewayException, NotAuthorizedError
+from chalice.local import (
+    ForbiddenError,
+    LambdaEventConverter,
+    LocalGateway,
+    LocalGatewayException,
+    NotAuthorizedError,
+)
 
 from chalicelib.api.auth import TokenRejected
 from chalicelib.api.errors import envelope_bytes
 
 _JSON = {"Content-Type": "application/json; charset=utf-8"}
+
+
+LOOPBACK = "127.0.0.1"
+
+
+class _PeerEventConverter(LambdaEventConverter):
+    """Chalice's event converter with ``requestContext.identity.sourceIp`` set to the address the
+    request came from (Chalice always says 127.0.0.1), as API Gateway does: the rate limits and
+    the audit log trust this address, never the client's own X-Forwarded-For."""
+
+    source_ip = LOOPBACK
+
+    def create_lambda_event(self, method: str, path: str, headers: dict[str, str],
+                            body: bytes | None = None) -> dict[str, Any]:
+        event = super().create_lambda_event(method, path, headers, body)
+        event["requestContext"]["identity"]["sourceIp"] = self.source_ip
+        return event
 
 
 class EnvelopeGateway:
@@ -29,11 +52,19 @@ class EnvelopeGateway:
 
     def __init__(self, app: Chalice, *, stage: str = "local") -> None:
         self._gateway = LocalGateway(app, Config(chalice_stage=stage))
+        converter = self._gateway.event_converter
+        self._events = _PeerEventConverter(converter._route_matcher, converter._binary_types)
+        self._gateway.event_converter = self._events
         self.lock = threading.Lock()
 
-    def handle(self, method: str, path: str, headers: dict[str, str], body: bytes | None) -> dict[str, Any]:
-        """Answer one request as ``{"statusCode", "headers", "body"}`` (body: str or bytes)."""
+    def handle(self, method: str, path: str, headers: dict[str, str], body: bytes | None, *,
+               source_ip: str = LOOPBACK) -> dict[str, Any]:
+        """Answer one request as ``{"statusCode", "headers", "body"}`` (body: str or bytes).
+
+        ``source_ip`` is the peer address of the connection (API Gateway's ``sourceIp``).
+        """
         with self.lock:
+            self._events.source_ip = source_ip
             try:
                 return self._gateway.handle_request(method=method, path=path, headers=headers, body=body or b"")
             except TokenRejected:

@@ -41,8 +41,7 @@ class _Handler(BaseHTTPRequestHandler):
             self._serve_portal(urlsplit(path).path)
             return
         headers = {k.lower(): v for k, v in self.headers.items()}
-        headers.setdefault("x-forwarded-for", self.client_address[0])
-        answer = self.server.gateway.handle(self.command, path, headers, body)
+        answer = self.server.gateway.handle(self.command, path, headers, body, source_ip=self.client_address[0])
         raw = answer.get("body")
         if raw is None:
             data = b""

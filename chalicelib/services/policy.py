@@ -121,6 +121,12 @@ def office_departments() -> dict[str, str]:
     return _cached("DEPARTMENTS", _dispatch_targets)[1]
 
 
+def district_codes() -> frozenset[str]:
+    """Codes of the city's districts (cached): a ticket's district must be one of them."""
+    return _cached("DISTRICTS", lambda: frozenset(
+        d["code"] for d in directory.list_entries(directory.DISTRICTS) if d.get("active", True)))
+
+
 def working_calendar() -> WorkingCalendar:
     """The official calendar with the admin overrides applied (cached)."""
     return _cached(CALENDAR_KEY, lambda: WorkingCalendar(parse_overrides(calendar_document()["overrides"])))

@@ -36,3 +36,53 @@ def hit(bucket: str, subject: str, *, limit: int, window_seconds: int) -> None:
             raise TooManyRequests("too many requests, please try again later", retry_after=max(retry_after, 1),
                                   details={"limit": limit, "window_seconds": window_seconds}) from None
         raise
+
+
+def _key(bucket: str, subject: str) -> dict[str, dict[str, str]]:
+    digest = hashlib.sha256(f"{get_settings().blind_index_key}|{subject}".encode()).hexdigest()[:32]
+    return {"PK": {"S": f"RATE#{bucket}#{digest}"}, "SK": {"S": "BACKOFF"}}
+
+
+def backoff_wait(failures: int, *, free: int, base_seconds: int, max_seconds: int) -> int:
+    """Seconds to wait after the last failure, once ``free`` failures are used up: doubling, capped."""
+    if failures < free:
+        return 0
+    return min(base_seconds * 2 ** (failures - free), max_seconds)
+
+
+def check_backoff(bucket: str, subject: str, *, free: int, base_seconds: int, max_seconds: int,
+                  window_seconds: int, message: str = "too many failed attempts, please try again later") -> None:
+    """TooManyRequests while ``subject`` is backing off after failed attempts (one GetItem).
+
+    Failures older than ``window_seconds`` are forgotten; a refused attempt is not a failure, so a
+    flood of them never lengthens the wait: whoever asks after it ends is heard.
+    """
+    item = client("dynamodb").get_item(TableName=get_settings().table_name, Key=_key(bucket, subject),
+                                       ConsistentRead=True).get("Item")
+    if not item:
+        return
+    now = int(time.time())
+    last = int(item["last_failure"]["N"])
+    if now - last >= window_seconds:
+        return
+    wait = backoff_wait(int(item["failures"]["N"]), free=free, base_seconds=base_seconds, max_seconds=max_seconds)
+    if now < last + wait:
+        raise TooManyRequests(message, retry_after=last + wait - now,
+                              details={"retry_after_seconds": last + wait - now})
+
+
+def record_failure(bucket: str, subject: str, *, window_seconds: int) -> None:
+    """Count one failed attempt by ``subject`` (the count restarts after ``window_seconds`` without one)."""
+    now = int(time.time())
+    ddb = client("dynamodb")
+    common = {"TableName": get_settings().table_name, "Key": _key(bucket, subject)}
+    values = {":now": {"N": str(now)}, ":exp": {"N": str(now + 2 * window_seconds)},
+              ":since": {"N": str(now - window_seconds)}, ":one": {"N": "1"}}
+    try:  # within the window: one more failure
+        ddb.update_item(**common, UpdateExpression="ADD failures :one SET last_failure = :now, expires_at = :exp",
+                        ConditionExpression="last_failure > :since", ExpressionAttributeValues=values)
+    except ClientError as exc:
+        if exc.response.get("Error", {}).get("Code") != "ConditionalCheckFailedException":
+            raise
+        ddb.update_item(**common, UpdateExpression="SET failures = :one, last_failure = :now, expires_at = :exp",
+                        ExpressionAttributeValues={k: values[k] for k in (":now", ":exp", ":one")})

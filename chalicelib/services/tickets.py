@@ -12,7 +12,7 @@ from typing import Any
 
 from chalicelib.domain import intake, lifecycle
 from chalicelib.domain.errors import Duplicate, Forbidden, ValidationFailed
-from chalicelib.domain.privacy import REVEAL_ROLES, can_reveal, event_view_for, view_for
+from chalicelib.domain.privacy import REVEAL_ROLES, can_reveal, event_view_for, party_names, summary_view_for, view_for
 from chalicelib.domain.queues import DEPARTMENT_QUEUES, QUEUES_BY_ROLE
 from chalicelib.domain.ticket import CENTER, Actor, Channel, Outcome, Policy, Role, Ticket, TimelineEvent
 from chalicelib.services import clock, people, policy, recommend
@@ -43,11 +43,9 @@ class Registration:
 
 def register(data: Any, actor: Actor) -> Registration:
     """Register a submission (Art. 9 split, Art. 35 repeats: duplicate refused, new facts merged)."""
-    if not isinstance(data, dict):
-        raise ValidationFailed("the submission must be an object", details={"body": "must be an object"})
-    complainant = data.get("complainant")
-    phone = complainant.get("phone") if isinstance(complainant, dict) else None
-    if isinstance(phone, str) and 5 <= len(phone) <= 20:
+    submission = validate_registration(data)  # a bad submission is refused before any repeat check
+    phone = submission.complainant.phone
+    if phone:
         match = intake.classify_repeat(data, _repo.recent_for_complainant(intake.normalize_phone(phone)))
         if match.kind == "duplicate":
             raise Duplicate("the same complaint is already being handled (Art. 35)",
@@ -62,6 +60,26 @@ def register(data: Any, actor: Actor) -> Registration:
     outcomes = recommend.attach(outcomes, prepared.jurisdiction, now=now)  # the model's top 3, CPU only
     _repo.create(outcomes, now=now)
     return Registration(tickets=[o.ticket for o in outcomes])
+
+
+def validate_registration(data: Any) -> intake.Submission:
+    """Check a registration completely (fields, then the district against the directory), writing nothing."""
+    if not isinstance(data, dict):
+        raise ValidationFailed("the submission must be an object", details={"body": "must be an object"})
+    submission = intake.validate_submission(data, now=clock.now())
+    check_districts({"district": submission.district})
+    return submission
+
+
+def check_districts(params: Any) -> None:
+    """A district named in a registration or an action must be one of the city's (the directory's)."""
+    named = intake.named_codes(params, ("district",))
+    if not named:
+        return
+    known = policy.district_codes()
+    unknown = {key: f"no district {code}" for key, code in named if code not in known}
+    if unknown:
+        raise ValidationFailed("unknown district", details=unknown)
 
 
 def _merge_new_facts(ticket_id: str, data: dict, actor: Actor) -> Ticket:
@@ -101,6 +119,7 @@ def act(ticket_id: str, action: str, params: Any, actor: Actor, *, check_scope: 
     params = params if params is not None else {}
     ticket = _repo.get(ticket_id)
     _check_departments(action, params, ticket)
+    check_districts(params)
     if check_scope:
         _scope_for_action(ticket, actor)
     outcome = lifecycle.apply(ticket, action, params, actor=actor,
@@ -119,13 +138,7 @@ _SHARE_ADDRESSED = frozenset({"urge", "supervise"})  # may name whoever holds a 
 def _check_departments(action: str, params: Any, ticket: Ticket) -> None:
     """Departments named in an action must exist (the domain knows codes, not the directory); a
     lower-level platform holding a share of the ticket counts as one (it can be urged and supervised)."""
-    if not isinstance(params, dict):
-        return
-    named: list[tuple[str, str]] = []
-    for key in _DEPARTMENT_PARAMS.get(action, ()):
-        value = params.get(key)
-        values = value if isinstance(value, list) else [value]
-        named += [(key, v) for v in values if isinstance(v, str)]
+    named = intake.named_codes(params, _DEPARTMENT_PARAMS.get(action, ()))
     if not named:
         return
     known = policy.department_codes() | {CENTER}
@@ -174,7 +187,8 @@ def reveal(ticket_id: str, actor: Actor, reason: str) -> dict[str, Any]:
 def timeline(ticket_id: str, actor: Actor) -> list[dict[str, Any]]:
     """Every stage: who, when, what, from which state to which, deadline met or missed."""
     ticket = load(ticket_id, actor)
-    return [event_view_for(event.to_dict(), ticket.kind, actor) for event in _repo.timeline(ticket.id)]
+    names = party_names(ticket.to_dict())
+    return [event_view_for(event.to_dict(), ticket.kind, actor, names=names) for event in _repo.timeline(ticket.id)]
 
 
 def queue(name: str, actor: Actor, *, limit: int, cursor: str | None) -> dict[str, Any]:
@@ -186,4 +200,5 @@ def queue(name: str, actor: Actor, *, limit: int, cursor: str | None) -> dict[st
     if owner is None:
         raise Forbidden("a department queue needs a department")
     items, next_cursor = _repo.queue(name, owner, limit=limit, cursor=cursor)
-    return {"queue": name, "owner": owner, "items": items, "next_cursor": next_cursor}
+    return {"queue": name, "owner": owner, "items": [summary_view_for(i, actor) for i in items],
+            "next_cursor": next_cursor}

@@ -26,6 +26,7 @@ from chalicelib.config import get_settings
 from chalicelib.domain.calendar import TZ
 from chalicelib.domain.clocks import next_checkpoint
 from chalicelib.domain.errors import ConcurrentModification, NotFound, ValidationFailed
+from chalicelib.domain.intake import normalize_phone
 from chalicelib.domain.privacy import mask_name, mask_text
 from chalicelib.domain.queues import QueueEntry, queue_entries
 from chalicelib.domain.ticket import STATUS_LABELS, Outcome, Ticket, TimelineEvent, encode
@@ -53,6 +54,15 @@ def new_tracking_code() -> str:
     """The citizen's tracking code (查询码): 12 characters, grouped for reading aloud."""
     raw = "".join(secrets.choice(_ALPHABET) for _ in range(12))
     return f"{raw[:4]}-{raw[4:8]}-{raw[8:]}"
+
+
+def canonical_tracking_code(raw: str) -> str | None:
+    """A tracking code as stored (``ABCD-EFGH-JKLM``), however the citizen typed it: with or without
+    dashes or spaces, in any case. None when it cannot be one (wrong length or characters)."""
+    compact = "".join(ch for ch in raw if ch not in "- \t").upper()
+    if len(compact) != 12 or any(ch not in _ALPHABET for ch in compact):
+        return None
+    return f"{compact[:4]}-{compact[4:8]}-{compact[8:]}"
 
 
 def blind_index(value: str) -> str:
@@ -96,7 +106,7 @@ def ticket_item(ticket: Ticket) -> TicketItem:
     item.GSI2PK = "D#" + created.strftime("%Y-%m-%d")
     item.GSI2SK = f"{created.isoformat()}#{ticket.id}"
     if ticket.complainant and ticket.complainant.phone:
-        item.GSI3PK = "C#" + blind_index(ticket.complainant.phone)
+        item.GSI3PK = "C#" + blind_index(normalize_phone(ticket.complainant.phone))  # 0138... = 138...
         item.GSI3SK = f"{created.isoformat()}#{ticket.id}"
     checkpoint = _checkpoint(ticket)
     if checkpoint is not None and ticket.is_open:
@@ -128,7 +138,8 @@ def timer_timestamp(moment: datetime) -> str:
 
 def summary(ticket: Ticket, entry: QueueEntry | None = None) -> dict[str, Any]:
     """What a list shows of a ticket: masked, no free text beyond a short masked title."""
-    title = mask_text((ticket.request or ticket.facts or "")[:60])
+    names = [p.name for p in (ticket.complainant, *(j.party for j in ticket.co_complainants)) if p and p.name]
+    title = (mask_text(ticket.request or ticket.facts or "", names=names, hide_names=True) or "")[:60]
     warning = "none"
     for state in ticket.clocks.values():
         if state.status == "running" and state.warning in ("yellow", "red"):

@@ -15,7 +15,8 @@ COMPLAINT = {
 
 def test_sign_ins_reveals_and_admin_changes_are_audited(api):
     tid = api.post("/tickets", json=COMPLAINT, user="agent").json["tickets"][0]["id"]
-    api.post(f"/tickets/{tid}/reveal", json={"reason": "回访"}, user="agent", headers={"x-forwarded-for": "10.1.2.3"})
+    api.post(f"/tickets/{tid}/reveal", json={"reason": "回访"}, user="agent", source_ip="10.1.2.3",
+             headers={"x-forwarded-for": "192.0.2.66"})  # the client's claim is kept, not trusted
     api.put("/admin/users/clerk-1", json={"role": "agent", "name": "新座席"}, user="admin")
     today = datetime.now(TZ).date().isoformat()
     answer = api.get(f"/admin/audit?date={today}", user="admin")
@@ -25,6 +26,7 @@ def test_sign_ins_reveals_and_admin_changes_are_audited(api):
     assert ("login", "agent") in actions and ("login", "admin") in actions
     reveal = next(i for i in items if i["action"] == "pii_reveal")
     assert reveal["target"] == {"ticket_id": tid} and reveal["source_ip"] == "10.1.2.3"
+    assert reveal["details"]["forwarded_for"] == "192.0.2.66"
     assert ("PUT /admin/users/{username}", "admin") in actions
     assert "13912345678" not in answer.body.decode()
     only_reveals = api.get(f"/admin/audit?date={today}&action=pii_reveal", user="admin").json["items"]

@@ -19,6 +19,7 @@ from chalicelib.domain.privacy import (
     mask_name,
     mask_phone,
     mask_text,
+    summary_view_for,
     view_for,
 )
 from chalicelib.domain.ticket import Actor, Policy
@@ -64,6 +65,12 @@ def ticket_dict(kind="complaint") -> dict:
         (mask_address, "建国路88号", "建国路****"),
         (mask_text, "请联系13912345678或身份证110101199003074512", "请联系139****5678或身份证110***********4512"),
         (mask_text, "订单号202603021234567890123", "订单号202603021234567890123"),
+        (mask_text, "座机0571-88886666，或(0512)68886666，或 01062345678", "座机0571-****6666，或0512-****6666，或 010-****5678"),
+        (mask_text, "回电+86 138 1234 5678 或 013700009999 或 138-1234-5678",
+         "回电138****5678 或 137****9999 或 138****5678"),
+        (mask_text, "邮箱 zhang.san@example.com.cn 或13812345678@163.com", "邮箱 z***@example.com.cn 或1***@163.com"),
+        (mask_text, "工单 20261124-7KQ2MZ3P，键 T#X/O#0000000012#000，日期 2026-03-02 09:30",
+         "工单 20261124-7KQ2MZ3P，键 T#X/O#0000000012#000，日期 2026-03-02 09:30"),
     ],
 )
 def test_maskers(fn, raw, masked):
@@ -114,3 +121,33 @@ def test_event_text_is_masked_unless_revealed():
     assert event_view_for(event, "complaint", HANDLER, reveal=True)["data"]["text"] == "已电话联系13812345678"
     assert event_view_for(event, "report", HANDLER, reveal=True)["data"]["text"] == "已电话联系138****5678"
     assert event["data"]["text"] == "已电话联系13812345678"
+
+
+def test_a_complainants_own_name_in_free_text_is_masked_wherever_it_is_shown():
+    d = ticket_dict()
+    d["facts"] = "我叫张三丰，邻居李四也可作证，电话0512-68886666，邮箱zsf@example.com"
+    d["replies"] = [{"at": "2026-03-02T10:00:00+08:00", "text": "张三丰您好，已处理。", "source": "review"}]
+    view = view_for(d, AGENT)
+    assert view["facts"] == "我叫张**，邻居李*也可作证，电话0512-****6666，邮箱z***@example.com"
+    assert view["replies"][0]["text"] == "张**您好，已处理。"
+    assert view_for(d, AGENT, reveal=True)["facts"] == d["facts"]
+
+
+def test_a_reporters_name_in_free_text_is_withheld_entirely_from_the_department():
+    d = ticket_dict("report")
+    d["facts"] = "举报人张三丰亲眼所见"
+    assert view_for(d, HANDLER)["facts"] == "举报人***亲眼所见"
+    assert view_for(d, AGENT)["facts"] == "举报人张**亲眼所见"
+    event = {"type": "note_added", "data": {"text": "已联系张三丰核实"}}
+    assert event_view_for(event, "report", HANDLER, names=["张三丰"])["data"]["text"] == "已联系***核实"
+    assert event_view_for(event, "complaint", HANDLER, names=["张三丰"])["data"]["text"] == "已联系张**核实"
+
+
+def test_list_rows_of_a_report_carry_no_trace_of_the_reporter_for_the_department():
+    row = {"id": "T1", "kind": "report", "complainant": "张**", "title": "查处"}
+    for actor in (HANDLER, LEAD):
+        shown = summary_view_for(row, actor)
+        assert shown["complainant"] is None and shown["reporter_withheld"] is True
+    assert summary_view_for(row, AGENT)["complainant"] == "张**"
+    assert summary_view_for({**row, "kind": "complaint"}, HANDLER)["complainant"] == "张**"
+    assert row["complainant"] == "张**"  # the stored row is untouched

@@ -216,3 +216,21 @@ def test_an_ed25519_partner_signs_v1a(api):
     other, _ = signing.new_ed25519_keypair()
     headers, body = signed_request([], "ticket.assigned", assignment("GZ-2"), signing_keys=[other])
     assert post("/partners/national-12315/webhooks", headers, body)[0] == 401
+
+
+def test_a_lone_surrogate_in_a_signed_webhook_is_a_400_naming_the_field(api, upper):
+    """Valid JSON (``"\\ud800"``) and a valid signature, but no character: refused, never a retryable 503."""
+    from chalicelib.domain.intake import INVALID_CHARACTER
+    from chalicelib.integration.simulator import new_webhook_id
+
+    data = assignment("GJ-SUR1", facts="电池鼓包\ud800")
+    body = json.dumps({"type": "ticket.assigned", "data": data}).encode("ascii")
+    headers = signing.sign_headers(new_webhook_id(), int(time.time()), body, hmac_secrets=[UPPER_SECRET],
+                                   signing_keys=[])
+    headers["content-type"] = "application/json"
+
+    status, answer = upper.send_raw(headers, body)
+
+    assert status == 400, answer
+    assert answer["error"]["details"] == {"data.ticket.facts": INVALID_CHARACTER}
+    _nothing_stored(api)

@@ -52,8 +52,9 @@ PROBE_USERS = {"citizen": "citizen-probe", "partner": "partner-probe"}
 class GatewayWsgi:
     """WSGI in front of the envelope gateway: the raw request URI and body go to the app unchanged.
 
-    Every request gets its own ``X-Forwarded-For`` so that the per-address rate limit of the public
-    routes does not turn the fuzz run into a run of 429s after the first thirty submissions.
+    Every request comes from its own source address (API Gateway's ``sourceIp``, which the per-address
+    limits of the public routes count) so that the fuzz run does not turn into a run of 429s after the
+    first thirty submissions.
     """
 
     def __init__(self, gateway: Any) -> None:
@@ -71,10 +72,10 @@ class GatewayWsgi:
         if environ.get("CONTENT_TYPE"):
             headers["content-type"] = environ["CONTENT_TYPE"]
         n = next(self._addresses)
-        headers["x-forwarded-for"] = f"10.{n // 65536 % 256}.{n // 256 % 256}.{n % 256}"
+        source_ip = f"10.{n // 65536 % 256}.{n // 256 % 256}.{n % 256}"
         length = int(environ.get("CONTENT_LENGTH") or 0)
         body = environ["wsgi.input"].read(length) if length else b""
-        answer = self.gateway.handle(environ["REQUEST_METHOD"], uri, headers, body)
+        answer = self.gateway.handle(environ["REQUEST_METHOD"], uri, headers, body, source_ip=source_ip)
         raw = answer.get("body") or b""
         if answer.get("isBase64Encoded"):
             raw = base64.b64decode(raw)

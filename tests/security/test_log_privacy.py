@@ -46,3 +46,15 @@ def test_lines_the_platform_writes_are_masked_even_if_a_caller_slips():
     line = logger.registered_formatter.format(record)
     assert "13812345678" not in line and "110101199003074512" not in line, line
     assert "[PHONE]" in line and "[ID]" in line
+
+
+def test_the_line_masker_masks_personal_data_and_leaves_ids_alone():
+    """Keys such as ``T#.../O#0000000012#000`` stay readable; landlines and e-mail addresses are masked."""
+    from chalicelib.observability import mask_pii
+
+    for key in ("T#20261124-7KQ2MZ3P/O#0000000012#000", "E#0000000003#001", "RATE#submit-ip#0571888866660000",
+                "epoch 1764000000123", "request 3f1c13812345678ab done"):
+        assert mask_pii(key) == key
+    assert mask_pii("回电0571-88886666或(0512)68886666") == "回电[PHONE]或[PHONE]"
+    assert mask_pii("to zhang.san@example.com, 013700009999") == "to [EMAIL], [PHONE]"
+    assert mask_pii('{"msg": "line\\n13812345678"}') == '{"msg": "line\\n[PHONE]"}'
