@@ -1,7 +1,10 @@
-"""Fixed-window rate limits kept in the table (one conditional UpdateItem per check).
+"""Rate limits kept in the table, for the public (citizen) routes.
 
-Used on the public (citizen) routes: per phone and per source address for submissions, per
-tracking code for look-ups, so that nobody floods the inbox or guesses phone digits.
+* :func:`hit`: a fixed window (one conditional UpdateItem per check): submissions per phone and
+  per source address, so that nobody floods the inbox.
+* :func:`check_backoff` / :func:`record_failure`: a wait that doubles after each failure once a few
+  are used up, capped, forgotten after a quiet window: failed tracking-code proofs per source
+  address and per code, so that guessing phone digits is slow while the citizen is only delayed.
 """
 from __future__ import annotations
 

@@ -174,7 +174,7 @@ def test_reveal_is_recorded_and_reporters_are_hidden_from_departments(api):
 
 def test_citizen_web_channel_submit_track_and_evaluate(api):
     body = {k: v for k, v in PHONE_COMPLAINT.items() if k != "channel"}
-    submitted = api.post("/public/tickets", json=body, headers={"x-forwarded-for": "203.0.113.9"})
+    submitted = api.post("/public/tickets", json=body, source_ip="203.0.113.9")
     assert submitted.status == 201, submitted.body
     code = submitted.json["tickets"][0]["tracking_code"]
     assert "13812345678" not in submitted.body.decode()
@@ -206,7 +206,7 @@ def test_public_submissions_are_rate_limited_per_phone(api):
     statuses = []
     for n in range(7):
         variant = {**body, "respondent": {"name": f"商店{n}", "address": "苏州市姑苏区观前街1号"}}
-        statuses.append(api.post("/public/tickets", json=variant, headers={"x-forwarded-for": f"198.51.100.{n}"}).status)
+        statuses.append(api.post("/public/tickets", json=variant, source_ip=f"198.51.100.{n}").status)
     assert statuses[:5] == [201] * 5 and statuses[5:] == [429, 429]
 
 

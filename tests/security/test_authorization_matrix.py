@@ -63,7 +63,7 @@ def world(module_api):
         api._tokens[user] = token_for(role)
     web = api.post("/public/tickets", json={k: v for k, v in COMPLAINT.items() if k != "channel"} | {
         "complainant": {**COMPLAINT["complainant"], "phone": "13955556666"}},
-        headers={"x-forwarded-for": "198.51.100.7"})
+        source_ip="198.51.100.7")
     assert web.status == 201, web.body
     return {
         "api": api,
