@@ -1,4 +1,4 @@
-"""Benchmark of the ticket flow's timers (issue 4) on the embedded local runtime.
+"""Benchmark of the ticket flow's timers (issues 4 and 16) on the embedded local runtime.
 
 500 tickets are registered, accepted and dispatched (one client thread), so that 500 Step
 Functions executions wait at once, each for its ticket's sign clock: yellow after YELLOW seconds,
@@ -118,12 +118,17 @@ def running_executions(arn: str) -> int:
 
 def stop_executions(arn: str) -> None:
     """Stop what still runs, so that the runtime shuts down promptly (bounded: a few pages)."""
+    from botocore.exceptions import ClientError
+
     from chalicelib.aws import client
 
     sfn = client("stepfunctions")
     for page in list(sfn.get_paginator("list_executions").paginate(stateMachineArn=arn, statusFilter="RUNNING"))[:10]:
         for execution in page["executions"]:
-            sfn.stop_execution(executionArn=execution["executionArn"])
+            try:
+                sfn.stop_execution(executionArn=execution["executionArn"])
+            except ClientError:  # moto's server cannot stop one waiting inside a Map iteration
+                continue
 
 
 def main() -> None:
@@ -139,12 +144,8 @@ def main() -> None:
                          notes=notes)
         finally:
             # The bench's data is thrown away: stop without the shutdown snapshot (a full table scan).
-            runtime._stop_snapshots.set()
-            runtime.pump.stop()
             stop_executions(runtime.env["TICKET_FLOW_ARN"])
-            runtime.http.shutdown()
-            runtime.http.server_close()
-            runtime._moto.stop()
+            runtime.stop(snapshot=False)
 
 
 class Lateness:
@@ -226,6 +227,7 @@ def measure(runtime, sampler: Sampler) -> tuple[list[list[object]], str]:
         return [[f"{name} warnings fired", len(late), len(created)],
                 [f"{name} lateness after due time, median (s)", round(statistics.median(late), 2), "< 5"],
                 [f"{name} lateness, p95 (s)", round(pct(late, 0.95), 2), ""],
+                [f"{name} lateness, p99 (s)", round(pct(late, 0.99), 2), ""],
                 [f"{name} lateness, worst (s)", round(max(late), 2), "< 60"],
                 [f"{name} fired early (before its time)", sum(1 for v in late if v < 0), 0]]
 
@@ -259,7 +261,11 @@ def measure(runtime, sampler: Sampler) -> tuple[list[list[object]], str]:
              "in a thread), so on a loaded two-core machine the pump falls behind the tickets and most "
              "lateness is time spent waiting for the execution to be started at all; the pump's time per stream "
              "consumer is listed above (every feature's consumers share the one pump). On AWS the stream and "
-             "queue handlers scale out, and a waiting execution costs nothing.")
+             "queue handlers scale out, and a waiting execution costs nothing. The flow is the stage machine of "
+             "decision 0012: each ticket's execution waits in its Sign stage (inside the handling Map) on a task "
+             "token with a TimeoutSecondsPath deadline; the timer-loop flow it replaced measured, on 2026-12-05 "
+             f"with the same {TICKETS} tickets: yellow fired 264, median lateness 24.62 s, p95 62.66 s; red fired 81, "
+             "median 14.82 s, p95 31.13 s; 1,493 threads and 713 MB peak RSS.")
     return rows, notes
 
 
