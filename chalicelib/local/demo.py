@@ -100,7 +100,11 @@ def _play(rng: random.Random, sample: DemoContent, received: datetime, policy: A
 
 
 def seed_demo_tickets(count: int, *, days: int = 120, seed: int = 12345, now: datetime | None = None) -> dict[str, int]:
-    """Play ``count`` tickets through the lifecycle over the last ``days`` days and store them."""
+    """Play ``count`` tickets through the lifecycle over the last ``days`` days and store them (and the
+    demo knowledge articles)."""
+    from chalicelib.local.seed import seed_knowledge
+
+    articles = seed_knowledge()
     rng = random.Random(seed)
     districts = district_names()
     policy = service.current_policy()
@@ -131,4 +135,4 @@ def seed_demo_tickets(count: int, *, days: int = 120, seed: int = 12345, now: da
         if len(chain) > 1:
             repo.save(chain[0].ticket, chain[1:], now=chain[-1].ticket.updated_at)
         stored += 1
-    return {"tickets": stored, "skipped": skipped}
+    return {"tickets": stored, "skipped": skipped, "articles": articles}

@@ -133,3 +133,59 @@ def seed_partners() -> int:
     directory.put_entry(registry.PARTNERS, DEMO_UPPER_PARTNER, entry)
     registry.forget_cache()
     return 1
+
+
+#: Knowledge articles of the demo (知识库): policies, procedures, FAQ and duties an agent is offered
+#: while registering a call. Written through the knowledge service (jieba loads once for them).
+DEMO_ARTICLES = [
+    {"id": "prepaid-card-refund", "kind": "policy", "title": "预付卡消费纠纷处理指引",
+     "categories": ["预付卡"], "keywords": ["健身房", "美容美发", "办卡", "退卡", "跑路"],
+     "templates": ["mediation-settled", "mediation-failed"], "departments": ["MARKET"],
+     "body": "经营者以预付卡方式提供商品或者服务的，应当按照与消费者的约定提供。未按照约定提供的，应当按照消费者的要求"
+             "履行约定或者退回预付款，并承担预付款的利息、消费者必须支付的合理费用（《消费者权益保护法》第五十三条）。\n"
+             "登记要点：办卡时间与金额、卡内余额、经营者名称和地址、是否仍在营业；经营者已关门失联的，提示消费者保留"
+             "合同、收据和聊天记录，涉嫌诈骗的建议同时向公安机关报案。"},
+    {"id": "online-seven-day-return", "kind": "policy", "title": "网购七日无理由退货",
+     "categories": ["网络交易"], "keywords": ["网购", "七天无理由", "退货", "电商平台"],
+     "templates": ["mediation-settled"], "departments": ["MARKET"],
+     "body": "经营者采用网络、电视、电话、邮购等方式销售商品，消费者有权自收到商品之日起七日内退货，且无需说明理由，"
+             "但定作的、鲜活易腐的、在线下载或已拆封的音像制品和计算机软件等数字化商品、交付的报纸期刊除外"
+             "（《消费者权益保护法》第二十五条）。退回商品的运费由消费者承担，另有约定的按照约定。\n"
+             "登记要点：平台名称、订单号、签收日期、商家拒绝退货的理由。"},
+    {"id": "complaint-acceptance", "kind": "procedure", "title": "投诉受理条件与不予受理情形",
+     "categories": ["受理"], "keywords": ["受理", "不予受理", "管辖"],
+     "templates": ["decline-not-duty"],
+     "body": "投诉应当提供投诉人的姓名、电话号码、通讯地址，被投诉人的名称（姓名）、地址，具体的投诉请求以及消费者权益"
+             "争议事实。市场监督管理部门应当自收到投诉之日起七个工作日内作出受理或者不予受理的决定。\n"
+             "不予受理的情形：不属于市场监督管理部门职责；法院、仲裁机构、其他行政机关已经受理或者处理过；不是为生活消费"
+             "需要购买、使用商品或者接受服务；知道或者应当知道权益受到侵害之日起超过三年；未提供身份证明或者提供虚假材料等。"},
+    {"id": "food-safety-report", "kind": "procedure", "title": "食品安全举报登记与处置",
+     "categories": ["食品安全"], "keywords": ["食物中毒", "过期食品", "变质", "餐馆", "外卖"],
+     "departments": ["MARKET"],
+     "body": "涉及食品安全的来电，先问清是否有人身体不适：出现群体性食物中毒或者身体严重不适的，立即标记为紧急并提示"
+             "拨打120就医。登记经营者名称和地址、购买或就餐时间、食品名称和批次、现有票据和剩余样品。\n"
+             "过期、变质食品按举报处理，由市场监督管理局在十五个工作日内核查处理（可延长十五个工作日）。"},
+    {"id": "property-fee-faq", "kind": "faq", "title": "物业费收费标准与物业服务咨询",
+     "categories": ["物业服务"], "keywords": ["物业费", "物业公司", "业委会", "停车费"],
+     "templates": ["inquiry-answer"], "departments": ["HOUSING"],
+     "body": "住宅前期物业服务收费实行政府指导价，其他物业服务收费实行市场调节价，由业主与物业服务企业在合同中约定。"
+             "对物业服务质量、收费标准有异议的，可以向住房和城乡建设局反映；涉及明码标价、乱收费的，可以向市场监督管理局举报。"},
+    {"id": "urban-management-duties", "kind": "duty", "title": "城市管理局职责范围",
+     "categories": ["城市管理"], "keywords": ["占道经营", "违章建筑", "夜间施工", "噪音", "渣土"],
+     "departments": ["URBAN"],
+     "body": "城市管理局负责：占道经营和流动摊贩、违法建设、市容环境卫生、生活垃圾清运、户外广告和店招、夜间施工噪音执法、"
+             "共享单车停放、绿化养护、路灯。社会生活噪音（如广场舞、装修）由公安机关处理，工业噪音由生态环境局处理。"},
+]
+
+
+def seed_knowledge() -> int:
+    """Write the demo knowledge articles that are not there yet (through the knowledge service)."""
+    from chalicelib.services import knowledge
+
+    written = 0
+    for article in DEMO_ARTICLES:
+        if knowledge.store.get(article["id"]) is None:
+            knowledge.save(article["id"], {k: v for k, v in article.items() if k != "id"}, actor=SEED_ACTOR,
+                           expected_version=0)
+            written += 1
+    return written

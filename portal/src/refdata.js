@@ -2,15 +2,18 @@
 import { reactive } from 'vue'
 import { api } from './api.js'
 
-export const refdata = reactive({ departments: [], districts: [], loaded: false, error: null })
+// Retired entries stay (old tickets show their names); pickers offer active ones only. Grassroots
+// offices (基层所) are dispatch targets beside the departments.
+export const refdata = reactive({ departments: [], districts: [], offices: [], loaded: false, error: null })
 let loading = null
 
 export function loadRefdata() {
   if (!loading) {
-    loading = Promise.all([api.get('/departments'), api.get('/districts')])
-      .then(([deps, dists]) => {
+    loading = Promise.all([api.get('/departments'), api.get('/districts'), api.get('/offices')])
+      .then(([deps, dists, offices]) => {
         refdata.departments = deps.items || []
         refdata.districts = dists.items || []
+        refdata.offices = offices.items || []
         refdata.loaded = true
       })
       .catch((e) => { refdata.error = e; loading = null })
@@ -18,10 +21,16 @@ export function loadRefdata() {
   return loading
 }
 
+/** Load again (after an admin changed the directory). */
+export function reloadRefdata() {
+  loading = null
+  return loadRefdata()
+}
+
 export function departmentName(code) {
   if (!code) return '—'
   if (code === 'center') return '管理中心'
-  const found = refdata.departments.find((d) => d.code === code)
+  const found = refdata.departments.find((d) => d.code === code) || refdata.offices.find((o) => o.code === code)
   return found ? found.name : code
 }
 
@@ -34,6 +43,7 @@ export function districtName(code) {
 /** Departments matching a keyword over name, code and duties (the same rule as GET /departments?q=). */
 export function searchDepartments(keyword) {
   const q = (keyword || '').trim()
-  if (!q) return refdata.departments
-  return refdata.departments.filter((d) => d.name.includes(q) || d.code === q.toUpperCase() || (d.duties || []).some((x) => x.includes(q)))
+  const targets = [...refdata.departments, ...refdata.offices].filter((d) => d.active !== false)
+  if (!q) return targets
+  return targets.filter((d) => d.name.includes(q) || d.code === q.toUpperCase() || (d.duties || []).some((x) => x.includes(q)))
 }

@@ -167,3 +167,14 @@ def test_bad_input_is_a_400_and_writes_nothing(api):
     assert _search(api, "预付卡", limit="0").status == 400
     assert api.get("/knowledge/articles/ok-id", user="agent").status == 404
     assert api.post("/knowledge/articles/ok-id/retire", json={"expected_version": 1}, user="manager").status == 404
+
+
+def test_the_demo_articles_are_written_through_the_service_and_found(api):
+    from chalicelib.local.seed import DEMO_ARTICLES, seed_knowledge
+
+    assert seed_knowledge() == len(DEMO_ARTICLES)
+    assert seed_knowledge() == 0  # idempotent: existing articles are left as they are
+    top = _search(api, "健身房突然关门了，办的卡里还有两千块钱退不了").json["items"]
+    assert top[0]["id"] == "prepaid-card-refund", top
+    assert _search(api, "在网上买的衣服不合适，商家不给退货").json["items"][0]["id"] == "online-seven-day-return"
+    assert _search(api, "小区门口夜间施工噪音太吵").json["items"][0]["id"] == "urban-management-duties"

@@ -1,0 +1,73 @@
+"""Browser: an agent registering a call is offered a knowledge article; an admin adds and retires a department."""
+from __future__ import annotations
+
+from playwright.sync_api import expect
+
+ARTICLE = {
+    "kind": "policy", "title": "预付卡消费纠纷处理指引", "categories": ["预付卡"], "keywords": ["健身房", "退卡"],
+    "templates": ["mediation-settled"], "departments": ["MARKET"], "expected_version": 0,
+    "body": "经营者以预付卡方式提供商品或者服务的，应当按照约定提供；未按照约定提供的，应当按照消费者的要求退回预付款。"
+            "登记时记录办卡时间、卡内余额和经营者名称。",
+}
+
+
+def test_registering_a_call_suggests_a_knowledge_article(screens, runtime, screenshot_dir):
+    runtime.call("PUT", "/knowledge/articles/prepaid-card-refund", "manager", json=ARTICLE)
+
+    agent = screens().sign_in("agent")
+    agent.by("nav-register").click()
+    expect(agent.by("knowledge-suggestions")).to_contain_text("自动推荐相关的政策法规")
+    agent.fill("field-complainant-name", "周芷若")
+    agent.fill("field-complainant-phone", "13900001111")
+    agent.fill("field-complainant-address", "苏州市姑苏区十全街8号")
+    agent.fill("field-respondent-name", "苏州某某健身房")
+    agent.fill("field-respondent-address", "苏州市姑苏区凤凰街2号")
+    agent.fill("field-request", "要求退还预付卡余额")
+    agent.fill("field-facts", "去年在这家健身房办了年卡，现在健身房突然关门了，卡里还有两千元退不了。")
+
+    suggestion = agent.by("kb-suggestion-prepaid-card-refund")
+    expect(suggestion).to_contain_text("预付卡消费纠纷处理指引")
+    expect(suggestion).to_contain_text("调解成功答复")  # the linked reply template, by its title
+    suggestion.get_by_role("button", name="预付卡消费纠纷处理指引").click()
+    expect(agent.by("kb-suggestion-body-prepaid-card-refund")).to_contain_text("应当按照消费者的要求退回预付款")
+    agent.shot(screenshot_dir, "agent-register-knowledge")
+
+    agent.by("register-submit").click()
+    expect(agent.by("register-done")).to_contain_text("已登记")
+    assert agent.errors == [], agent.errors
+    assert agent.refused == [], agent.refused
+
+
+def test_admin_adds_a_department_and_retires_it_keeping_its_record(screens, runtime, screenshot_dir):
+    admin = screens().sign_in("admin")
+    admin.by("nav-directory").click()
+    expect(admin.by("department-table")).to_contain_text("市场监督管理局")
+    admin.by("add-department").click()
+    admin.fill("field-code", "DATA")
+    admin.fill("field-name", "政务服务和数据管理局")
+    admin.fill("field-duties", "政务服务效能\n公共数据共享")
+    admin.by("directory-save").click()
+    expect(admin.by("department-table")).to_contain_text("政务服务和数据管理局")
+    expect(admin.by("department-table")).to_contain_text("政务服务效能、公共数据共享")
+    admin.shot(screenshot_dir, "admin-directory")
+
+    codes = {d["code"]: d for d in runtime.call("GET", "/departments", "dispatcher")["items"]}
+    assert codes["DATA"]["active"] is True and codes["DATA"]["duties"] == ["政务服务效能", "公共数据共享"]
+
+    # a code already taken is refused on the form, with the reason shown
+    admin.by("add-department").click()
+    admin.fill("field-code", "MARKET-GUSU")
+    admin.fill("field-name", "重复")
+    admin.by("directory-save").click()
+    expect(admin.by("directory-error")).to_be_visible()
+    admin.page.keyboard.press("Escape")
+
+    admin.by("retire-DATA").click()
+    admin.page.locator(".el-message-box__input input").fill("机构改革")
+    admin.page.locator(".el-message-box").get_by_role("button", name="停用").click()
+    expect(admin.by("department-table")).not_to_contain_text("政务服务和数据管理局")
+    admin.by("show-retired-department").click()
+    expect(admin.by("retired-DATA")).to_be_visible()
+    retired = next(d for d in runtime.call("GET", "/departments", "admin")["items"] if d["code"] == "DATA")
+    assert retired["active"] is False and retired["retire_reason"] == "机构改革"
+    assert admin.errors == [], admin.errors
