@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import heapq
 import hmac
+import itertools
 import json
 import secrets
 import time
@@ -36,6 +38,11 @@ from chalicelib.store.models import LookupItem, EventItem, OutboxItem, QueueItem
 TICKET_SK = "TICKET"
 TRACK_SK = "TRACK"
 CHECKPOINT_SHARDS = 8
+# GSI2 (tickets by day): every write of a ticket item re-writes its index entry, and the tickets of
+# one day are the ones written all that day, so one "D#<day>" key would take nearly every ticket
+# write into one index partition. The key is sharded by ticket id ("D#<day>#<shard>"); a day's
+# queries fan out over the shards and merge by GSI2SK (received time, then id).
+DAY_SHARDS = 8
 OUTBOX_TTL_DAYS = 30
 _FAR_FUTURE = "9999-12-31T23:59:59+08:00"
 _ALPHABET = "23456789ABCDEFGHJKLMNPQRSTUVWXYZ"  # no 0/O/1/I: read out over the phone
@@ -81,8 +88,27 @@ def _checkpoint(ticket: Ticket) -> datetime | None:
     return min(points) if points else None
 
 
-def _shard(ticket_id: str) -> str:
-    return str(int(hashlib.sha1(ticket_id.encode()).hexdigest(), 16) % CHECKPOINT_SHARDS)
+def _shard(ticket_id: str, shards: int = CHECKPOINT_SHARDS) -> str:
+    return str(int(hashlib.sha1(ticket_id.encode()).hexdigest(), 16) % shards)
+
+
+def day_key(day: str, ticket_id: str) -> str:
+    """The GSI2 partition key of a ticket received on ``day`` (YYYY-MM-DD, Asia/Shanghai)."""
+    return f"D#{day}#{_shard(ticket_id, DAY_SHARDS)}"
+
+
+def day_keys(day: str) -> list[str]:
+    """Every GSI2 partition key of ``day``: a day's query reads them all."""
+    return [f"D#{day}#{shard}" for shard in range(DAY_SHARDS)]
+
+
+def items_received_on(day: str, *, after: str | None = None, limit: int | None = None) -> Iterator[TicketItem]:
+    """Ticket items received on ``day`` in received order (GSI2SK), after the sort key ``after``:
+    one Query per shard (at most ``limit`` items each), merged. Lazy: a shard is read as needed."""
+    def shard(key: str) -> Iterator[TicketItem]:
+        condition = TicketItem.GSI2SK > after if after else None
+        return iter(TicketItem.by_day.query(key, condition, limit=limit))
+    return heapq.merge(*(shard(key) for key in day_keys(day)), key=lambda item: item.GSI2SK)
 
 
 def load_ticket(item: TicketItem) -> Ticket:
@@ -103,7 +129,7 @@ def ticket_item(ticket: Ticket) -> TicketItem:
     created = ticket.created_at.astimezone(TZ)
     item = TicketItem(ticket_pk(ticket.id), TICKET_SK, version=ticket.version, status=ticket.status,
                       data=fieldcrypt.seal_ticket(ticket.to_dict()))
-    item.GSI2PK = "D#" + created.strftime("%Y-%m-%d")
+    item.GSI2PK = day_key(created.strftime("%Y-%m-%d"), ticket.id)
     item.GSI2SK = f"{created.isoformat()}#{ticket.id}"
     if ticket.complainant and ticket.complainant.phone:
         item.GSI3PK = "C#" + blind_index(normalize_phone(ticket.complainant.phone))  # 0138... = 138...
@@ -323,8 +349,16 @@ class TicketRepository:
 
     def received_on(self, day: str, *, limit: int = 200, cursor: str | None = None) -> tuple[list[Ticket], str | None]:
         """Tickets received on one day (Asia/Shanghai), in order."""
-        result = TicketItem.by_day.query(f"D#{day}", limit=limit, last_evaluated_key=decode_cursor(cursor))
-        return [load_ticket(i) for i in result], encode_cursor(result.last_evaluated_key)
+        position = decode_cursor(cursor)
+        after = position.get("GSI2SK", {}).get("S") if position else None
+        if position is not None and not isinstance(after, str):
+            raise ValidationFailed("invalid cursor", details={"cursor": "not a cursor this API gave out"})
+        # limit + 1 from each shard: the first limit + 1 of the merge are then exact, and the extra
+        # one tells whether there is a next page
+        items = list(itertools.islice(items_received_on(day, after=after, limit=limit + 1), limit + 1))
+        page = items[:limit]
+        more = len(items) > limit
+        return [load_ticket(i) for i in page], encode_cursor({"GSI2SK": {"S": page[-1].GSI2SK}} if more else None)
 
     def due_checkpoints(self, now: datetime, *, limit: int = 500) -> Iterable[Ticket]:
         """Open tickets whose next timer checkpoint is at or before ``now`` (the sweeper's query)."""
