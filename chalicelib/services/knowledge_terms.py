@@ -44,14 +44,14 @@ def _cut(text: str) -> list[str]:
 
 def terms_of(text: str) -> list[str]:
     """Meaningful terms of ``text`` in order of appearance (repeats kept): normalized jieba words of
-    at least two characters, without stop words and bare numbers."""
+    at least two characters, without stop words and numbers ("3000元", "12月")."""
     from chalicelib.dispatch.textproc import is_word_token, normalize
 
     out = []
     for token in _cut(normalize(text)):
         token = token.strip()
         if (2 <= len(token) <= MAX_TERM_LENGTH and is_word_token(token) and token not in STOPWORDS
-                and token.strip("0. ")):
+                and "0" not in token):  # normalize() made every number a 0: "0元", "0月" say nothing
             out.append(token)
     return out
 
