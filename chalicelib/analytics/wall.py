@@ -10,6 +10,7 @@ work queue, as on the monitoring screen.
 from __future__ import annotations
 
 from collections import Counter
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any, Callable
 
 from chalicelib.analytics import counters, statistics
@@ -33,19 +34,22 @@ BREAKDOWNS = {  # name on the wall -> (dimension, measures, top)
 HOT_RESPONDENTS = 10
 HOT_RESPONDENT_MIN = 2  # a respondent is "hot" from its second ticket in the period
 DEPARTMENT_BACKLOG = ("to_sign", "in_progress", "urgings")
+BACKLOG_WORKERS = 8  # the counting Queries are independent: a few at a time, not one after another
 
 
 def current_backlog() -> dict[str, int]:
     """What waits now in every work queue of the city: the centre's queues, and the departments'
     to-sign, in-progress and urging queues summed over the departments (a ticket handled by two
     departments counts in each). One counting Query per queue, never a ticket read."""
-    counts = dict(monitoring.queue_counts(monitoring.Scope(kind="centre", owner=monitoring.CENTER)))
+    scopes = [monitoring.Scope(kind="centre", owner=monitoring.CENTER)]
+    scopes += [monitoring.Scope(kind="department", owner=str(entry["code"]))
+               for entry in directory.list_entries(directory.DEPARTMENTS) if entry.get("code")]
+    with ThreadPoolExecutor(max_workers=BACKLOG_WORKERS) as pool:
+        answers = list(pool.map(monitoring.queue_counts, scopes))
+    counts = dict(answers[0])
     for name in DEPARTMENT_BACKLOG:
         counts.setdefault(name, 0)
-    for entry in directory.list_entries(directory.DEPARTMENTS):
-        if not entry.get("code"):
-            continue
-        department = monitoring.queue_counts(monitoring.Scope(kind="department", owner=str(entry["code"])))
+    for department in answers[1:]:
         for name in DEPARTMENT_BACKLOG:
             counts[name] += department.get(name, 0)
     return counts
@@ -83,13 +87,16 @@ def wall(period: Period, *, queue_counts: Callable[[], dict[str, int]] | None = 
     """Everything the wall draws for ``period`` (the city): figures, daily trend, breakdowns,
     repeated respondents, satisfaction, and - when ``queue_counts`` is given - the current backlog."""
     labels = statistics.Labels()
-    sums = statistics.sums(period)
+    per_day = counters.read("total", period, by_day=True).get(counters.TOTAL, {})
+    sums: Counter = Counter()
+    for counts in per_day.values():
+        sums.update(counts)
     figures = {name: value_of(name, sums) for name in FIGURES}
-    daily = statistics.run(Query(period, DAILY, ("day",)), labels=labels)
     answer: dict[str, Any] = {
         "period": period.to_dict(),
         "figures": figures,
-        "daily": [{"day": row["keys"]["day"], **row["values"]} for row in daily["rows"]],
+        "daily": [{"day": day.isoformat(), **{name: value_of(name, per_day.get(day.isoformat(), Counter()))
+                                              for name in DAILY}} for day in period.each_day()],
         "satisfaction": {name: figures[name] or 0 for name in ("satisfied", "basically_satisfied", "dissatisfied")},
     }
     for name, (dimension, names, top) in BREAKDOWNS.items():
