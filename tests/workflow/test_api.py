@@ -4,6 +4,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import boto3
 import pytest
 
 from chalicelib.domain.ticket import Actor
@@ -31,6 +32,10 @@ def test_an_admin_sees_the_graph_the_current_stage_and_the_history(flow, api):
     body = answer.json
     assert body["has_flow"] is True and body["status"] == "in_handling" and body["stage"] == "handling"
     assert body["execution"]["name"] == ticket.id and body["execution"]["status"] == "RUNNING"
+    started = boto3.client("stepfunctions").describe_execution(executionArn=body["execution"]["arn"])
+    tags = json.loads(started["input"])["tags"]  # executions cannot carry resource tags: the input does
+    assert tags == {"ticket_id": ticket.id, "kind": "help_request", "channel": "phone", "category": "物业服务",
+                    "district": tags["district"], "priority": "normal"}
     assert body["record"]["generation"] == body["execution"]["generation"] == 1
     assert {c["key"]: c["label"] for c in body["clocks"]}["sign:A1"] == "签收时限"
     # the graph is the deployed definition's: every state of the file, the Map's with their parent
