@@ -290,7 +290,7 @@ def _inbound_item(partner_id: str, webhook_id: str, event: dict[str, Any], outco
     return InboundItem(records.inbound_pk(partner_id, webhook_id), "WEBHOOK", partner_id=partner_id,
                        webhook_id=webhook_id, type=event["type"], outcome=outcome, external_id=external_id,
                        ticket_id=ticket_id, sequence=sequence, error=error, received_at=iso(now),
-                       GSI2PK=records.ledger_pk(partner_id, records.day_of(now)),
+                       GSI2PK=records.ledger_pk(partner_id, records.day_of(now), webhook_id),
                        GSI2SK=f"IN#{iso(now)}#{webhook_id}",
                        expires_at=int(time.time()) + LEDGER_TTL_DAYS * 86400)
 

@@ -16,6 +16,7 @@ one query per partner and day. Secrets are never stored here.
 from __future__ import annotations
 
 import hashlib
+import heapq
 import os
 from datetime import datetime
 from typing import Iterator
@@ -28,6 +29,9 @@ from pynamodb.models import Model
 from chalicelib.domain.calendar import TZ
 
 DUE_SHARDS = 4
+# The partner ledger (GSI2 "PLOG#<partner>#<day>#<shard>"): every write of a partner's deliveries
+# and inbound webhooks of one day would otherwise land in one index partition; reads fan out.
+LEDGER_SHARDS = 4
 LEDGER_TTL_DAYS = 400  # a year of reconciliation, and then some
 
 
@@ -186,8 +190,14 @@ def delivery_pk(delivery_id: str) -> str:
     return f"DLV#{delivery_id}"
 
 
-def ledger_pk(partner_id: str, day: str) -> str:
-    return f"PLOG#{partner_id}#{day}"
+def ledger_pk(partner_id: str, day: str, item_id: str) -> str:
+    """The ledger key of one delivery or inbound webhook (``item_id``) of ``partner_id`` on ``day``."""
+    return f"PLOG#{partner_id}#{day}#{int(hashlib.sha1(item_id.encode()).hexdigest(), 16) % LEDGER_SHARDS}"
+
+
+def ledger_pks(partner_id: str, day: str) -> list[str]:
+    """Every ledger key of one partner's day: a day's read queries them all."""
+    return [f"PLOG#{partner_id}#{day}#{shard}" for shard in range(LEDGER_SHARDS)]
 
 
 def due_shard(delivery_id: str) -> str:
@@ -234,8 +244,12 @@ def get_delivery(delivery_id: str) -> DeliveryItem | None:
 
 
 def deliveries_on(partner_id: str, day: str) -> Iterator[DeliveryItem]:
-    yield from DeliveryItem.ledger.query(ledger_pk(partner_id, day), DeliveryItem.GSI2SK.startswith("OUT#"))
+    """One partner's deliveries of ``day``, in time order (every ledger shard, merged)."""
+    yield from heapq.merge(*(DeliveryItem.ledger.query(pk, DeliveryItem.GSI2SK.startswith("OUT#"))
+                             for pk in ledger_pks(partner_id, day)), key=lambda item: item.GSI2SK)
 
 
 def inbound_on(partner_id: str, day: str) -> Iterator[InboundItem]:
-    yield from InboundItem.ledger.query(ledger_pk(partner_id, day), InboundItem.GSI2SK.startswith("IN#"))
+    """One partner's inbound webhooks of ``day``, in time order (every ledger shard, merged)."""
+    yield from heapq.merge(*(InboundItem.ledger.query(pk, InboundItem.GSI2SK.startswith("IN#"))
+                             for pk in ledger_pks(partner_id, day)), key=lambda item: item.GSI2SK)

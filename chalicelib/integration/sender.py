@@ -75,7 +75,7 @@ def create(event: outbound.PartnerEvent, endpoint: dict[str, Any], source_id: st
                         partner_id=event.partner_id, endpoint_id=endpoint["id"], event_type=event.type,
                         source_id=source_id, ticket_id=ticket_id, body=body, status="pending", attempts=0,
                         generation=0, next_attempt_at=iso(now + LEASE), history=[], created_at=iso(now),
-                        GSI2PK=records.ledger_pk(event.partner_id, records.day_of(now)),
+                        GSI2PK=records.ledger_pk(event.partner_id, records.day_of(now), delivery_id),
                         GSI2SK=f"OUT#{iso(now)}#{delivery_id}", **_due_keys(delivery_id, now + LEASE))
     try:
         item.save(condition=DeliveryItem.PK.does_not_exist())

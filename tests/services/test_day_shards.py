@@ -56,3 +56,13 @@ def test_reading_a_day_merges_every_shard_in_received_order_page_by_page(seeded)
     assert received == sorted(received)
     next_day = (datetime.fromisoformat(day) + timedelta(days=1)).strftime("%Y-%m-%d")
     assert repository.received_on(next_day, limit=5) == ([], None)
+
+
+def test_a_partners_ledger_of_a_day_spreads_over_its_shards() -> None:
+    from chalicelib.integration import records
+
+    ids = [f"dlv-{n:06d}" for n in range(2000)]
+    spread = Counter(records.ledger_pk("p-city-app", "2026-12-07", item_id) for item_id in ids)
+    assert set(spread) == set(records.ledger_pks("p-city-app", "2026-12-07"))
+    mean = len(ids) / records.LEDGER_SHARDS
+    assert max(spread.values()) <= 1.15 * mean and min(spread.values()) >= 0.85 * mean, spread
