@@ -6,6 +6,7 @@ Lambda functions, the local bootstrap exports them), so the code never guesses a
 from __future__ import annotations
 
 import os
+import threading
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -14,6 +15,35 @@ DEFAULT_LOCAL_JWT_SECRET = "local-dev-secret-change-me-0123456789abcdef"
 DEFAULT_LOCAL_BLIND_INDEX_KEY = "local-blind-index-key"
 DEFAULT_LOCAL_JWT_ISSUER = "local"
 MIN_BLIND_INDEX_KEY_LENGTH = 32
+
+
+# Every environment variable the deployed code reads is either set for every function by the template
+# (infra/template.yaml's Globals, .chalice/config.json's stage), refused at start-up when missing
+# (REFUSED_WHEN_MISSING, by require_deployed_secrets), or listed here with why a deployed function
+# needs no value. tests/infra/test_configuration.py compares the code, this list and the built template.
+OPTIONAL_SETTINGS: dict[str, str] = {
+    "AWS_REGION": "set by the Lambda runtime",
+    "AWS_DEFAULT_REGION": "set by the Lambda runtime",
+    "AWS_LAMBDA_FUNCTION_NAME": "set by the Lambda runtime (start-up checks run only inside Lambda)",
+    "LOCAL_JWT_SECRET": "dev-login's HS256 secret: read on the local stage only",
+    "BLIND_INDEX_KEY": "local stage and tests; a deployed stage reads BLIND_INDEX_KEY_SECRET_ID",
+    "SMS_ENDPOINT": "Alibaba Cloud's public dysmsapi endpoint is the default; tests point it at a fake",
+    "SMTP_HOST": "read only with NOTIFY_EMAIL_ADAPTER=smtp (the stage sets ses)",
+    "SMTP_PORT": "read only with NOTIFY_EMAIL_ADAPTER=smtp",
+    "SMTP_USERNAME": "read only with NOTIFY_EMAIL_ADAPTER=smtp",
+    "SMTP_PASSWORD": "read only with NOTIFY_EMAIL_ADAPTER=smtp",
+    "SMTP_STARTTLS": "read only with NOTIFY_EMAIL_ADAPTER=smtp",
+    "POWERTOOLS_METRICS_DISABLED": "tests switch metrics off; deployed, metrics are on",
+    "DISPATCH_DATA_DIR": "the corpus bundled with the code is the default (tests and tools override it)",
+    "DISPATCH_MODEL_DIR": "models come from the models bucket; the variable is for the offline tools",
+    "DISPATCH_MODEL_CHECK_SECONDS": "how often a container looks for a newly promoted model; the default fits",
+    "DISPATCH_JIEBA_CACHE": "jieba's dictionary cache goes to /tmp by default, which Lambda allows",
+    "PLATFORM_URL": "the partner simulator, a command-line tool",
+    "PARTNER_PROVINCE_12315_SECRET": "the partner simulator, a command-line tool",
+}
+# Read by the deployed code and refused at start-up (ConfigurationError) when a deployed stage lacks them.
+REFUSED_WHEN_MISSING = ("STAGE", "JWT_ISSUER", "JWKS_URL", "BLIND_INDEX_KEY_SECRET_ID", "NOTIFY_EMAIL_SENDER",
+                        "NOTIFY_SMS_ADAPTER")
 
 
 class ConfigurationError(RuntimeError):
@@ -44,6 +74,7 @@ class Settings:
     local_jwt_secret: str
     blind_index_key: str
     data_key_arn: str
+    blind_index_key_secret_id: str = ""
 
     @property
     def is_local(self) -> bool:
@@ -81,7 +112,10 @@ def get_settings() -> Settings:
         jwks_url=_env("JWKS_URL"),
         # HS256 signing exists only for dev-login in the local stage: a deployed stage has no such secret.
         local_jwt_secret=_env("LOCAL_JWT_SECRET", DEFAULT_LOCAL_JWT_SECRET) if local else "",
-        blind_index_key=_env("BLIND_INDEX_KEY", DEFAULT_LOCAL_BLIND_INDEX_KEY if local else ""),
+        # deployed: the key is a Secrets Manager secret (BLIND_INDEX_KEY_SECRET_ID), read when first used
+        blind_index_key=_env("BLIND_INDEX_KEY", DEFAULT_LOCAL_BLIND_INDEX_KEY
+                             if local and not _env("BLIND_INDEX_KEY_SECRET_ID") else ""),
+        blind_index_key_secret_id=_env("BLIND_INDEX_KEY_SECRET_ID"),
         data_key_arn=_env("DATA_KEY_ARN"),
     )
     require_deployed_secrets(settings)
@@ -91,23 +125,29 @@ def get_settings() -> Settings:
 def require_deployed_secrets(settings: Settings) -> None:
     """Refuse a non-local stage that lacks its secrets or carries a local default.
 
-    Checked: ``STAGE`` itself, ``BLIND_INDEX_KEY`` (at least 32 characters, not the local key), and
-    the identity provider (``JWT_ISSUER`` other than ``local``, an https ``JWKS_URL``).
+    Checked: ``STAGE`` itself, the blind index key (``BLIND_INDEX_KEY_SECRET_ID``, or a
+    ``BLIND_INDEX_KEY`` of at least 32 characters that is not the local key), the identity provider
+    (``JWT_ISSUER`` other than ``local``, an https ``JWKS_URL``), the e-mail sender and a real SMS
+    adapter (:data:`REFUSED_WHEN_MISSING`).
     """
     if settings.is_local:
         return
     problems: list[str] = []
     if not settings.stage:
         problems.append("STAGE is not set (only STAGE=local runs on local defaults)")
-    if not settings.blind_index_key:
-        problems.append("BLIND_INDEX_KEY is not set")
-    elif (settings.blind_index_key == DEFAULT_LOCAL_BLIND_INDEX_KEY
-          or len(settings.blind_index_key) < MIN_BLIND_INDEX_KEY_LENGTH):
+    if not settings.blind_index_key and not settings.blind_index_key_secret_id:
+        problems.append("BLIND_INDEX_KEY_SECRET_ID is not set")  # its value is checked when first read
+    elif settings.blind_index_key and (settings.blind_index_key == DEFAULT_LOCAL_BLIND_INDEX_KEY
+                                       or len(settings.blind_index_key) < MIN_BLIND_INDEX_KEY_LENGTH):
         problems.append(f"BLIND_INDEX_KEY is the local key or shorter than {MIN_BLIND_INDEX_KEY_LENGTH} characters")
     if not settings.jwt_issuer or settings.jwt_issuer == DEFAULT_LOCAL_JWT_ISSUER:
         problems.append("JWT_ISSUER is not set")
     if not settings.jwks_url.startswith("https://"):
         problems.append("JWKS_URL is not an https URL")
+    if "@" not in _env("NOTIFY_EMAIL_SENDER"):
+        problems.append("NOTIFY_EMAIL_SENDER is not set (the EmailSender parameter)")
+    if _env("NOTIFY_SMS_ADAPTER", "outbox").lower() == "outbox":
+        problems.append("NOTIFY_SMS_ADAPTER is not set (outbox only records messages: local stage only)")
     if problems:
         raise ConfigurationError(f"stage {settings.stage or '(unset)'!r} refuses to start: " + "; ".join(problems))
 
@@ -122,6 +162,34 @@ def check_lambda_startup() -> None:
         get_settings()
 
 
+_secret_lock = threading.Lock()
+_secret_values: dict[str, str] = {}
+
+
+def blind_index_key() -> str:
+    """The blind index's HMAC key: ``BLIND_INDEX_KEY``, else the Secrets Manager secret
+    ``BLIND_INDEX_KEY_SECRET_ID`` (read once per container, by the functions that compute the index:
+    only their roles may read it). A secret shorter than the minimum is refused."""
+    settings = get_settings()
+    if settings.blind_index_key:
+        return settings.blind_index_key
+    secret_id = settings.blind_index_key_secret_id
+    if not secret_id:
+        raise ConfigurationError("neither BLIND_INDEX_KEY nor BLIND_INDEX_KEY_SECRET_ID is set")
+    with _secret_lock:
+        if secret_id not in _secret_values:
+            from chalicelib.aws import client
+
+            value = str(client("secretsmanager").get_secret_value(SecretId=secret_id).get("SecretString") or "")
+            if len(value) < MIN_BLIND_INDEX_KEY_LENGTH:
+                raise ConfigurationError(f"the blind index key secret is shorter than {MIN_BLIND_INDEX_KEY_LENGTH} "
+                                         f"characters")
+            _secret_values[secret_id] = value
+        return _secret_values[secret_id]
+
+
 def reset_settings() -> None:
-    """Forget cached settings (tests and the local runtime change the environment)."""
+    """Forget cached settings and secrets (tests and the local runtime change the environment)."""
     get_settings.cache_clear()
+    with _secret_lock:
+        _secret_values.clear()

@@ -5,8 +5,9 @@ Steps:
    emits ``sam.json`` and ``deployment.zip``;
 2. the resources of ``infra/template.yaml`` are merged in and wired to Chalice's functions:
    - every function gets the infra environment (``Globals.Function.Environment``);
-   - the API function and authorizers run as ``ApiFunctionRole``, event handlers as
-     ``WorkerFunctionRole`` (the stage sets ``manage_iam_role: false``);
+   - each function runs as the role whose ``Metadata.Functions`` names it (one per function group;
+     the stage sets ``manage_iam_role: false``); the state machine's role gets its Task states'
+     permissions (:func:`state_machine_policy`);
    - an SQS handler's queue (``@app.on_sqs_message(queue="outbox")``) becomes the infra queue whose
      ``Metadata.LocalName`` is that name; a table-stream handler reads ``TicketsTable``'s stream,
      with retries bounded and failures sent to the table's ``Metadata.StreamFailureQueue``;
@@ -44,13 +45,11 @@ INFRA_TEMPLATE = PROJECT_ROOT / "infra" / "template.yaml"
 SAM_TRANSFORM = "AWS::Serverless-2016-10-31"
 LINT_REGIONS = ("us-east-1", "cn-north-1", "cn-northwest-1")
 
-API_ROLE = "ApiFunctionRole"
-WORKER_ROLE = "WorkerFunctionRole"
+API_FUNCTION = "api_handler"  # the name a role's Metadata.Functions gives Chalice's API handler (app.app)
 REST_API = "RestAPI"
 AMBIGUOUS = "<ambiguous>"
 FUNCTION_TYPE = "AWS::Serverless::Function"
 SCHEDULE_EVENT_TYPES = {"Schedule", "ScheduleV2"}
-WORKER_EVENT_TYPES = {"SQS", "DynamoDB", "Kinesis", "S3", "SNS", "CloudWatchEvent", "EventBridgeRule"} | SCHEDULE_EVENT_TYPES
 MERGED_SECTIONS = ("Parameters", "Mappings", "Conditions", "Resources", "Outputs")
 PARTITION_LITERAL = re.compile(r"arn:aws:")
 WHOLE_PLACEHOLDER = re.compile(r"^\$\{[A-Za-z0-9_.:-]+\}$")
@@ -185,6 +184,7 @@ def _wire_functions(resources: dict[str, Any], infra: dict[str, Any], code_prefi
     rules = {meta["ChaliceHandler"]: lid for lid, r in _of_type(infra["Resources"], "AWS::Events::Rule").items()
              if (meta := _metadata(r)).get("ChaliceHandler")}
     handlers: dict[str, str] = {}
+    roles = _function_roles(infra)
     for logical_id, function in _of_type(resources, FUNCTION_TYPE).items():
         props = function["Properties"]
         handler = str(props.get("Handler", ""))
@@ -198,12 +198,9 @@ def _wire_functions(resources: dict[str, Any], infra: dict[str, Any], code_prefi
         rule_id = next((rules[name] for name in sorted(names) if name in rules), None)
         _relocate(props, "CodeUri", code_prefix)
         events = props.get("Events") or {}
-        is_worker = rule_id is not None
         for event_id, event in list(events.items()):
             kind = event.get("Type")
             event_props = event.setdefault("Properties", {})
-            if kind in WORKER_EVENT_TYPES:
-                is_worker = True
             if kind == "SQS":
                 queue = _find_queue(queues, _arn_name(event_props.get("Queue")))
                 event_props["Queue"] = {"Fn::GetAtt": [queue, "Arn"]}
@@ -232,8 +229,35 @@ def _wire_functions(resources: dict[str, Any], infra: dict[str, Any], code_prefi
                 del events[event_id]  # the infra rule fires it; keeping both would run it twice
         if "Events" in props and not events:
             del props["Events"]
-        props["Role"] = {"Fn::GetAtt": [WORKER_ROLE if is_worker else API_ROLE, "Arn"]}
+        props["Role"] = {"Fn::GetAtt": [_role_for(roles, handler, logical_id), "Arn"]}
     return handlers
+
+
+def function_name(handler: str) -> str:
+    """A Chalice function's name from its Lambda handler: ``app.table_stream`` -> ``table_stream``,
+    ``chalicelib.api.auth.jwt_auth`` -> ``jwt_auth``; the API handler ``app.app`` is ``api_handler``."""
+    name = handler.rsplit(".", 1)[-1]
+    return API_FUNCTION if name == "app" else name
+
+
+def _function_roles(infra: dict[str, Any]) -> dict[str, list[str]]:
+    """Chalice function name -> the roles whose ``Metadata.Functions`` name it."""
+    roles: dict[str, list[str]] = {}
+    for logical_id, role in _of_type(infra["Resources"], "AWS::IAM::Role").items():
+        for name in _metadata(role).get("Functions") or []:
+            roles.setdefault(str(name), []).append(logical_id)
+    return roles
+
+
+def _role_for(roles: dict[str, list[str]], handler: str, logical_id: str) -> str:
+    name = function_name(handler)
+    claimed = roles.get(name, [])
+    if len(claimed) != 1:
+        which = "no role" if not claimed else f"several roles ({', '.join(sorted(claimed))})"
+        raise PackageError(f"function {name} ({logical_id}) is claimed by {which}: name it in exactly one "
+                           f"role's Metadata.Functions in infra/template.yaml (least privilege: one role "
+                           f"per function group)")
+    return claimed[0]
 
 
 def _wire_rules(resources: dict[str, Any], handlers: dict[str, str], warnings: list[str]) -> None:
@@ -281,8 +305,97 @@ def _inline_state_machines(resources: dict[str, Any], definitions_root: Path) ->
         if missing:
             raise PackageError(f"{definition_file} uses {sorted(missing)}, which {logical_id}'s "
                                f"DefinitionSubstitutions does not provide")
+        role = props.get("RoleArn")
+        if isinstance(role, dict) and "Fn::GetAtt" in role and role["Fn::GetAtt"][0] in resources:
+            policy = state_machine_policy(definition, props.get("DefinitionSubstitutions") or {}, resources, logical_id)
+            role_props = resources[role["Fn::GetAtt"][0]].setdefault("Properties", {})
+            role_props["Policies"] = [p for p in role_props.get("Policies") or []
+                                      if p.get("PolicyName") != policy["PolicyName"]] + [policy]
         _hoist_task_resources(definition, props.setdefault("DefinitionSubstitutions", {}), logical_id)
         props["Definition"] = definition
+
+
+# Service integration (``arn:${Partition}:states:::<service>:<api>[.pattern]``) -> (IAM action, the
+# Parameters field that names its resource, how that resource's ARN is read from the template).
+STATE_MACHINE_INTEGRATIONS: dict[tuple[str, str], tuple[str, str, str]] = {
+    ("sqs", "sendMessage"): ("sqs:SendMessage", "QueueUrl", "Arn"),
+    ("dynamodb", "getItem"): ("dynamodb:GetItem", "TableName", "Arn"),
+    ("dynamodb", "putItem"): ("dynamodb:PutItem", "TableName", "Arn"),
+    ("dynamodb", "updateItem"): ("dynamodb:UpdateItem", "TableName", "Arn"),
+    ("dynamodb", "deleteItem"): ("dynamodb:DeleteItem", "TableName", "Arn"),
+    ("sns", "publish"): ("sns:Publish", "TopicArn", "Ref"),
+    ("lambda", "invoke"): ("lambda:InvokeFunction", "FunctionName", "Arn"),
+}
+STATE_MACHINE_PATTERNS = {"", "waitForTaskToken"}  # ".sync" integrations need more (DescribeX, events)
+DYNAMODB_WRITES = {"dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem"}
+
+
+def _task_resources(definition: Any) -> list[tuple[str, dict[str, Any]]]:
+    """Every Task state's (Resource, Parameters or Arguments) in an ASL definition, nested states too."""
+    found: list[tuple[str, dict[str, Any]]] = []
+    if isinstance(definition, list):
+        for item in definition:
+            found += _task_resources(item)
+    elif isinstance(definition, dict):
+        if definition.get("Type") == "Task" and isinstance(definition.get("Resource"), str):
+            found.append((definition["Resource"], definition.get("Parameters") or definition.get("Arguments") or {}))
+        for item in definition.values():
+            if isinstance(item, (dict, list)):
+                found += _task_resources(item)
+    return found
+
+
+def state_machine_policy(definition: Any, substitutions: dict[str, Any], resources: dict[str, Any],
+                         logical_id: str) -> dict[str, Any]:
+    """The IAM policy a state machine's role needs for its Task states, derived from the ASL.
+
+    Each service integration's action (:data:`STATE_MACHINE_INTEGRATIONS`) is granted on exactly the
+    resource its Parameters name through a ``${Substitution}`` that is a ``Ref`` to a template
+    resource; a task on a KMS-encrypted table also gets the table key, through DynamoDB only. An
+    integration, pattern or resource this cannot read is refused, so the role never silently lags
+    behind the definition.
+    """
+    grants: dict[str, set[str]] = {}
+    targets: dict[str, Any] = {}
+    keys: dict[str, set[str]] = {}
+    for resource, parameters in _task_resources(definition):
+        # a literal partition is matched too: the merge refuses it afterwards, naming where it is
+        match = re.match(r"^arn:(?:\$\{Partition\}|aws[a-z-]*):states:::(?:aws-sdk:)?([a-z0-9-]+):([A-Za-z]+)(?:\.(\w+))?$", resource)
+        if not match:
+            raise PackageError(f"{logical_id}: Task resource {resource!r} is not a service integration this "
+                               f"package knows how to grant (write it as arn:${{Partition}}:states:::<service>:<api>)")
+        service, api, pattern = match.group(1), match.group(2), match.group(3) or ""
+        if (service, api) not in STATE_MACHINE_INTEGRATIONS or pattern not in STATE_MACHINE_PATTERNS:
+            raise PackageError(f"{logical_id}: no IAM mapping for {service}:{api}{'.' + pattern if pattern else ''}; "
+                               f"add it to infra/package.py STATE_MACHINE_INTEGRATIONS")
+        action, field_name, attribute = STATE_MACHINE_INTEGRATIONS[(service, api)]
+        value = parameters.get(field_name)
+        placeholder = re.fullmatch(r"\$\{([A-Za-z0-9_]+)\}", value) if isinstance(value, str) else None
+        ref = substitutions.get(placeholder.group(1)) if placeholder else None
+        target = ref.get("Ref") if isinstance(ref, dict) else None
+        if target not in resources:
+            raise PackageError(f"{logical_id}: {service}:{api} must name its {field_name} as a ${{Substitution}} "
+                               f"that is a Ref to a template resource (found {value!r})")
+        grants.setdefault(target, set()).add(action)
+        targets[target] = {"Ref": target} if attribute == "Ref" else {"Fn::GetAtt": [target, attribute]}
+        sse = (resources[target].get("Properties") or {}).get("SSESpecification") or {}
+        key = sse.get("KMSMasterKeyId")
+        if service == "dynamodb" and isinstance(key, dict) and key.get("Ref") in resources:
+            needs = {"kms:Decrypt", "kms:DescribeKey"} | ({"kms:Encrypt", "kms:GenerateDataKey"}
+                                                          if action in DYNAMODB_WRITES else set())
+            keys.setdefault(key["Ref"], set()).update(needs)
+    statements: list[dict[str, Any]] = [
+        {"Sid": re.sub(r"[^A-Za-z0-9]", "", target), "Effect": "Allow", "Action": sorted(actions),
+         "Resource": targets[target]} for target, actions in sorted(grants.items())]
+    statements += [
+        {"Sid": f"{re.sub(r'[^A-Za-z0-9]', '', key)}ThroughDynamoDB", "Effect": "Allow", "Action": sorted(actions),
+         "Resource": {"Fn::GetAtt": [key, "Arn"]},
+         "Condition": {"StringEquals": {"kms:ViaService": {"Fn::Sub": "dynamodb.${AWS::Region}.${AWS::URLSuffix}"}}}}
+        for key, actions in sorted(keys.items())]
+    if not statements:
+        raise PackageError(f"{logical_id}: its definition has no Task state to grant anything for")
+    return {"PolicyName": "state-machine-tasks",
+            "PolicyDocument": {"Version": "2012-10-17", "Statement": statements}}
 
 
 def _hoist_task_resources(definition: Any, substitutions: dict[str, Any], logical_id: str) -> None:

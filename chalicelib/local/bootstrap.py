@@ -593,7 +593,31 @@ def _create_log_group(ctx: _Context, logical_id: str, resource: Mapping[str, Any
     return _Physical(ref=name, attrs={"Arn": ctx.arn("logs", f"log-group:{name}:*")})
 
 
+def _create_secret(ctx: _Context, logical_id: str, resource: Mapping[str, Any]) -> _Physical:
+    """A Secrets Manager secret; a ``GenerateSecretString`` value is generated once, like CloudFormation
+    does, and kept on later runs (the snapshot keeps it across restarts)."""
+    import secrets as random_source
+
+    sm = ctx.clients("secretsmanager")
+    props = _props(ctx, resource)
+    name = props.get("Name") or local_name(logical_id, resource)
+    try:
+        arn = sm.describe_secret(SecretId=name)["ARN"]
+    except sm.exceptions.ResourceNotFoundException:
+        generate = props.get("GenerateSecretString")
+        if "SecretString" in props:
+            value = str(props["SecretString"])
+        elif generate is not None:
+            value = random_source.token_urlsafe(int(generate.get("PasswordLength", 32)))[
+                : int(generate.get("PasswordLength", 32))]
+        else:
+            raise BootstrapError(f"{logical_id}: a secret needs SecretString or GenerateSecretString locally")
+        arn = sm.create_secret(Name=name, SecretString=value, Description=props.get("Description", ""))["ARN"]
+    return _Physical(ref=arn, attrs={"Id": arn})
+
+
 CREATORS: dict[str, Creator] = {
+    "AWS::SecretsManager::Secret": _create_secret,
     "AWS::SNS::Topic": _create_topic,
     "AWS::Logs::LogGroup": _create_log_group,
     "AWS::KMS::Key": _create_kms_key,
@@ -635,6 +659,25 @@ def creation_order(template: Mapping[str, Any]) -> list[str]:
     return order
 
 
+def create_resources(endpoint_url: str | None, *, region: str = "us-east-1",
+                     template: Mapping[str, Any] | None = None) -> _Resolver:
+    """Create (or find again) every resource of the infra template; returns the resolver that
+    answers ``Ref``/``Fn::GetAtt``/``Fn::Sub`` with their local names and ARNs (idempotent; the IAM
+    tests resolve the built template's policies with it)."""
+    template = template if template is not None else load_template()
+    clients = _Clients(endpoint_url, region)
+    account = clients("sts").get_caller_identity()["Account"]
+    ctx = _Context(clients=clients, resolver=_Resolver(template, region, account), template=template,
+                   region=region, account=account)
+    for logical_id in creation_order(template):
+        resource = template["Resources"][logical_id]
+        try:
+            ctx.resolver.physical[logical_id] = CREATORS[resource["Type"]](ctx, logical_id, resource)
+        except _NoLocalValue as exc:
+            raise BootstrapError(f"{logical_id} depends on parameter {exc} which has no default") from exc
+    return ctx.resolver
+
+
 def bootstrap(endpoint_url: str | None, *, region: str = "us-east-1",
               template_path: str | Path = TEMPLATE_PATH) -> dict[str, str]:
     """Create every resource of the infra template on the moto server at ``endpoint_url``.
@@ -648,21 +691,12 @@ def bootstrap(endpoint_url: str | None, *, region: str = "us-east-1",
     without a default is left out. Idempotent.
     """
     template = load_template(template_path)
-    clients = _Clients(endpoint_url, region)
-    account = clients("sts").get_caller_identity()["Account"]
-    ctx = _Context(clients=clients, resolver=_Resolver(template, region, account), template=template,
-                   region=region, account=account)
-    for logical_id in creation_order(template):
-        resource = template["Resources"][logical_id]
-        try:
-            ctx.resolver.physical[logical_id] = CREATORS[resource["Type"]](ctx, logical_id, resource)
-        except _NoLocalValue as exc:
-            raise BootstrapError(f"{logical_id} depends on parameter {exc} which has no default") from exc
+    resolver = create_resources(endpoint_url, region=region, template=template)
     variables = (((template.get("Globals") or {}).get("Function") or {}).get("Environment") or {}).get("Variables") or {}
     env: dict[str, str] = {}
     for name, value in variables.items():
         try:
-            env[name] = str(ctx.resolver.resolve(value))
+            env[name] = str(resolver.resolve(value))
         except _NoLocalValue:
             continue
     return env

@@ -15,14 +15,14 @@ from botocore.exceptions import ClientError
 
 from chalicelib.api.errors import TooManyRequests
 from chalicelib.aws import client
-from chalicelib.config import get_settings
+from chalicelib.config import blind_index_key, get_settings
 
 
 def hit(bucket: str, subject: str, *, limit: int, window_seconds: int) -> None:
     """Count one use of ``subject`` in ``bucket``; TooManyRequests once ``limit`` is reached."""
     now = int(time.time())
     window = now // window_seconds
-    digest = hashlib.sha256(f"{get_settings().blind_index_key}|{subject}".encode()).hexdigest()[:32]
+    digest = hashlib.sha256(f"{blind_index_key()}|{subject}".encode()).hexdigest()[:32]
     try:
         client("dynamodb").update_item(
             TableName=get_settings().table_name,
@@ -42,7 +42,7 @@ def hit(bucket: str, subject: str, *, limit: int, window_seconds: int) -> None:
 
 
 def _key(bucket: str, subject: str) -> dict[str, dict[str, str]]:
-    digest = hashlib.sha256(f"{get_settings().blind_index_key}|{subject}".encode()).hexdigest()[:32]
+    digest = hashlib.sha256(f"{blind_index_key()}|{subject}".encode()).hexdigest()[:32]
     return {"PK": {"S": f"RATE#{bucket}#{digest}"}, "SK": {"S": "BACKOFF"}}
 
 

@@ -24,7 +24,7 @@ from pynamodb.connection import Connection
 from pynamodb.exceptions import DoesNotExist, TransactWriteError
 from pynamodb.transactions import TransactWrite
 
-from chalicelib.config import get_settings
+from chalicelib.config import blind_index_key
 from chalicelib.domain.calendar import TZ
 from chalicelib.domain.clocks import next_checkpoint
 from chalicelib.domain.errors import ConcurrentModification, NotFound, ValidationFailed
@@ -75,7 +75,7 @@ def canonical_tracking_code(raw: str) -> str | None:
 def blind_index(value: str) -> str:
     """A keyed hash of a normalised phone or ID number, for lookups without storing it in a key."""
     normalised = "".join(ch for ch in value if ch.isalnum()).upper()
-    key = get_settings().blind_index_key.encode("utf-8")
+    key = blind_index_key().encode("utf-8")
     return hmac.new(key, normalised.encode("utf-8"), hashlib.sha256).hexdigest()[:32]
 
 

@@ -53,11 +53,13 @@ class World:
         if name == self.last:
             return
         self.last = name
+        from chalicelib.config import reset_settings
         from chalicelib.dispatch import registry
         from chalicelib.integration import keys
         from chalicelib.notifications import sms
         from chalicelib.store.fieldcrypt import forget_key
 
+        reset_settings()  # and the secrets read through it (the blind index key)
         forget_key()
         keys.store._secrets_provider().clear_cache()
         registry.active_model.reset()

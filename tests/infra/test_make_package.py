@@ -79,7 +79,7 @@ def test_make_package_builds_a_clean_deployable_template(tmp_path: Path) -> None
         assert (out / props["CodeUri"]).is_file(), logical_id
         for layer in props.get("Layers", []):
             assert (out / resources[layer["Ref"]]["Properties"]["ContentUri"]).is_file(), logical_id
-        assert props["Role"]["Fn::GetAtt"][0] in ("ApiFunctionRole", "WorkerFunctionRole"), logical_id
+        assert resources[props["Role"]["Fn::GetAtt"][0]]["Type"] == "AWS::IAM::Role", logical_id
     assert functions["APIHandler"]["Role"] == {"Fn::GetAtt": ["ApiFunctionRole", "Arn"]}
     assert template["Globals"]["Function"]["Environment"]["Variables"]["TABLE_NAME"] == {"Ref": "TicketsTable"}
 

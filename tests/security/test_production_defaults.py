@@ -25,13 +25,16 @@ DEPLOYED_SECRETS = {
     "BLIND_INDEX_KEY": "k" * 40,
     "JWT_ISSUER": "https://idp.example.gov.cn/realms/12345",
     "JWKS_URL": "https://idp.example.gov.cn/realms/12345/certs",
+    "NOTIFY_EMAIL_SENDER": "noreply@notify.example.gov.cn",  # the template's EmailSender (issue 17)
+    "NOTIFY_SMS_ADAPTER": "aliyun",  # the prod stage's (.chalice/config.json)
 }
 
 
 @pytest.fixture
 def deployed_env(monkeypatch: pytest.MonkeyPatch) -> Iterator[pytest.MonkeyPatch]:
     """An environment with the deployed stage's variables; the local settings come back afterwards."""
-    for name in ("STAGE", "BLIND_INDEX_KEY", "JWT_ISSUER", "JWKS_URL", "LOCAL_JWT_SECRET"):
+    for name in ("STAGE", "BLIND_INDEX_KEY", "BLIND_INDEX_KEY_SECRET_ID", "JWT_ISSUER", "JWKS_URL", "LOCAL_JWT_SECRET",
+                 "NOTIFY_EMAIL_SENDER", "NOTIFY_SMS_ADAPTER"):
         monkeypatch.delenv(name, raising=False)
     reset_settings()
     yield monkeypatch

@@ -157,7 +157,7 @@ def test_the_recorder_is_refused_outside_the_local_stage(monkeypatch) -> None:
     monkeypatch.setenv("NOTIFY_SMS_ADAPTER", "outbox")
     reset_settings()
     try:
-        with pytest.raises(RuntimeError, match="local stage only"):
+        with pytest.raises(RuntimeError, match="local stage only"):  # refused at start-up already
             sms.sms_sender()
     finally:
         monkeypatch.setenv("STAGE", "local")
