@@ -3,9 +3,14 @@
 Every write of the embedded DynamoDB (put, update, delete; batches and transactions go through those)
 runs under the writers' lock of :mod:`chalicelib.local.moto_patches`, which calls :func:`record` with
 the written item's key. :func:`capture` takes that set and copies the current value of each of its
-items, under the same lock: the copy is a point in time that no write straddles (a transaction is
-either wholly in it or wholly out of it), and it costs a short dictionary walk per changed item, not a
-scan of the table. Nothing is recorded until :func:`enable` (the test suite never pays for it).
+items - a dictionary walk per changed item, not a scan of the table.
+
+The copy is a point in time that no write straddles (a transaction is wholly in it or wholly out of
+it), yet the writers wait only for short steps, as a live migration copies memory: the items are
+copied in chunks of :data:`CHUNK` under the lock, released in between; keys written meanwhile are
+recorded again and copied in another round; the last round, under the lock throughout, copies what
+the previous one saw written. Every item then holds its value at that last instant. Nothing is
+recorded until :func:`enable` (the test suite never pays for it).
 """
 from __future__ import annotations
 
@@ -18,6 +23,9 @@ _state_lock = threading.Lock()  # guards the fields below; writers already hold 
 _enabled = False
 _tables: dict[str, Any] = {}  # table name -> the moto Table object whose keys are recorded
 _dirty: dict[str, set[tuple[Any, Any]]] = {}
+_since: dict[str, set[tuple[Any, Any]]] = {}  # keys written while a capture of that table runs
+CHUNK = 500  # items copied per hold of the writers' lock
+ROUNDS = 4  # chunked rounds before the last one, which holds the lock throughout
 
 
 @dataclass
@@ -55,6 +63,9 @@ def record(table: Any, hash_key: Any, range_key: Any) -> None:
             _tables[table.name] = table
             _dirty[table.name] = set()
         _dirty[table.name].add((hash_key, range_key))
+        since = _since.get(table.name)
+        if since is not None:
+            since.add((hash_key, range_key))
 
 
 def pending(table_name: str) -> int:
@@ -106,29 +117,81 @@ def item_json(item: Any) -> dict[str, Any]:
 
 
 def capture(table_name: str) -> Capture:
-    """Take the table's changed keys and copy their items as they are now (under the writers' lock)."""
-    from chalicelib.local.moto_patches import _LOCK, _item_at
+    """Take the table's changed keys and copy their items, consistent as of one instant (module doc).
+
+    ``held_seconds`` is the longest single hold of the writers' lock."""
+    from chalicelib.local.moto_patches import _LOCK
 
     with _LOCK:
-        started = time.perf_counter()
         with _state_lock:
             table = _tables.get(table_name)
             keys = _dirty.get(table_name, set())
             _dirty[table_name] = set()
-        if table is None:
-            return Capture(table=table_name, key_names=())
-        names = (table.hash_key_attr,) + ((table.range_key_attr,) if table.range_key_attr else ())
-        result = Capture(table=table_name, key_names=names)
-        for hash_key, range_key in keys:
-            key = {table.hash_key_attr: wire(hash_key)}
-            if table.range_key_attr:
-                key[table.range_key_attr] = wire(range_key)
-            text = key_text(key)
-            item = _item_at(table, hash_key, range_key)
-            result.keys[text] = key
-            result.items[text] = None if item is None else item_json(item)
-        result.held_seconds = time.perf_counter() - started
+            _since[table_name] = set()
+    if table is None:
+        with _state_lock:
+            _since.pop(table_name, None)
+        return Capture(table=table_name, key_names=())
+    names = (table.hash_key_attr,) + ((table.range_key_attr,) if table.range_key_attr else ())
+    result = Capture(table=table_name, key_names=names)
+    try:
+        pending = list(keys)
+        for _ in range(ROUNDS):
+            for start in range(0, len(pending), CHUNK):
+                with _LOCK:
+                    held = time.perf_counter()
+                    _copy(table, pending[start:start + CHUNK], result)
+                    result.held_seconds = max(result.held_seconds, time.perf_counter() - held)
+                time.sleep(0)  # let a waiting writer in
+            with _LOCK, _state_lock:
+                pending = list(_since[table_name])
+                _since[table_name] = set()
+            if len(pending) <= CHUNK:
+                break
+        with _LOCK:
+            held = time.perf_counter()
+            with _state_lock:
+                pending = list(set(pending) | _since[table_name])
+            _copy(table, pending, result)
+            result.held_seconds = max(result.held_seconds, time.perf_counter() - held)
+    except BaseException:
+        with _state_lock:  # nothing was taken: the next capture copies these keys again
+            _dirty.setdefault(table_name, set()).update(keys)
+        raise
+    finally:
+        with _state_lock:
+            _since.pop(table_name, None)
     return result
+
+
+def mark_all(table_name: str) -> int:
+    """Record every item of a tracked table as changed (the next capture is a full copy); returns
+    how many. Walks keys only, under the writers' lock."""
+    from chalicelib.local.moto_patches import _LOCK
+
+    with _LOCK:
+        with _state_lock:
+            table = _tables.get(table_name)
+        if table is None:
+            return 0
+        keys = {(item.hash_key, item.range_key if table.range_key_attr else None) for item in table.all_items()}
+        with _state_lock:
+            _dirty.setdefault(table_name, set()).update(keys)
+    return len(keys)
+
+
+def _copy(table: Any, keys: list[tuple[Any, Any]], into: Capture) -> None:
+    """Copy the current value of each key's item (None: deleted); call under the writers' lock."""
+    from chalicelib.local.moto_patches import _item_at
+
+    for hash_key, range_key in keys:
+        key = {table.hash_key_attr: wire(hash_key)}
+        if table.range_key_attr:
+            key[table.range_key_attr] = wire(range_key)
+        text = key_text(key)
+        item = _item_at(table, hash_key, range_key)
+        into.keys[text] = key
+        into.items[text] = None if item is None else item_json(item)
 
 
 def capture_all(table_name: str) -> Capture:

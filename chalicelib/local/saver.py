@@ -167,11 +167,19 @@ class Saver:
         if self._fail_file and Path(self._fail_file).exists():
             raise InjectedSaveFailure(f"save attempt {self._attempts} made to fail by {self._fail_file}")
         pause = self._pause_before_commit if self._pause_file and Path(self._pause_file).exists() else None
-        written = snapshot.append(self.data_dir, captured, self._sequence + 1, committed_size=self._journal_size,
-                                  before_commit=pause)
-        if written:
-            self._sequence += 1
-            self._journal_size += written
+        try:
+            written = snapshot.append(self.data_dir, captured, self._sequence + 1, committed_size=self._journal_size,
+                                      before_commit=pause)
+        except snapshot.JournalReplaced:
+            logger.warning("the journal was removed or replaced from outside: writing a full copy")
+            changes.mark_all(table)
+            captured = changes.capture(table)
+            written = snapshot.write_base(self.data_dir, captured)
+            self._journal_size = 0
+        else:
+            if written:
+                self._sequence += 1
+                self._journal_size += written
         self._carried = None
         objects = snapshot.save_objects(self.data_dir, self.env)
         snapshot.save_secrets(self.data_dir)

@@ -55,6 +55,11 @@ class SnapshotError(RuntimeError):
     """The data folder cannot be read back as it was written."""
 
 
+class JournalReplaced(SnapshotError):
+    """The journal is shorter than what this process committed to it: it was removed or replaced
+    from outside (the folder deleted under a running runtime). Appending would leave a hole."""
+
+
 # ----------------------------------------------------------------------------- files
 def _fsync_dir(path: Path) -> None:
     fd = os.open(path, os.O_RDONLY)
@@ -153,7 +158,9 @@ def append(data_dir: Path, capture: Capture, sequence: int, *, committed_size: i
     created = not path.exists()
     written = 0
     with open(path, "ab") as out:
-        if committed_size is not None and out.tell() != committed_size:
+        if committed_size is not None and out.tell() < committed_size:
+            raise JournalReplaced(f"{path} has {out.tell()} bytes, {committed_size} were committed")
+        if committed_size is not None and out.tell() > committed_size:
             out.truncate(committed_size)
             out.seek(committed_size)
         body = b"".join(_line({"put": item}) if item is not None else _line({"delete": capture.keys[text]})
@@ -262,6 +269,14 @@ def journal_bytes(data_dir: Path) -> int:
 def base_bytes(data_dir: Path) -> int:
     path = data_dir / TABLE_FILE
     return path.stat().st_size if path.exists() else 0
+
+
+def write_base(data_dir: Path, capture: Capture) -> int:
+    """Replace the base with a full capture and empty the journal; returns the items written."""
+    items = [item for item in capture.items.values() if item is not None]
+    atomic_write(data_dir / TABLE_FILE, (_line(item) for item in items))
+    atomic_write(data_dir / JOURNAL_FILE, b"")
+    return len(items)
 
 
 def compact(data_dir: Path, key_names: tuple[str, ...]) -> int:

@@ -208,3 +208,68 @@ def test_a_full_save_then_an_incremental_one_restore_together(tracked, tmp_path)
     assert counts["base"] > 0 and counts["batches"] == 1
     assert items == _scan(table) and key_text(_key("F", "1")) not in items
     assert os.stat(tmp_path / snapshot.TABLE_FILE).st_size > 0 and Path(tmp_path / snapshot.JOURNAL_FILE).exists()
+
+
+def test_a_chunked_capture_under_concurrent_transactions_is_one_point_in_time(tracked, monkeypatch):
+    """Pairs of items always written together in one transaction are captured with equal values, though
+    the copy releases the writers' lock every few items."""
+    import threading
+
+    monkeypatch.setattr(changes, "CHUNK", 5)
+    table = tracked["TABLE_NAME"]
+    ddb = boto3.client("dynamodb")
+    pairs = 60
+    for n in range(pairs):
+        for side in "AB":
+            ddb.put_item(TableName=table, Item={**_key(f"P#{n}", side), "v": {"N": "0"}})
+    stop = threading.Event()
+    writes = [0]
+
+    def writer() -> None:
+        own = boto3.client("dynamodb")
+        value = 0
+        while not stop.is_set():
+            value += 1
+            n = value % pairs
+            own.transact_write_items(TransactItems=[
+                {"Update": {"TableName": table, "Key": _key(f"P#{n}", side), "UpdateExpression": "SET v = :v",
+                            "ExpressionAttributeValues": {":v": {"N": str(value)}}}} for side in "AB"])
+            writes[0] += 1
+
+    thread = threading.Thread(target=writer)
+    thread.start()
+    try:
+        captures = []
+        while len(captures) < 5 or writes[0] < 50:
+            changes.mark_all(table)
+            captures.append(changes.capture(table))
+    finally:
+        stop.set()
+        thread.join()
+    assert writes[0] >= 50
+    for captured in captures:
+        for n in range(pairs):
+            a = captured.items[key_text(_key(f"P#{n}", "A"))]
+            b = captured.items[key_text(_key(f"P#{n}", "B"))]
+            assert a["v"] == b["v"], (n, a["v"], b["v"])
+        assert captured.held_seconds < 1.0
+
+
+def test_a_journal_removed_under_a_running_saver_is_replaced_by_a_full_copy_not_a_hole(tracked, tmp_path):
+    import shutil
+
+    table = tracked["TABLE_NAME"]
+    ddb = boto3.client("dynamodb")
+    data = tmp_path / "data"
+    saver = Saver(data, tracked, interval=60)
+    ddb.put_item(TableName=table, Item={**_key("R", "1"), "v": {"S": "before"}})
+    saver.save_now()
+    shutil.rmtree(data)  # e.g. the folder deleted while the runtime runs
+    ddb.put_item(TableName=table, Item={**_key("R", "2"), "v": {"S": "after"}})
+    saver.save_now()
+    items, counts = snapshot.load_items(data, KEYS)
+    assert b"\x00" not in (data / snapshot.JOURNAL_FILE).read_bytes()
+    assert items == _scan(table) and counts["base"] == len(items)
+    ddb.put_item(TableName=table, Item={**_key("R", "3"), "v": {"S": "appended again"}})
+    saver.save_now()
+    assert snapshot.load_items(data, KEYS)[0] == _scan(table)
