@@ -335,6 +335,9 @@ def test_the_flows_run_with_each_function_under_its_own_role(world: World) -> No
     assert functions <= world.invoked, f"not exercised: {sorted(functions - world.invoked)}"
     assert world.pump.stats.sqs_failures == 0 and world.pump.stats.stream_failures == 0, world.pump.stats
     assert seen["sms"] and seen["sms"][-1]["PhoneNumbers"] == CONTACT["mobile"]
+    # the flows reached every kind of AWS call the platform makes, so each was authorized by a role
+    assert {"dynamodb", "sqs", "s3", "s3-presigned", "kms", "secretsmanager", "ses", "stepfunctions"} <= {
+        c.service for c in world.harness.calls}
     assert seen["report"]["links"]["html"]
 
     # the state machine's tasks ran under its own role, and no execution failed
