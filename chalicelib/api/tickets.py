@@ -157,7 +157,7 @@ def search(ctx: RequestContext) -> dict[str, Any]:
         tickets, next_key = service.repository().received_on(day.isoformat(), limit=limit - len(items), cursor=key)
         for ticket in tickets:
             if all(str(getattr(ticket, k)) == v for k, v in filters.items()) and \
-                    (department is None or department in {a.department for a in ticket.assignments}):
+                    (department is None or department in service.holders(ticket)):
                 items.append(summary_view_for(summary(ticket), actor))
         if next_key:
             key = next_key

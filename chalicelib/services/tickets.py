@@ -92,14 +92,19 @@ def _merge_new_facts(ticket_id: str, data: dict, actor: Actor) -> Ticket:
     return act(ticket_id, "merge_repeat", params, merge_actor, check_scope=False)
 
 
+def holders(ticket: Ticket) -> set[str]:
+    """Departments and offices that hold (or held) a share of the ticket, and the departments of
+    those offices: a grassroots office's share is its department's too."""
+    held = {a.department for a in ticket.assignments}
+    offices = policy.office_departments()
+    return held | {offices[code] for code in held if code in offices}
+
+
 def check_scope(ticket: Ticket, actor: Actor) -> None:
-    """Department roles see only tickets their department holds (or held) a share of."""
+    """Department roles see only tickets their department (or one of its offices) holds or held a share of."""
     if actor.role in DEPARTMENT_ROLES:
-        held = {a.department for a in ticket.assignments}
         urged = {u.department for u in ticket.urgings}
-        offices = policy.office_departments()  # a grassroots office's share is its department's too
-        held |= {offices[code] for code in held if code in offices}
-        if actor.department not in held | urged:
+        if actor.department not in holders(ticket) | urged:
             raise Forbidden("this ticket belongs to another department")
     elif actor.role in (Role.CITIZEN, Role.PARTNER):
         raise Forbidden("use the citizen or partner interface for this ticket")

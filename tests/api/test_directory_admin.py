@@ -169,6 +169,10 @@ def test_a_grassroots_office_is_a_dispatch_target_scoped_to_its_department(api):
     assert api.get(f"/tickets/{tid}", user="handler").status == 200
     assert api.get(f"/tickets/{tid}", user="handler-urban").status == 403
     assert api.get(f"/tickets/{tid}", user="handler-market-gusu").status == 403  # a sibling office
+    # the comprehensive query follows the same scope
+    assert tid in [i["id"] for i in api.get("/tickets", user="dept_lead").json["items"]]
+    assert tid in [i["id"] for i in api.get("/tickets?department=MARKET", user="manager").json["items"]]
+    assert tid not in [i["id"] for i in api.get("/tickets", user="handler-market-gusu").json["items"]]
 
     # the department cannot be retired while the office is active; a retired office is no target
     market = _department(api, "MARKET")
