@@ -3,7 +3,7 @@ administration (create, change, retire, reinstate: admins only, audited), and us
 from __future__ import annotations
 
 from datetime import date
-from typing import Any
+from typing import Any, Callable
 
 from chalice import Blueprint
 
@@ -106,40 +106,10 @@ def put_department(ctx: RequestContext, code: str) -> dict[str, Any]:
                                                         expected_version=ctx.body["expected_version"]))
 
 
-@route(directory_bp, "/admin/departments/{code}/retire", method="POST", roles=("admin",), body=RETIRE_BODY,
-       summary="Retire a department: no longer a dispatch target; its tickets keep its name", tags=("admin",))
-def retire_department(ctx: RequestContext, code: str) -> dict[str, Any]:
-    return _public_department(reference.set_active("department", code, active=False, actor=_actor(ctx),
-                                                   expected_version=ctx.body["expected_version"],
-                                                   reason=ctx.body["reason"]))
-
-
-@route(directory_bp, "/admin/departments/{code}/reinstate", method="POST", roles=("admin",), body=REINSTATE_BODY,
-       summary="Reinstate a retired department", tags=("admin",))
-def reinstate_department(ctx: RequestContext, code: str) -> dict[str, Any]:
-    return _public_department(reference.set_active("department", code, active=True, actor=_actor(ctx),
-                                                   expected_version=ctx.body["expected_version"]))
-
-
 @route(directory_bp, "/admin/districts/{code}", method="PUT", roles=("admin",), body=DISTRICT_BODY,
        summary="Create or change a district, or a street/town under one (parent)", tags=("admin",))
 def put_district(ctx: RequestContext, code: str) -> dict[str, Any]:
     return reference.save_district(code, ctx.body, actor=_actor(ctx), expected_version=ctx.body["expected_version"])
-
-
-@route(directory_bp, "/admin/districts/{code}/retire", method="POST", roles=("admin",), body=RETIRE_BODY,
-       summary="Retire a district or street: no longer chosen for new tickets; old ones keep its name",
-       tags=("admin",))
-def retire_district(ctx: RequestContext, code: str) -> dict[str, Any]:
-    return reference.set_active("district", code, active=False, actor=_actor(ctx),
-                                expected_version=ctx.body["expected_version"], reason=ctx.body["reason"])
-
-
-@route(directory_bp, "/admin/districts/{code}/reinstate", method="POST", roles=("admin",), body=REINSTATE_BODY,
-       summary="Reinstate a retired district or street", tags=("admin",))
-def reinstate_district(ctx: RequestContext, code: str) -> dict[str, Any]:
-    return reference.set_active("district", code, active=True, actor=_actor(ctx),
-                                expected_version=ctx.body["expected_version"])
 
 
 @route(directory_bp, "/admin/offices/{code}", method="PUT", roles=("admin",), body=OFFICE_BODY,
@@ -148,18 +118,34 @@ def put_office(ctx: RequestContext, code: str) -> dict[str, Any]:
     return reference.save_office(code, ctx.body, actor=_actor(ctx), expected_version=ctx.body["expected_version"])
 
 
-@route(directory_bp, "/admin/offices/{code}/retire", method="POST", roles=("admin",), body=RETIRE_BODY,
-       summary="Retire a grassroots office: no longer a dispatch target", tags=("admin",))
-def retire_office(ctx: RequestContext, code: str) -> dict[str, Any]:
-    return reference.set_active("office", code, active=False, actor=_actor(ctx),
-                                expected_version=ctx.body["expected_version"], reason=ctx.body["reason"])
+def _declare_retirement(kind: str, plural: str, retire_summary: str, reinstate_summary: str,
+                        shape: Callable[[dict[str, Any]], dict[str, Any]] = lambda entry: entry) -> None:
+    """Declare ``POST /admin/<plural>/{code}/retire`` (with a reason) and ``.../reinstate`` for one kind."""
+
+    def retire(ctx: RequestContext, code: str) -> dict[str, Any]:
+        return shape(reference.set_active(kind, code, active=False, actor=_actor(ctx),
+                                          expected_version=ctx.body["expected_version"], reason=ctx.body["reason"]))
+
+    def reinstate(ctx: RequestContext, code: str) -> dict[str, Any]:
+        return shape(reference.set_active(kind, code, active=True, actor=_actor(ctx),
+                                          expected_version=ctx.body["expected_version"]))
+
+    for view, action in ((retire, "retire"), (reinstate, "reinstate")):
+        view.__name__ = view.__qualname__ = f"{action}_{kind}"  # Chalice names views by function name
+    route(directory_bp, f"/admin/{plural}/{{code}}/retire", method="POST", roles=("admin",), body=RETIRE_BODY,
+          summary=retire_summary, tags=("admin",))(retire)
+    route(directory_bp, f"/admin/{plural}/{{code}}/reinstate", method="POST", roles=("admin",), body=REINSTATE_BODY,
+          summary=reinstate_summary, tags=("admin",))(reinstate)
 
 
-@route(directory_bp, "/admin/offices/{code}/reinstate", method="POST", roles=("admin",), body=REINSTATE_BODY,
-       summary="Reinstate a retired grassroots office (its department must be active)", tags=("admin",))
-def reinstate_office(ctx: RequestContext, code: str) -> dict[str, Any]:
-    return reference.set_active("office", code, active=True, actor=_actor(ctx),
-                                expected_version=ctx.body["expected_version"])
+_declare_retirement("department", "departments",
+                    "Retire a department: no longer a dispatch target; its tickets keep its name",
+                    "Reinstate a retired department", shape=_public_department)
+_declare_retirement("district", "districts",
+                    "Retire a district or street: no longer chosen for new tickets; old ones keep its name",
+                    "Reinstate a retired district or street")
+_declare_retirement("office", "offices", "Retire a grassroots office: no longer a dispatch target",
+                    "Reinstate a retired grassroots office (its department must be active)")
 
 
 AUDIT_QUERY = {"type": "object", "properties": {

@@ -31,6 +31,13 @@ export class ApiError extends Error {
     this.details = details || {}
   }
 
+  /** The problem the server named for form field ``name`` (or an entry of it: ``name[0]``, ``name.x``), or ''. */
+  fieldProblem(name) {
+    const d = this.details && typeof this.details === 'object' ? this.details : {}
+    const key = Object.keys(d).find((k) => k === name || k.startsWith(name + '[') || k.startsWith(name + '.'))
+    return key ? String(d[key]) : ''
+  }
+
   /** Field-level problems as "field: problem" lines, for showing under a form. */
   get detailText() {
     const d = this.details
