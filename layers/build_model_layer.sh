@@ -11,8 +11,6 @@
 # Layout (a layer unpacks under /opt):
 #   python/                 numpy, scikit-learn (+ scipy, joblib, threadpoolctl), jieba
 #   dispatch/model/         the default model artifact (DISPATCH_MODEL_DIR default)
-#   dispatch/jieba.cache    jieba's default-dictionary cache, prebuilt (full layer only;
-#                           DISPATCH_JIEBA_CACHE default)
 #   dispatch/data/          gazetteer, user dictionary and taxonomy (DISPATCH_DATA_DIR fallback)
 #
 # Prediction needs only numpy + jieba; scikit-learn is there for the retraining function.
@@ -80,18 +78,9 @@ find "$STAGE/python" -type f \( -name '*.pyx' -o -name '*.pxd' -o -name '*.c' -o
 # training uses part-of-speech tagging or keyword extraction (chalicelib/dispatch/segment.py cuts
 # words only): 17 MiB that the retraining function's 250 MiB cannot spare.
 rm -rf "$STAGE/python/jieba/lac_small" "$STAGE/python/jieba/posseg" "$STAGE/python/jieba/analyse"
-if [ "$KIND" = full ]; then
-    # Prebuild jieba's default-dictionary cache where the layer's code looks for it. (Models
-    # carry their own trimmed dictionary and do not need it; jieba on its defaults does.)
-    PYTHONPATH="$STAGE/python" "$PY" - "$STAGE/dispatch/jieba.cache" <<'PYEOF'
-import logging, sys
-import jieba
-jieba.setLogLevel(logging.WARNING)
-tok = jieba.Tokenizer()
-tok.cache_file = sys.argv[1]
-tok.initialize()
-PYEOF
-fi
+# No prebuilt jieba cache (9 MiB): models carry their own trimmed dictionary, and a segmenter on
+# jieba's default dictionary (training with dictionary_size 0) builds the cache in /tmp once per
+# cold start (a second or two, weekly), which the retraining function's 250 MiB cannot spare.
 
 # The model and the data files the runtime reads.
 cp -R "$ROOT/data/dispatch/model" "$STAGE/dispatch/model"
@@ -112,6 +101,13 @@ print('layer smoke test:', r.department, round(r.probability, 3), r.model_versio
 "
 if [ "$KIND" = full ]; then
     PYTHONPATH="$STAGE/python" "$PY" -c "import sklearn.svm, sklearn.feature_extraction.text, sklearn.model_selection; print('layer scikit-learn', sklearn.__version__)"
+    # jieba on its default dictionary, with no prebuilt cache: it builds one in the temp folder
+    PYTHONPATH="$STAGE/python:$ROOT" "$PY" -c "
+from chalicelib.dispatch.segment import Segmenter
+words = Segmenter([]).cut('小区连续两天停水')
+assert '停水' in words, words
+print('layer default-dictionary segmenter:', '/'.join(words))
+"
 fi
 
 # Zip with fixed timestamps and sorted members (Python, so no zip/bc tools are needed).
