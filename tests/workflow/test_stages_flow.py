@@ -202,3 +202,29 @@ def test_deadlines_fire_warnings_urging_supervision_and_return_to_the_same_stage
              if e.type in ("warning_recorded", "urged", "supervised")]
     assert types == ["warning_recorded", "warning_recorded", "urged", "supervised"]
     assert records.get(walk.id).generation == 1
+
+
+def test_transfer_at_closure_review_hands_the_ticket_to_another_department(flow):
+    walk = Walk(flow).accept_and_dispatch(_dispatch_single())
+    walk.act("sign", {}, HANDLER).act("submit_closure", _closure(), HANDLER)
+    walk.act("review_closure", {"decision": "transfer", "department": "WATER", "text": "属供水管理范围"}, DISPATCHER)
+    assert waiting_in(walk.id) == "Sign"  # the new department's share waits to be signed
+    walk.act("sign", {}, WATER).act("submit_closure", _closure("已修复供水管道。"), WATER).finish()
+    assert top_sequence(walk.id) == ["Acceptance", "Dispatch", "Handling", "ClosureReview", "Handling",
+                                     "ClosureReview", "Callback", "Close", "Archive", "Archived"]
+    assert top_sequence(walk.id) == timeline_sequence(walk.id)
+    assert records.get(walk.id).generation == 1
+
+
+def test_a_deadline_moved_earlier_rearms_the_wait_in_the_same_execution(flow):
+    walk = Walk(flow, category=SLOW).accept_and_dispatch(_dispatch_single())
+    walk.act("sign", {}, HANDLER).act("pause", {"reason": "appraisal_testing", "text": "送检"}, HANDLER)
+    flow.until(lambda: waiting_in(walk.id) == "Paused", what="the paused stage (no deadline)")
+    walk.act("resume", {}, HANDLER)  # the handling deadline comes back: from never to seconds away
+    flow.until(lambda: service.repository().get(walk.id).clocks["handling:A1"].warning == "yellow",
+               what="the yellow warning of the re-armed deadline")
+    assert records.get(walk.id).generation == 1
+    from tests.workflow.flowhistory import entered
+
+    names = [n for n in entered(walk.id) if n in ("Paused", "HandleShare", "ShareCheckpoint")]
+    assert names[names.index("Paused"):][:3] == ["Paused", "HandleShare", "ShareCheckpoint"]
