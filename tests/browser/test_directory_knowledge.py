@@ -71,3 +71,30 @@ def test_admin_adds_a_department_and_retires_it_keeping_its_record(screens, runt
     retired = next(d for d in runtime.call("GET", "/departments", "admin")["items"] if d["code"] == "DATA")
     assert retired["active"] is False and retired["retire_reason"] == "机构改革"
     assert admin.errors == [], admin.errors
+
+
+def test_manager_writes_an_article_and_reads_its_previous_version(screens, runtime, screenshot_dir):
+    manager = screens().sign_in("manager")
+    manager.by("nav-knowledge").click()
+    manager.by("kb-add").click()
+    manager.fill("kb-field-id", "gas-safety")
+    manager.fill("kb-field-title", "燃气安全隐患报修指引")
+    manager.fill("kb-field-body", "闻到燃气异味时，立即关闭燃气总阀、开窗通风，不要开关电器，到室外拨打燃气公司抢修电话。")
+    manager.by("kb-save").click()
+    expect(manager.by("kb-table")).to_contain_text("燃气安全隐患报修指引")
+
+    manager.by("kb-edit-gas-safety").click()
+    manager.fill("kb-field-title", "燃气泄漏应急处置指引")
+    manager.by("kb-save").click()
+    expect(manager.by("kb-table")).to_contain_text("燃气泄漏应急处置指引")
+
+    manager.by("kb-open-gas-safety").click()
+    versions = manager.by("kb-versions").locator("tr.el-table__row")
+    expect(versions).to_have_count(2)
+    versions.nth(1).click()
+    expect(manager.by("kb-version-body")).to_contain_text("v1")
+    expect(manager.by("kb-version-body")).to_contain_text("关闭燃气总阀")
+    manager.shot(screenshot_dir, "manager-knowledge")
+    found = runtime.call("GET", "/knowledge/search?text=燃气泄漏怎么办", "agent")["items"]
+    assert found and found[0]["id"] == "gas-safety" and found[0]["title"] == "燃气泄漏应急处置指引"
+    assert manager.errors == [], manager.errors
