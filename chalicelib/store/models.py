@@ -9,7 +9,8 @@ One table, several item types told apart by their keys:
 | timeline event | ``T#<id>`` | ``E#<version>#<n>`` | |
 | outbox message | ``T#<id>`` | ``O#<version>#<n>`` | (read by the stream relay) |
 | tracking code | ``TRACK#<code>`` | ``TRACK`` | |
-| directory entry | ``USER`` / ``DEPT`` / ``DISTRICT`` / ``CONFIG`` / ``TEMPLATE`` | its key | |
+| directory entry | ``USER`` / ``DEPT`` / ``DISTRICT`` / ``OFFICE`` / ``CONFIG`` / ``TEMPLATE`` | its key | |
+| knowledge article / version / index term | ``KB`` / ``KBV#<id>`` / ``KBT#<term>`` | id / version / id | (store/knowledge.py) |
 
 A ticket's item, its queue entries, its events and its outbox share a partition, so one
 transaction writes them together and one query reads a timeline.
