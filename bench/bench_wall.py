@@ -125,6 +125,8 @@ def main() -> None:
 
             rows.append(["before: the wall's ticket pages + 30 details, 近30日 (median of 3)",
                          f"{_median_seconds(old_wall, 3):.3f} s", ""])
+            rows.append(["load average after the run (1 / 5 / 15 min)",
+                         " / ".join(f"{x:.1f}" for x in os.getloadavg()), ""])
         finally:
             runtime.stop()
     write_result("wall", "Manager's wall: one counter request per period (local runtime, demo data)", rows,
