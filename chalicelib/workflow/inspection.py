@@ -11,11 +11,6 @@ from chalicelib.domain.errors import IllegalTransition
 from chalicelib.workflow import executions, flows, graph, records, schedule, stages, tokens
 
 HISTORY_EVENTS = 500  # the longest realistic ticket's whole history (tests/workflow/test_flow_limits.py)
-# the state each waiting stage is in (chalicelib/workflow/stages.py -> stepfunctions/ticket_flow.asl.json)
-STATE_OF_STAGE = {"acceptance": "Acceptance", "non_acceptance_review": "NonAcceptanceReview",
-                  "dispatch": "Dispatch", "sign": "Sign", "handling": "HandleShare", "paused": "Paused",
-                  "closure_review": "ClosureReview", "callback": "Callback", "evaluation": "Evaluation",
-                  "close": "Close", "archive": "Archive"}
 MAX_GENERATIONS_SHOWN = 10
 
 
@@ -50,7 +45,7 @@ def describe_flow(ticket_id: str) -> dict[str, Any]:
         "earlier_executions": [],
     }
     answer["graph"] = graph.deployed_graph(executions.state_machine_arn())
-    answer["waiting_in"] = [{"scope": t.scope, "stage": t.stage, "state": STATE_OF_STAGE.get(t.stage, t.stage),
+    answer["waiting_in"] = [{"scope": t.scope, "stage": t.stage, "state": stages.waiting_state(t.scope, t.stage),
                              "wake": t.wake, "since": t.armed_at} for t in tokens.armed(ticket.id)]
     if record is None or not record.execution_arn:
         return answer

@@ -68,6 +68,15 @@ STAGE_OF_RESOLUTION: dict[str, str] = {
 # Stages after which the execution ends (no token is waited on).
 FINAL_STAGES = frozenset({"declined", "answered", "returned_upward", "archived"})
 
+# Stage -> the state of stepfunctions/ticket_flow.asl.json that waits in it (share stages: in the Map).
+STATE_OF_STAGE: dict[str, str] = {
+    "acceptance": "Acceptance", "non_acceptance_review": "NonAcceptanceReview", "dispatch": "Dispatch",
+    "handling": "Handling", "closure_review": "ClosureReview", "callback": "Callback", "evaluation": "Evaluation",
+    "close": "Close", "archive": "Archive", "archived": "Archived", "declined": "Declined",
+    "answered": "DirectAnswer", "returned_upward": "ReturnedUpward",
+}
+STATE_OF_SHARE_STAGE: dict[str, str] = {"sign": "Sign", "handling": "HandleShare", "paused": "Paused"}
+
 SHARE_STAGE_OF_STATUS: dict[str, str] = {
     AssignmentStatus.TO_SIGN: "sign",
     AssignmentStatus.IN_PROGRESS: "handling",
@@ -182,6 +191,12 @@ def scope_position(ticket: Ticket, scope: str, policy: Policy, now: datetime, *,
     if scope == TICKET_SCOPE:
         return position(ticket, policy, now, after_checkpoint=after_checkpoint)
     return share_position(ticket, scope, policy, now, after_checkpoint=after_checkpoint)
+
+
+def waiting_state(scope: str, stage: str) -> str:
+    """The state an execution armed in ``scope`` for ``stage`` waits in."""
+    names = STATE_OF_STAGE if scope == TICKET_SCOPE else STATE_OF_SHARE_STAGE
+    return names.get(stage, stage)
 
 
 def armed_differs(ticket: Ticket, scope: str, policy: Policy, *, stage: str, wake: str) -> bool:

@@ -57,23 +57,15 @@ def waiting_in(ticket_id: str) -> str | None:
     from chalicelib.workflow import tokens
 
     armed = tokens.armed(ticket_id)
-    names = {"acceptance": "Acceptance", "non_acceptance_review": "NonAcceptanceReview", "dispatch": "Dispatch",
-             "sign": "Sign", "handling": "HandleShare", "paused": "Paused", "closure_review": "ClosureReview",
-             "callback": "Callback", "evaluation": "Evaluation", "close": "Close", "archive": "Archive"}
-    stages = sorted({names.get(t.stage, t.stage) for t in armed})
-    return ",".join(stages) if stages else None
+    from chalicelib.workflow.stages import waiting_state
+
+    states = sorted({waiting_state(t.scope, t.stage) for t in armed})
+    return ",".join(states) if states else None
 
 
-# The top-level states that are business stages, and the stage the ticket's status puts it in.
+# The top-level states that are business stages.
 TOP = ("Acceptance", "NonAcceptanceReview", "Dispatch", "Handling", "ClosureReview", "Callback", "Evaluation",
        "Close", "Archive", "Archived", "Declined", "DirectAnswer", "ReturnedUpward", "Closed")
-STATE_OF_STAGE = {"acceptance": "Acceptance", "non_acceptance_review": "NonAcceptanceReview",
-                  "dispatch": "Dispatch", "handling": "Handling", "closure_review": "ClosureReview",
-                  "callback": "Callback", "evaluation": "Evaluation", "close": "Close", "archive": "Archive",
-                  "archived": "Archived", "declined": "Declined", "answered": "DirectAnswer",
-                  "returned_upward": "ReturnedUpward"}
-
-
 def _fold(names: list[str]) -> list[str]:
     folded: list[str] = []
     for name in names:
@@ -101,7 +93,7 @@ def timeline_sequence(ticket_id: str) -> list[str]:
             stage = stages.STAGE_OF_RESOLUTION.get(ticket.resolution or "completed", "archive")
         else:
             stage = stages.STAGE_OF_STATUS[status]
-        names.append(STATE_OF_STAGE[stage])
+        names.append(stages.STATE_OF_STAGE[stage])
     return _fold(names)
 
 
