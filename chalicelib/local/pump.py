@@ -102,21 +102,6 @@ class PumpStats:
     schedule_runs: int = 0
 
 
-class _AllOf:
-    """Holds every source's lock at once: the pump is paused while it is held."""
-
-    def __init__(self, locks: list[threading.Lock]) -> None:
-        self._locks = locks
-
-    def __enter__(self) -> None:
-        for lock in self._locks:
-            lock.acquire()
-
-    def __exit__(self, *exc: Any) -> None:
-        for lock in reversed(self._locks):
-            lock.release()
-
-
 class EventPump:
     """Drives the Chalice app's SQS, DynamoDB-stream and schedule handlers."""
 
@@ -139,7 +124,6 @@ class EventPump:
         self._threads: list[threading.Thread] = []
         self._sources = [s for s in app.event_sources if only is None or s.name in only]
         self._locks = {source.name: threading.Lock() for source in self._sources}
-        self.lock = _AllOf([self._locks[source.name] for source in self._sources])  # pauses every source
 
     # ----- lifecycle -------------------------------------------------------------------
     def start(self) -> None:
