@@ -100,7 +100,10 @@ def test_every_queue_has_a_dead_letter_queue_and_every_dlq_an_alarm() -> None:
             for q in queues.values() if "RedrivePolicy" in q["Properties"]}
     failure_queues = {r["Metadata"]["StreamFailureQueue"] for r in of_type("AWS::DynamoDB::Table").values()}
     alarmed = {a["Properties"]["Dimensions"][0]["Value"]["Fn::GetAtt"][0]: a["Properties"]
-               for a in of_type("AWS::CloudWatch::Alarm").values()}
+               for a in of_type("AWS::CloudWatch::Alarm").values() if a["Properties"].get("Namespace") == "AWS/SQS"}
+    # every alarm of the template (DLQs, the state machine) notifies the ops topic
+    assert all(a["Properties"]["AlarmActions"] == [{"Ref": "AlarmTopic"}]
+               for a in of_type("AWS::CloudWatch::Alarm").values())
 
     assert {"OutboxQueue", "NotifyQueue", "WorkflowQueue", "ReportsQueue"} <= set(queues)
     for logical_id, queue in queues.items():
