@@ -58,13 +58,13 @@ def _count_recent(base: str, headers: dict[str, str]) -> int:
     total = 0
     for start in range(0, 120, 90):
         period = {"from": (today - timedelta(days=start + 89)).isoformat(), "to": (today - timedelta(days=start)).isoformat()}
-        answer = requests.get(f"{base}/tickets", params={**period, "limit": 200}, headers=headers, timeout=10)
+        answer = requests.get(f"{base}/tickets", params={**period, "limit": 200}, headers=headers, timeout=60)
         total += len(answer.json().get("items", []))
     return total
 
 
 def _login(base: str, username: str) -> dict[str, str]:
-    answer = requests.post(f"{base}/auth/dev-login", json={"username": username}, timeout=5)
+    answer = requests.post(f"{base}/auth/dev-login", json={"username": username}, timeout=60)
     assert answer.status_code == 200, answer.text
     return {"Authorization": f"Bearer {answer.json()['token']}"}
 
@@ -73,13 +73,13 @@ def test_runtime_starts_serves_two_roles_and_survives_a_restart(tmp_path):
     data_dir = tmp_path / "data"
     process, base = _start(data_dir, "--reset", "--demo-tickets", "25")
     try:
-        health = requests.get(f"{base}/health", timeout=5).json()
+        health = requests.get(f"{base}/health", timeout=60).json()
         assert health["status"] == "ok" and health["stage"] == "local"
         admin, agent = _login(base, "admin"), _login(base, "agent")
-        assert requests.get(f"{base}/admin/users", headers=admin, timeout=5).status_code == 200
-        refused = requests.get(f"{base}/admin/users", headers=agent, timeout=5)
+        assert requests.get(f"{base}/admin/users", headers=admin, timeout=60).status_code == 200
+        refused = requests.get(f"{base}/admin/users", headers=agent, timeout=60)
         assert refused.status_code == 403 and refused.json()["error"]["code"] == "forbidden"
-        assert requests.get(f"{base}/admin/users", timeout=5).status_code == 401
+        assert requests.get(f"{base}/admin/users", timeout=60).status_code == 401
         created = requests.put(f"{base}/admin/users/night-agent", headers=admin, timeout=5,
                                json={"role": "agent", "name": "夜班座席"})
         assert created.status_code == 200, created.text
@@ -99,7 +99,7 @@ def test_runtime_starts_serves_two_roles_and_survives_a_restart(tmp_path):
 
     process, base = _start(data_dir)
     try:
-        users = requests.get(f"{base}/admin/users", headers=_login(base, "admin"), timeout=5).json()["items"]
+        users = requests.get(f"{base}/admin/users", headers=_login(base, "admin"), timeout=60).json()["items"]
         assert "night-agent" in {u["username"] for u in users}
     finally:
         _stop(process)
