@@ -7,7 +7,8 @@ import numpy as np
 
 DEFAULT_TARGET_PRECISION = 0.97
 DEFAULT_MIN_THRESHOLD = 0.5
-DEFAULT_CONFIDENCE_Z = 1.0
+# One-sided 95%: a chosen cut's precision is judged by the lower end of its Wilson interval.
+DEFAULT_CONFIDENCE_Z = 1.645
 # A department gets a threshold of its own when the calibration data has this many tickets the
 # model sends to it; the others use the global threshold.
 DEFAULT_DEPARTMENT_SUPPORT = 30
@@ -23,6 +24,27 @@ def wilson_lower_bound(successes: np.ndarray, n: np.ndarray, z: float) -> np.nda
     centre = p + z2 / (2 * n)
     margin = z * np.sqrt(p * (1 - p) / n + z2 / (4 * n * n))
     return (centre - margin) / (1 + z2 / n)
+
+
+def grouped_lower_bound(correct: np.ndarray, groups: Sequence[object], level: float = 0.95,
+                        reps: int = 2000, seed: int = 0) -> float:
+    """One-sided lower confidence bound of a precision whose errors come in groups.
+
+    Texts about one matter err together (one matter the model does not know sends most of its
+    texts to the same wrong department), so the effective sample is the matters, not the texts.
+    Resamples whole groups with replacement (a cluster bootstrap, ``reps`` times, fixed seed) and
+    returns the ``1 - level`` quantile of the pooled precision. NaN when ``correct`` is empty.
+    """
+    c = np.asarray(correct, dtype=bool)
+    if c.size == 0:
+        return float("nan")
+    _, g = np.unique(np.asarray(groups, dtype=object).astype(str), return_inverse=True)
+    hits = np.bincount(g, weights=c.astype(np.float64))
+    sizes = np.bincount(g).astype(np.float64)
+    rng = np.random.default_rng(seed)
+    draw = rng.integers(0, len(sizes), size=(reps, len(sizes)))
+    ratio = hits[draw].sum(axis=1) / np.maximum(sizes[draw].sum(axis=1), 1.0)
+    return float(np.quantile(ratio, 1.0 - level))
 
 
 def macro_f1(y_true: Sequence[int], y_pred: Sequence[int], n_labels: int) -> float:
@@ -71,11 +93,30 @@ def choose_threshold(proba: np.ndarray, y_true: Sequence[int],
     return float(max(top_sorted[good[-1]], min_threshold))
 
 
+def grouped_prefix_lower_bounds(correct_sorted: np.ndarray, groups_sorted: Sequence[object], level: float,
+                                reps: int = 1000, seed: int = 0) -> np.ndarray:
+    """For every cut of tickets sorted by score (the first k), the one-sided lower bound of its
+    precision when whole groups (matters) are resampled: :func:`grouped_lower_bound` for all
+    prefixes at once (each bootstrap replicate weighs a ticket by how often its group was drawn)."""
+    _, g = np.unique(np.asarray(groups_sorted, dtype=object).astype(str), return_inverse=True)
+    n_groups = int(g.max()) + 1 if g.size else 0
+    rng = np.random.default_rng(seed)
+    draws = rng.integers(0, max(n_groups, 1), size=(reps, max(n_groups, 1)))
+    weight = np.stack([np.bincount(d, minlength=n_groups) for d in draws])[:, g].astype(np.float64)
+    hits = np.cumsum(weight * np.asarray(correct_sorted, dtype=np.float64)[None, :], axis=1)
+    n = np.cumsum(weight, axis=1)
+    ratio = np.where(n > 0, hits / np.maximum(n, 1.0), 0.0)
+    return np.quantile(ratio, 1.0 - level, axis=0)
+
+
 def lowest_safe_cut(top: np.ndarray, correct: np.ndarray, target_precision: float, floor: float,
-                    z: float, judge_from: int) -> float:
+                    z: float, judge_from: int, groups: Sequence[object] | None = None,
+                    level: float = 0.95) -> float:
     """The lowest score whose cut keeps ``target_precision``: every cut above it (from
     ``judge_from`` tickets on) observes that precision, and the cut itself reaches it by its
-    Wilson lower bound at ``z``. Above 1 when no cut does; never below ``floor``."""
+    Wilson lower bound at ``z`` and, with ``groups`` (the matter of each ticket), by its one-sided
+    ``level`` lower bound with whole matters resampled (errors come by matter, so the texts alone
+    overstate the evidence). Above 1 when no cut does; never below ``floor``."""
     order = np.argsort(-top, kind="stable")
     top_sorted, correct_sorted = top[order], correct[order]
     n = np.arange(1, len(top) + 1)
@@ -85,6 +126,9 @@ def lowest_safe_cut(top: np.ndarray, correct: np.ndarray, target_precision: floa
     last_of_value = np.r_[top_sorted[1:] != top_sorted[:-1], True]
     prefix_ok = np.logical_and.accumulate(np.where(last_of_value, ok, True))
     bound_ok = wilson_lower_bound(hits, n, z) >= target_precision
+    if groups is not None and len(top):
+        bound_ok &= grouped_prefix_lower_bounds(correct_sorted, np.asarray(groups, dtype=object)[order],
+                                                level) >= target_precision
     good = np.flatnonzero(prefix_ok & last_of_value & bound_ok & (n >= min(judge_from, len(top))))
     if good.size == 0:
         return 1.01
@@ -94,12 +138,13 @@ def lowest_safe_cut(top: np.ndarray, correct: np.ndarray, target_precision: floa
 def choose_thresholds(proba: np.ndarray, y_true: Sequence[int], labels: Sequence[str],
                       target_precision: float = DEFAULT_TARGET_PRECISION,
                       min_threshold: float = DEFAULT_MIN_THRESHOLD, z: float = DEFAULT_CONFIDENCE_Z,
-                      min_support: int = DEFAULT_DEPARTMENT_SUPPORT) -> tuple[float, dict[str, float]]:
+                      min_support: int = DEFAULT_DEPARTMENT_SUPPORT, groups: Sequence[object] | None = None,
+                      level: float = 0.95) -> tuple[float, dict[str, float]]:
     """A global threshold, and a higher one for each department that needs it.
 
     The global threshold is the lowest cut of the calibration tickets whose precision reaches
     the target (judged on cuts of 50 tickets or more, the chosen cut by its Wilson lower bound
-    at ``z``). Then, per department with ``min_support`` calibration tickets sent to it (its
+    at ``z``, and with ``groups`` also by its matter-resampled lower bound at ``level``). Then, per department with ``min_support`` calibration tickets sent to it (its
     first choice), the lowest cut at or above the global one where that department's own
     precision keeps the target: a department the model confuses more gets a higher threshold
     (above 1: never automatic). Departments with less data use the global threshold.
@@ -108,7 +153,8 @@ def choose_thresholds(proba: np.ndarray, y_true: Sequence[int], labels: Sequence
     top = proba.max(axis=1)
     pred = proba.argmax(axis=1)
     correct = pred == y
-    overall = lowest_safe_cut(top, correct, target_precision, min_threshold, z, judge_from=50)
+    overall = lowest_safe_cut(top, correct, target_precision, min_threshold, z, judge_from=50,
+                              groups=groups, level=level)
     per: dict[str, float] = {}
     for k, code in enumerate(labels):
         mine = pred == k

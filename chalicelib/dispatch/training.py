@@ -56,6 +56,7 @@ class TrainConfig:
     department_support: int = metrics.DEFAULT_DEPARTMENT_SUPPORT
     centroid_terms: int = 1500
     familiarity_quantile: float = 0.01  # of the calibration texts, for each of the two floors
+    crossfit_level: float = 0.95  # one-sided confidence the cross-fitted precision keeps the target
     analyzer: AnalyzerConfig = field(default_factory=lambda: AnalyzerConfig(main_matter=True))
 
     def to_json(self) -> dict[str, object]:
@@ -216,7 +217,9 @@ def headroom(proba: np.ndarray, y: np.ndarray, groups: np.ndarray, labels: Seque
     Thresholds chosen on some matters are applied to other matters (grouped cross-fitting over
     the calibration data): precision drops from the matters a threshold was chosen on to new
     ones. The aim rises in small steps from the target until the cross-fitted precision of the
-    automatic share reaches the target (at most ``MAX_AIM``). Returns the aim and the figures.
+    automatic share reaches the target *by its one-sided lower confidence bound*
+    (``config.crossfit_level``, matters resampled as wholes: errors come by matter), at most
+    ``MAX_AIM``. Returns the aim and the figures.
     """
     unique = sorted(set(groups.tolist()))
     fold_of = {g: i % CALIBRATION_FOLDS for i, g in enumerate(unique)}
@@ -230,15 +233,19 @@ def headroom(proba: np.ndarray, y: np.ndarray, groups: np.ndarray, labels: Seque
             if not train.any() or not test.any():
                 continue
             overall, per = metrics.choose_thresholds(proba[train], y[train], labels, aim, config.min_threshold,
-                                                     config.confidence_z, config.department_support)
+                                                     config.confidence_z, config.department_support,
+                                                     groups=groups[train], level=config.crossfit_level)
             per_label = np.array([per.get(code, overall) for code in labels])
             auto[test] = proba[test].max(axis=1) >= per_label[proba[test].argmax(axis=1)]
         correct = proba.argmax(axis=1) == y
         precision = float(correct[auto].mean()) if auto.any() else None
+        bound = metrics.grouped_lower_bound(correct[auto], groups[auto], config.crossfit_level) if auto.any() else None
         result = {"folds": CALIBRATION_FOLDS, "groups": len(unique), "aim": round(aim, 4),
                   "auto_rate": round(float(auto.mean()), 4),
-                  "auto_precision": None if precision is None else round(precision, 4)}
-        if precision is None or precision >= config.target_precision or aim >= MAX_AIM:
+                  "auto_precision": None if precision is None else round(precision, 4),
+                  "auto_precision_lower_bound": None if bound is None else round(bound, 4),
+                  "level": config.crossfit_level}
+        if bound is None or bound >= config.target_precision or aim >= MAX_AIM:
             return aim, result
         aim = min(MAX_AIM, aim + HEADROOM_STEP)
 
@@ -269,7 +276,9 @@ def calibrate(art: Artifact, segmenter: Segmenter, data: Dataset, config: TrainC
     if groups:
         aim, crossfit = headroom(proba[familiar], y[familiar], np.asarray(groups)[familiar], predictor.labels, config)
     overall, per = metrics.choose_thresholds(proba[familiar], y[familiar], predictor.labels, aim,
-                                             config.min_threshold, config.confidence_z, config.department_support)
+                                             config.min_threshold, config.confidence_z, config.department_support,
+                                             groups=np.asarray(groups)[familiar] if groups else None,
+                                             level=config.crossfit_level)
     art.metadata["threshold"] = round(overall, 6)
     art.metadata["thresholds"] = per
     art.metadata["familiarity_floor"] = round(floor, 6)

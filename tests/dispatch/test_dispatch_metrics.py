@@ -34,7 +34,7 @@ def test_threshold_is_the_lowest_cut_that_keeps_precision() -> None:
 
 def test_threshold_never_below_floor() -> None:
     p, y = _proba([0.6] * 50, [True] * 50)
-    assert choose_threshold(p, y, 0.95, min_threshold=0.75) == 0.75
+    assert choose_threshold(p, y, 0.95, min_threshold=0.75, z=1.0) == 0.75
 
 
 def test_no_reachable_precision_means_no_automation() -> None:

@@ -11,7 +11,7 @@ from chalicelib.services import clock
 
 # Two prepaid-card complaints the bundled model sends to MARKET alone, one surer than the other.
 SURE_FACTS = "健身房突然关门停业，办的预付卡里还有3000元余额无法退还，商家联系不上。"
-LESS_SURE_FACTS = "游泳馆倒闭了，会员卡的钱退不了。"
+LESS_SURE_FACTS = "理发店关门了，储值卡的钱退不了。"
 
 
 def _auto_dispatched(api, pump, tail: str, facts: str) -> dict:

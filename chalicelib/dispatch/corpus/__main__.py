@@ -13,7 +13,7 @@ from pathlib import Path
 from .generator import generate
 from .unlike import generate_unlike
 
-TRAIN_PER_DEPT = 400
+TRAIN_PER_DEPT = 500
 HELDOUT_PER_DEPT = 60
 SEED_TRAIN = 20240501
 SEED_HELDOUT = 20240502

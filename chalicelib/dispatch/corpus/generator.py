@@ -14,6 +14,7 @@ from dataclasses import dataclass, replace
 from typing import Iterable
 
 from . import common, styles
+from .breadth import BROAD
 from .hardpairs import HARD
 from .lexicon import TERMS, term_scenario
 from .material_a import ECOLOGY, HOUSING, HRSS, MARKET, TRANSPORT, URBAN
@@ -23,7 +24,7 @@ from .spec import Department, Scenario
 from .template import Expander
 
 DEPARTMENTS: tuple[Department, ...] = tuple(
-    replace(d, scenarios=d.scenarios + HARD.get(d.code, ()) + (term_scenario(d.code),),
+    replace(d, scenarios=d.scenarios + HARD.get(d.code, ()) + BROAD.get(d.code, ()) + (term_scenario(d.code),),
             pools={**d.pools, "term": list(TERMS[d.code])}) for d in (
         MARKET, HOUSING, URBAN, TRANSPORT, ECOLOGY, HRSS, POLICE, EDUCATION, HEALTH,
         WATER, NATRES, CIVIL, MEDINS, CULTOUR, TELECOM, POWER, GAS, FIRE,
