@@ -288,7 +288,7 @@ def calibrate(art: Artifact, segmenter: Segmenter, data: Dataset, config: TrainC
     summary = {"source": source, "n": len(y), "threshold": round(overall, 6), "thresholds": per,
                "target_precision": config.target_precision, "chosen_for": aim, "cross_fitting": crossfit,
                "familiarity_floor": round(floor, 6), "coverage_floor": round(coverage_floor, 6),
-               "familiarity_quantile": config.familiarity_quantile,
+               "familiarity_quantile": config.familiarity_quantile, "confidence_z": config.confidence_z,
                "figures": figures}
     art.metadata["calibration"] = summary
     art.metadata["metrics"]["calibration"] = figures
