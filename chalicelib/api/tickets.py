@@ -17,7 +17,7 @@ from chalicelib.domain.privacy import summary_view_for
 from chalicelib.domain.queues import QUEUES
 from chalicelib.domain.ticket import Role
 from chalicelib.services import tickets as service
-from chalicelib.store.tickets import decode_cursor, encode_cursor, summary
+from chalicelib.store.tickets import received_cursor, summary
 
 tickets_bp = Blueprint(__name__)
 
@@ -54,6 +54,7 @@ SEARCH_QUERY = {"type": "object", "properties": {
 REVEAL_BODY = {"type": "object", "properties": {"reason": {"type": "string", "minLength": 2, "maxLength": 200}},
                "required": ["reason"], "additionalProperties": False}
 MAX_SEARCH_DAYS = 92
+SEARCH_READ_PAGE = 100  # tickets read per step while filtering: a narrow filter reads few pages
 
 
 def _limit(ctx: RequestContext, default: int = 50) -> int:
@@ -149,21 +150,21 @@ def search(ctx: RequestContext) -> dict[str, Any]:
     if actor.role in (Role.HANDLER, Role.DEPT_LEAD):
         department = actor.department
     limit = _limit(ctx)
-    position = decode_cursor(ctx.query.get("cursor")) or {}
-    day = _parse_day(position.get("day", {}).get("S") if position else None, end, "cursor")
-    key = position.get("key", {}).get("S") if position else None
+    # newest first, a step of the period's tickets at a time (GSI2: the months touched x shards); the
+    # next page's cursor is the sort key of the last ticket looked at
+    cursor = ctx.query.get("cursor") or None
     items: list[dict[str, Any]] = []
-    while day >= start and len(items) < limit:
-        tickets, next_key = service.repository().received_on(day.isoformat(), limit=limit - len(items), cursor=key)
-        for ticket in tickets:
+    while True:
+        tickets, following = service.repository().received_between(
+            start, end, limit=max(limit, SEARCH_READ_PAGE), cursor=cursor, newest_first=True)
+        cursor = following
+        for n, ticket in enumerate(tickets):
             if all(str(getattr(ticket, k)) == v for k, v in filters.items()) and \
                     (department is None or department in service.holders(ticket)):
                 items.append(summary_view_for(summary(ticket), actor))
-        if next_key:
-            key = next_key
-        else:
-            day, key = day - timedelta(days=1), None
-    cursor = None
-    if day >= start:
-        cursor = encode_cursor({"day": {"S": day.isoformat()}, **({"key": {"S": key}} if key else {})})
+                if len(items) == limit:
+                    cursor = following if n == len(tickets) - 1 else received_cursor(ticket)
+                    break
+        if len(items) == limit or cursor is None:
+            break
     return {"items": items[:limit], "next_cursor": cursor, "from": start.isoformat(), "to": end.isoformat()}

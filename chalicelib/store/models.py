@@ -4,7 +4,7 @@ One table, several item types told apart by their keys:
 
 | item | PK | SK | indexes |
 | --- | --- | --- | --- |
-| ticket | ``T#<id>`` | ``TICKET`` | GSI2 by day, GSI3 by complainant, GSI4 next timer checkpoint |
+| ticket | ``T#<id>`` | ``TICKET`` | GSI2 by received month and shard, GSI3 by complainant, GSI4 next timer checkpoint |
 | queue entry | ``T#<id>`` | ``Q#<queue>#<owner>#<key>`` | GSI1 work queue sorted by due time |
 | timeline event | ``T#<id>`` | ``E#<version>#<n>`` | |
 | outbox message | ``T#<id>`` | ``O#<version>#<n>`` | (read by the stream relay) |
@@ -52,7 +52,7 @@ class QueueIndex(GlobalSecondaryIndex["QueueItem"]):
 
 
 class DayIndex(GlobalSecondaryIndex["TicketItem"]):
-    """GSI2: tickets received on one day, in order."""
+    """GSI2: tickets by received month and shard (``D#<yyyy-mm>#<shard>``), sorted by received time."""
 
     class Meta:
         index_name = "GSI2"

@@ -17,7 +17,7 @@ import time
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import date, datetime, timedelta, timezone
 from typing import Any, Callable, Iterable, Iterator, Sequence
 
 from pynamodb.connection import Connection
@@ -38,11 +38,21 @@ from chalicelib.store.models import LookupItem, EventItem, OutboxItem, QueueItem
 TICKET_SK = "TICKET"
 TRACK_SK = "TRACK"
 CHECKPOINT_SHARDS = 8
-# GSI2 (tickets by day): every write of a ticket item re-writes its index entry, and the tickets of
-# one day are the ones written all that day, so one "D#<day>" key would take nearly every ticket
-# write into one index partition. The key is sharded by ticket id ("D#<day>#<shard>"); a day's
-# queries fan out over the shards and merge by GSI2SK (received time, then id).
-DAY_SHARDS = 8
+# GSI2 (tickets by received time): GSI2PK = "D#<yyyy-mm>#<shard>" (the received month in
+# Asia/Shanghai, and a shard of the ticket id), GSI2SK = "<received iso>#<id>".
+# - Write heat: every write of a ticket item re-writes its index entry, and the tickets written all
+#   day are mostly the day's own, so one unsharded key would take nearly every ticket write into one
+#   index partition. Sharding by ticket id spreads them over RECEIVED_SHARDS partitions. Keying by
+#   month instead of day changes nothing there: today's writes go to today's partitions either way
+#   (8 of them), older months' partitions only see updates of their older tickets.
+# - Size: a GSI without local secondary indexes has no item-collection size limit (the 10 GB limit
+#   applies to tables with LSIs), so a month's collection may grow as large as it likes; DynamoDB
+#   splits a partition by sort-key range when it has to.
+# - Reads: a range of days is (months touched) x RECEIVED_SHARDS Queries, each bounded by
+#   "GSI2SK BETWEEN <from> AND <to>~" and merged by GSI2SK; months are read one after the other
+#   (lazily), so a page that fills from the first month costs RECEIVED_SHARDS Queries. Day keys
+#   cost days x shards: 720 Queries for a 90-day search.
+RECEIVED_SHARDS = 8
 OUTBOX_TTL_DAYS = 30
 _FAR_FUTURE = "9999-12-31T23:59:59+08:00"
 _ALPHABET = "23456789ABCDEFGHJKLMNPQRSTUVWXYZ"  # no 0/O/1/I: read out over the phone
@@ -92,23 +102,65 @@ def _shard(ticket_id: str, shards: int = CHECKPOINT_SHARDS) -> str:
     return str(int(hashlib.sha1(ticket_id.encode()).hexdigest(), 16) % shards)
 
 
-def day_key(day: str, ticket_id: str) -> str:
-    """The GSI2 partition key of a ticket received on ``day`` (YYYY-MM-DD, Asia/Shanghai)."""
-    return f"D#{day}#{_shard(ticket_id, DAY_SHARDS)}"
+def received_key(received: datetime, ticket_id: str) -> str:
+    """The GSI2 partition key of a ticket received at ``received``: its month (Asia/Shanghai) and shard."""
+    return f"D#{received.astimezone(TZ).strftime('%Y-%m')}#{_shard(ticket_id, RECEIVED_SHARDS)}"
 
 
-def day_keys(day: str) -> list[str]:
-    """Every GSI2 partition key of ``day``: a day's query reads them all."""
-    return [f"D#{day}#{shard}" for shard in range(DAY_SHARDS)]
+def received_sort_key(ticket: Ticket) -> str:
+    """The GSI2 sort key of a ticket: its received time (Asia/Shanghai, ISO) and id."""
+    return f"{ticket.created_at.astimezone(TZ).isoformat()}#{ticket.id}"
 
 
-def items_received_on(day: str, *, after: str | None = None, limit: int | None = None) -> Iterator[TicketItem]:
-    """Ticket items received on ``day`` in received order (GSI2SK), after the sort key ``after``:
-    one Query per shard (at most ``limit`` items each), merged. Lazy: a shard is read as needed."""
+def received_cursor(ticket: Ticket) -> str:
+    """The cursor of the page that continues after ``ticket`` in a received-time listing."""
+    return encode_cursor({"GSI2SK": {"S": received_sort_key(ticket)}}) or ""
+
+
+def month_keys(month: str) -> list[str]:
+    """Every GSI2 partition key of ``month`` (YYYY-MM): reading the month reads them all."""
+    return [f"D#{month}#{shard}" for shard in range(RECEIVED_SHARDS)]
+
+
+def months_between(start: date, end: date) -> list[str]:
+    """The months (YYYY-MM) a range of days touches, oldest first."""
+    months, year, month = [], start.year, start.month
+    while (year, month) <= (end.year, end.month):
+        months.append(f"{year:04d}-{month:02d}")
+        year, month = (year + 1, 1) if month == 12 else (year, month + 1)
+    return months
+
+
+def items_received_between(start: date, end: date, *, after: str | None = None, limit: int | None = None,
+                           newest_first: bool = False) -> Iterator[TicketItem]:
+    """Ticket items received from ``start`` to ``end`` (days in Asia/Shanghai, inclusive) in received
+    order (GSI2SK; newest first if asked), strictly after the sort key ``after`` in that order.
+
+    Each month touched is RECEIVED_SHARDS Queries on "GSI2SK BETWEEN" the range's bounds (at most
+    ``limit`` items each), merged; months are read one after the other, lazily, so an iterator that
+    is not read to the end does not query the months it did not reach.
+    """
+    low, high = start.isoformat(), end.isoformat() + "T~"  # "~" sorts after every character of a time
+    if after is not None:
+        if newest_first:
+            high = min(high, after)
+        else:
+            low = max(low, after)
+    if low > high:
+        return iter(())
+    per_shard = None if limit is None else limit + (1 if after is not None else 0)  # the cursor's own item
+
     def shard(key: str) -> Iterator[TicketItem]:
-        condition = TicketItem.GSI2SK > after if after else None
-        return iter(TicketItem.by_day.query(key, condition, limit=limit))
-    return heapq.merge(*(shard(key) for key in day_keys(day)), key=lambda item: item.GSI2SK)
+        items = TicketItem.by_day.query(key, TicketItem.GSI2SK.between(low, high), limit=per_shard,
+                                        scan_index_forward=not newest_first)
+        return (item for item in items if item.GSI2SK != after)
+
+    def month(name: str) -> Iterator[TicketItem]:
+        return heapq.merge(*(shard(key) for key in month_keys(name)), key=lambda item: item.GSI2SK,
+                           reverse=newest_first)
+
+    months = months_between(start, end)
+    return itertools.chain.from_iterable(month(name) for name in (reversed(months) if newest_first else months))
 
 
 def load_ticket(item: TicketItem) -> Ticket:
@@ -129,8 +181,8 @@ def ticket_item(ticket: Ticket) -> TicketItem:
     created = ticket.created_at.astimezone(TZ)
     item = TicketItem(ticket_pk(ticket.id), TICKET_SK, version=ticket.version, status=ticket.status,
                       data=fieldcrypt.seal_ticket(ticket.to_dict()))
-    item.GSI2PK = day_key(created.strftime("%Y-%m-%d"), ticket.id)
-    item.GSI2SK = f"{created.isoformat()}#{ticket.id}"
+    item.GSI2PK = received_key(created, ticket.id)
+    item.GSI2SK = received_sort_key(ticket)
     if ticket.complainant and ticket.complainant.phone:
         item.GSI3PK = "C#" + blind_index(normalize_phone(ticket.complainant.phone))  # 0138... = 138...
         item.GSI3SK = f"{created.isoformat()}#{ticket.id}"
@@ -274,11 +326,20 @@ class TicketRepository:
             raise NotFound(f"ticket {ticket_id} not found") from None
         return load_ticket(item)
 
-    def create(self, outcomes: Sequence[Outcome], *, now: datetime) -> None:
-        """Store newly registered tickets (one or two linked) in one transaction."""
+    def create(self, outcomes: Sequence[Outcome], *, now: datetime, history: Sequence[Outcome] = ()) -> None:
+        """Store newly registered tickets (one or two linked) in one transaction.
+
+        ``history`` (with a single registration only): transitions already played on that ticket,
+        stored in the same transaction, so the ticket first appears at its last state with every
+        event. Demo seeding of back-dated tickets needs this: between a separate registration and
+        save, the ticket's flow could act on it (a warning on a long-passed deadline) and the save
+        would lose the race.
+        """
+        if history and len(outcomes) != 1:
+            raise ValueError("a played history belongs to a single registered ticket")
         with TransactWrite(connection=_connection()) as tx:
             for outcome in outcomes:
-                ticket = outcome.ticket
+                ticket = history[-1].ticket if history else outcome.ticket
                 tx.save(ticket_item(ticket), condition=TicketItem.PK.does_not_exist())
                 for lookup in _id_lookups(ticket):
                     tx.save(lookup)
@@ -286,11 +347,12 @@ class TicketRepository:
                         condition=TrackingItem.PK.does_not_exist())
                 for entry in queue_entries(ticket):
                     tx.save(_queue_item(ticket, entry))
-                for event in _event_items(ticket.id, ticket.version, outcome.events):
-                    tx.save(event)
-                for message in _outbox_items(outcome, now):
-                    tx.save(message)
-            for companion in _companion_items(outcomes):
+                for step in (outcome, *history):
+                    for event in _event_items(ticket.id, step.ticket.version, step.events):
+                        tx.save(event)
+                    for message in _outbox_items(step, now):
+                        tx.save(message)
+            for companion in _companion_items([*outcomes, *history]):
                 tx.save(companion.item, condition=companion.condition)
 
     def save(self, before: Ticket, outcomes: Sequence[Outcome], *, now: datetime) -> None:
@@ -348,14 +410,22 @@ class TicketRepository:
         return [load_ticket(i) for i in result]
 
     def received_on(self, day: str, *, limit: int = 200, cursor: str | None = None) -> tuple[list[Ticket], str | None]:
-        """Tickets received on one day (Asia/Shanghai), in order."""
+        """Tickets received on one day (YYYY-MM-DD, Asia/Shanghai), in order."""
+        one = date.fromisoformat(day)
+        return self.received_between(one, one, limit=limit, cursor=cursor)
+
+    def received_between(self, start: date, end: date, *, limit: int = 200, cursor: str | None = None,
+                         newest_first: bool = False) -> tuple[list[Ticket], str | None]:
+        """One page of the tickets received from ``start`` to ``end`` (inclusive, Asia/Shanghai), in
+        received order (or newest first), and the cursor of the next page (the page's last GSI2SK)."""
         position = decode_cursor(cursor)
         after = position.get("GSI2SK", {}).get("S") if position else None
         if position is not None and not isinstance(after, str):
             raise ValidationFailed("invalid cursor", details={"cursor": "not a cursor this API gave out"})
         # limit + 1 from each shard: the first limit + 1 of the merge are then exact, and the extra
         # one tells whether there is a next page
-        items = list(itertools.islice(items_received_on(day, after=after, limit=limit + 1), limit + 1))
+        items = list(itertools.islice(items_received_between(start, end, after=after, limit=limit + 1,
+                                                             newest_first=newest_first), limit + 1))
         page = items[:limit]
         more = len(items) > limit
         return [load_ticket(i) for i in page], encode_cursor({"GSI2SK": {"S": page[-1].GSI2SK}} if more else None)
