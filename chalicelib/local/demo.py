@@ -131,8 +131,7 @@ def seed_demo_tickets(count: int, *, days: int = 120, seed: int = 12345, now: da
             skipped += 1
             continue
         chain = [o for o in chain if o.ticket.updated_at <= now] or chain[:1]
-        repo.create([chain[0]], now=chain[0].ticket.created_at)
-        if len(chain) > 1:
-            repo.save(chain[0].ticket, chain[1:], now=chain[-1].ticket.updated_at)
+        # one transaction: the ticket's flow must not act on it between registration and its history
+        repo.create([chain[0]], now=chain[-1].ticket.updated_at, history=chain[1:])
         stored += 1
     return {"tickets": stored, "skipped": skipped, "articles": articles}

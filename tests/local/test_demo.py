@@ -27,3 +27,23 @@ def test_demo_tickets_cover_every_state_with_consistent_timelines(seeded):
     assert events[0].type == "registered" and len(events) == sample.version
     assert [e.at for e in events] == sorted(e.at for e in events)
     assert any(e.deadline_met is not None for e in events)
+
+
+def test_seeding_survives_the_flow_acting_on_a_fresh_ticket(seeded, monkeypatch):
+    """A ticket's flow may act on it as soon as it exists (a warning on a long-passed deadline of a
+    back-dated ticket): seeding stores each ticket with its history in one write, so the flow's change
+    lands after it instead of making seeding lose a race and stop."""
+    from dataclasses import replace
+
+    from chalicelib.domain.ticket import Outcome
+    from chalicelib.store.tickets import TicketRepository
+
+    create = TicketRepository.create
+
+    def create_then_act(self, outcomes, *, now, **kwargs):
+        create(self, outcomes, now=now, **kwargs)
+        current = self.get(outcomes[0].ticket.id)
+        self.save(current, [Outcome(replace(current, version=current.version + 1), [], [])], now=now)
+
+    monkeypatch.setattr(TicketRepository, "create", create_then_act)
+    assert seed_demo_tickets(12, days=10, seed=3)["tickets"] == 12
