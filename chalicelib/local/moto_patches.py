@@ -27,6 +27,7 @@ from __future__ import annotations
 import bisect
 import copy
 import threading
+import time
 from functools import wraps
 from typing import Any
 
@@ -52,7 +53,25 @@ def apply() -> None:
     DynamoDBBackend.batch_write_item = _locked(DynamoDBBackend.batch_write_item)  # type: ignore[method-assign]
     DynamoDBBackend.transact_write_items = _transact_write_items  # type: ignore[method-assign]
     _index_queries()
+    _stop_started_executions()
     _applied = True
+
+
+def _stop_started_executions() -> None:
+    """moto's Step Functions crash (AttributeError on ``None.set_stop``) when an execution is stopped
+    before its worker thread has built its environment - an operator restarting a flow twice in a
+    row does exactly that. Step Functions stops such an execution; here the stop waits for the
+    environment (at most 2 s), and an execution that never got one has nothing left to stop."""
+    from moto.stepfunctions.parser.backend.execution_worker import ExecutionWorker
+
+    def stop(self: Any, stop_date: Any, error: Any, cause: Any) -> None:
+        deadline = time.monotonic() + 2.0
+        while self.env is None and time.monotonic() < deadline:
+            time.sleep(0.01)
+        if self.env is not None:
+            self.env.set_stop(stop_date=stop_date, cause=cause, error=error)
+
+    ExecutionWorker.stop = stop  # type: ignore[method-assign]
 
 
 def _untracked_new(cls: type, *args: Any, **kwargs: Any) -> Any:

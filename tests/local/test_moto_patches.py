@@ -149,3 +149,19 @@ def test_partition_pages_follow_the_sort_key_both_ways(aws):
     ranged = {"KeyConditionExpression": "PK = :p AND SK BETWEEN :lo AND :hi",
               "ExpressionAttributeValues": {":p": {"S": "AGG#2031-06#cube"}, ":lo": {"S": "2|"}, ":hi": {"S": "4|~"}}}
     assert pages(**ranged) == [k for k in in_bytes if "2|" <= k <= "4|~"]
+
+
+def test_an_execution_stopped_before_its_worker_built_its_environment_is_stopped_not_a_crash():
+    """Restarting a flow twice in a row stops an execution whose worker thread has not started yet:
+    moto raised AttributeError (an API 500); the stop now waits for the environment."""
+    import threading
+    from types import SimpleNamespace
+
+    from moto.stepfunctions.parser.backend.execution_worker import ExecutionWorker
+
+    stops: list[dict] = []
+    worker = ExecutionWorker.__new__(ExecutionWorker)
+    worker.env = None
+    threading.Timer(0.05, lambda: setattr(worker, "env", SimpleNamespace(set_stop=lambda **kw: stops.append(kw)))).start()
+    worker.stop(stop_date="now", error="Restarted", cause="twice")
+    assert stops == [{"stop_date": "now", "cause": "twice", "error": "Restarted"}]
