@@ -12,6 +12,10 @@ from typing import Any
 from chalice import Response
 
 from chalicelib.domain.errors import DomainError
+from chalicelib.services.errors import TooManyRequests
+
+__all__ = ["JSON_HEADERS", "PayloadTooLarge", "ServiceUnavailable", "TooManyRequests", "Unauthenticated",
+           "domain_error_response", "envelope", "envelope_bytes", "error_response"]
 
 JSON_HEADERS = {"Content-Type": "application/json; charset=utf-8"}
 
@@ -39,17 +43,6 @@ class PayloadTooLarge(DomainError):
 
     code = "payload_too_large"
     http_status = 413
-
-
-class TooManyRequests(DomainError):
-    """A rate limit was hit (HTTP 429)."""
-
-    code = "rate_limited"
-    http_status = 429
-
-    def __init__(self, message: str, *, retry_after: int = 60, details: Any = None) -> None:
-        super().__init__(message, details=details)
-        self.retry_after = retry_after
 
 
 def envelope(code: str, message: str, details: Any = None) -> dict[str, Any]:

@@ -13,9 +13,9 @@ import time
 
 from botocore.exceptions import ClientError
 
-from chalicelib.api.errors import TooManyRequests
 from chalicelib.aws import client
 from chalicelib.config import blind_index_key, get_settings
+from chalicelib.services.errors import TooManyRequests
 
 
 def hit(bucket: str, subject: str, *, limit: int, window_seconds: int) -> None:
