@@ -12,13 +12,11 @@ from chalice import Blueprint
 from chalicelib.api.action_schemas import param_schema
 from chalicelib.api.routing import PUBLIC, RequestContext, route
 from chalicelib.api.tickets import REGISTER_BODY
-from chalicelib.domain.errors import NotFound
 from chalicelib.domain.intake import normalize_phone
 from chalicelib.domain.privacy import mask_text, party_names
 from chalicelib.domain.ticket import KIND_LABELS, STATUS_LABELS, Actor, Role, Ticket
-from chalicelib.services import ratelimit
+from chalicelib.services import ratelimit, tracking
 from chalicelib.services import tickets as service
-from chalicelib.store.tickets import canonical_tracking_code
 
 public_bp = Blueprint(__name__)
 
@@ -33,14 +31,7 @@ EVALUATION_BODY = {"type": "object", "properties": {  # the evaluate action's ow
 
 SUBMISSIONS_PER_PHONE_PER_HOUR = 5
 SUBMISSIONS_PER_ADDRESS_PER_HOUR = 30
-# Proving a ticket with a wrong tracking code or phone digits: a few free tries, then a doubling wait
-# after each failure: per source address (one guesser) and per code (many addresses, one target).
-# The wait is capped and refused tries do not lengthen it, so the citizen is delayed, never locked out.
-LOOKUP_FAILURE_WINDOW = 3600
-SOURCE_BACKOFF = {"free": 10, "base_seconds": 30, "max_seconds": 900}
-CODE_BACKOFF = {"free": 5, "base_seconds": 4, "max_seconds": 300}
-_NOT_PROVEN = "no ticket with this tracking code and phone"
-_TOO_MANY_TRIES = "查询失败次数过多，请稍后再试"
+# Proving a ticket (tracking code + phone digits) and its back-off against guessing: services/tracking.py.
 
 
 def _citizen() -> Actor:
@@ -60,34 +51,6 @@ def _public_view(ticket: Ticket) -> dict[str, Any]:
         "can_evaluate": ticket.status == "pending_evaluation",
         "evaluated": any(f.via == "evaluation" for f in ticket.feedback),
     }
-
-
-def _proven(code: str, phone_last4: str, source: str) -> Ticket:
-    """The ticket behind ``code`` if ``phone_last4`` matches its phone; a failed proof backs off."""
-    canonical = canonical_tracking_code(code)
-    ratelimit.check_backoff("lookup-source", source, window_seconds=LOOKUP_FAILURE_WINDOW, message=_TOO_MANY_TRIES,
-                            **SOURCE_BACKOFF)
-    if canonical is not None:
-        ratelimit.check_backoff("lookup-code", canonical, window_seconds=LOOKUP_FAILURE_WINDOW,
-                                message=_TOO_MANY_TRIES, **CODE_BACKOFF)
-    ticket = _find(canonical, phone_last4)
-    if ticket is None:
-        ratelimit.record_failure("lookup-source", source, window_seconds=LOOKUP_FAILURE_WINDOW)
-        if canonical is not None:
-            ratelimit.record_failure("lookup-code", canonical, window_seconds=LOOKUP_FAILURE_WINDOW)
-        raise NotFound(_NOT_PROVEN)
-    return ticket
-
-
-def _find(canonical: str | None, phone_last4: str) -> Ticket | None:
-    if canonical is None:
-        return None
-    try:
-        ticket = service.repository().get(service.repository().ticket_for_tracking_code(canonical))
-    except NotFound:
-        return None
-    phone = normalize_phone(ticket.complainant.phone or "")
-    return ticket if phone and phone[-4:] == phone_last4 else None
 
 
 @route(public_bp, "/public/tickets", method="POST", roles=PUBLIC, body=SUBMIT_BODY,
@@ -112,13 +75,13 @@ def submit(ctx: RequestContext) -> tuple[int, dict[str, Any]]:
 @route(public_bp, "/public/tickets/{code}", roles=PUBLIC, query=TRACK_QUERY,
        summary="Track a ticket with its tracking code and the phone's last 4 digits", tags=("public",))
 def track(ctx: RequestContext, code: str) -> dict[str, Any]:
-    return _public_view(_proven(code, ctx.query["phone_last4"], ctx.source_ip or "unknown"))
+    return _public_view(tracking.prove(code, ctx.query["phone_last4"], ctx.source_ip or "unknown"))
 
 
 @route(public_bp, "/public/tickets/{code}/evaluation", method="POST", roles=PUBLIC, body=EVALUATION_BODY,
        summary="The citizen evaluates the result (web channel, when asked)", tags=("public",))
 def evaluate(ctx: RequestContext, code: str) -> dict[str, Any]:
-    ticket = _proven(code, ctx.body["phone_last4"], ctx.source_ip or "unknown")
+    ticket = tracking.prove(code, ctx.body["phone_last4"], ctx.source_ip or "unknown")
     params = {k: ctx.body[k] for k in ("satisfaction", "solved", "comment") if k in ctx.body}
     updated = service.act(ticket.id, "evaluate", params, _citizen(), check_scope=False)
     return _public_view(updated)

@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 
 from chalicelib.api import public
-from chalicelib.services import ratelimit
+from chalicelib.services import ratelimit, tracking
 
 SUBMISSION = {
     "kind": "complaint",
@@ -77,11 +77,11 @@ def _track(api, code: str, last4: str, source: str):
 def test_guessing_phone_digits_backs_off_per_code_without_locking_the_citizen_out(api, fake_time):
     code = api.post("/public/tickets", json=SUBMISSION, source_ip="203.0.113.1").json["tickets"][0]["tracking_code"]
     # Guessers from many addresses: a few free tries on the code, then a doubling wait after each failure.
-    free = public.CODE_BACKOFF["free"]
+    free = tracking.CODE_BACKOFF["free"]
     for n in range(free):
         assert _track(api, code, f"{n:04d}", f"198.51.100.{n}").status == 404
     refused = _track(api, code, "0100", "198.51.100.50")
-    assert refused.status == 429 and int(refused.headers["Retry-After"]) == public.CODE_BACKOFF["base_seconds"]
+    assert refused.status == 429 and int(refused.headers["Retry-After"]) == tracking.CODE_BACKOFF["base_seconds"]
     assert refused.json["error"]["message"] == "查询失败次数过多，请稍后再试"
     # A flood of refused tries does not lengthen the wait, and each failure after a wait is capped.
     for n in range(12):
@@ -91,7 +91,7 @@ def test_guessing_phone_digits_backs_off_per_code_without_locking_the_citizen_ou
         assert _track(api, code, f"{n + 300:04d}", f"198.51.{n}.99").status == 404
     waiting = _track(api, code, "9999", "203.0.113.1")  # the citizen, right after the last guess
     assert waiting.status == 429
-    assert int(waiting.headers["Retry-After"]) <= public.CODE_BACKOFF["max_seconds"], "capped, not an hour"
+    assert int(waiting.headers["Retry-After"]) <= tracking.CODE_BACKOFF["max_seconds"], "capped, not an hour"
     fake_time.advance(int(waiting.headers["Retry-After"]))
     tracked = _track(api, code, "9999", "203.0.113.1")
     assert tracked.status == 200 and tracked.json["tracking_code"] == code
@@ -99,7 +99,7 @@ def test_guessing_phone_digits_backs_off_per_code_without_locking_the_citizen_ou
 
 def test_one_address_guessing_many_codes_is_slowed_down_and_only_that_address(api, fake_time):
     code = api.post("/public/tickets", json=SUBMISSION, source_ip="203.0.113.1").json["tickets"][0]["tracking_code"]
-    for n in range(public.SOURCE_BACKOFF["free"]):
+    for n in range(tracking.SOURCE_BACKOFF["free"]):
         assert _track(api, f"AAAA-BBBB-{n:04d}".replace("0", "2"), "1234", "192.0.2.66").status == 404
     assert _track(api, code, "9999", "192.0.2.66").status == 429, "the guessing address waits, even for a real code"
     assert _track(api, code, "9999", "203.0.113.1").status == 200, "nobody else does"
