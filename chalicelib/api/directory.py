@@ -10,8 +10,7 @@ from chalice import Blueprint
 from chalicelib.api.auth import ROLES, STAFF_ROLES
 from chalicelib.api.routing import RequestContext, route
 from chalicelib.domain.errors import ValidationFailed
-from chalicelib.services import audit, reference
-from chalicelib.store import directory
+from chalicelib.services import audit, people, reference
 
 directory_bp = Blueprint(__name__)
 
@@ -75,7 +74,7 @@ def _actor(ctx: RequestContext) -> str:
        summary="Departments, optionally filtered by a keyword over name and duties", tags=("directory",))
 def list_departments(ctx: RequestContext) -> dict[str, Any]:
     keyword = (ctx.query.get("q") or "").strip()
-    departments = [_public_department(d) for d in directory.list_entries(directory.DEPARTMENTS)]
+    departments = [_public_department(d) for d in reference.entries("department")]
     if keyword:
         departments = [d for d in departments
                        if keyword in d["name"] or keyword.upper() == d["code"]
@@ -87,7 +86,7 @@ def list_departments(ctx: RequestContext) -> dict[str, Any]:
        summary="Districts of the city and the streets and towns in them (retired ones marked active=false)",
        tags=("directory",))
 def list_districts(ctx: RequestContext) -> dict[str, Any]:
-    return {"items": directory.list_entries(directory.DISTRICTS)}
+    return {"items": reference.entries("district")}
 
 
 @route(directory_bp, "/offices", roles=STAFF_ROLES, query=OFFICE_QUERY,
@@ -95,7 +94,7 @@ def list_districts(ctx: RequestContext) -> dict[str, Any]:
        tags=("directory",))
 def list_offices(ctx: RequestContext) -> dict[str, Any]:
     department = ctx.query.get("department")
-    return {"items": [o for o in directory.list_entries(directory.OFFICES)
+    return {"items": [o for o in reference.entries("office")
                       if not department or o.get("department") == department]}
 
 
@@ -167,7 +166,7 @@ def audit_log(ctx: RequestContext) -> dict[str, Any]:
 
 @route(directory_bp, "/admin/users", roles=("admin",), summary="Every user account", tags=("admin",))
 def list_users(ctx: RequestContext) -> dict[str, Any]:
-    return {"items": directory.list_entries(directory.USERS)}
+    return {"items": people.users()}
 
 
 @route(directory_bp, "/admin/users/{username}", method="PUT", roles=("admin",), body=USER_BODY,
@@ -183,5 +182,5 @@ def put_user(ctx: RequestContext, username: str) -> dict[str, Any]:
     user = {"username": username, "role": body["role"], "name": body["name"],
             "department": body.get("department"), "district": body.get("district"),
             "active": body.get("active", True)}
-    version = directory.put_entry(directory.USERS, username, user, expected_version=body.get("expected_version"))
+    version = people.save_user(user, expected_version=body.get("expected_version"))
     return {**user, "_version": version}

@@ -9,8 +9,8 @@ from chalicelib.api.auth import Principal, issue_local_token
 from chalicelib.api.routing import ANY_SIGNED_IN, PUBLIC, RequestContext, route
 from chalicelib.config import get_settings
 from chalicelib.domain.errors import NotFound, ValidationFailed
+from chalicelib.services import people
 from chalicelib.services.health import health_report
-from chalicelib.store import directory
 
 system_bp = Blueprint(__name__)
 
@@ -32,7 +32,7 @@ def health(ctx: RequestContext) -> tuple[int, dict[str, Any]]:
 def dev_login(ctx: RequestContext) -> dict[str, Any]:
     if not get_settings().is_local:
         raise NotFound("dev-login exists only in the local stage")
-    user = directory.find_entry(directory.USERS, ctx.body["username"])
+    user = people.find_user(ctx.body["username"])
     if user is None or not user.get("active", True):
         raise ValidationFailed("unknown demo user", details={"username": "no such demo user"})
     principal = Principal(username=user["username"], role=user["role"], department=user.get("department"),

@@ -1,9 +1,12 @@
-"""Display names of the people and platforms that act on tickets (登记人 and the like).
+"""The user accounts, and the display names of the people and platforms that act on tickets (登记人 and
+the like).
 
 Tickets and events store the actor's username, which is stable; the name a colleague knows them by
 lives in the user directory and may change, so it is looked up when a ticket is shown.
 """
 from __future__ import annotations
+
+from typing import Any
 
 from chalicelib.domain.ticket import Role
 from chalicelib.store import directory
@@ -21,3 +24,19 @@ def display_name(username: str | None, role: str | None = None) -> str | None:
     entry = directory.find_entry(directory.USERS, username)
     name = entry.get("name") if entry else None
     return name if isinstance(name, str) and name else None
+
+
+def users() -> list[dict[str, Any]]:
+    """Every user account with its ``_version`` (one Query)."""
+    return directory.list_entries(directory.USERS)
+
+
+def find_user(username: str) -> dict[str, Any] | None:
+    """One user account with its ``_version``, or None."""
+    return directory.find_entry(directory.USERS, username)
+
+
+def save_user(user: dict[str, Any], *, expected_version: int | None) -> int:
+    """Create or replace the account ``user["username"]``; with ``expected_version`` only if nobody changed
+    it meanwhile (ConcurrentModification otherwise). Returns the new version."""
+    return directory.put_entry(directory.USERS, user["username"], user, expected_version=expected_version)

@@ -181,3 +181,9 @@ def check_user_department(code: str) -> None:
         raise ValidationFailed("unknown department", details={"department": "no such department or office"})
     if not entry.get("active", True):
         raise ValidationFailed("retired department", details={"department": f"{code} is retired"})
+
+
+def entries(kind: str) -> list[dict[str, Any]]:
+    """Every ``department``, ``district`` or ``office`` entry, retired ones included (``active`` false),
+    in code order: the directory's lists for staff screens (one Query)."""
+    return directory.list_entries(KINDS[kind])
