@@ -5,6 +5,7 @@ from chalice import Chalice
 
 from chalicelib import batches, streams
 from chalicelib.api.auth import auth_bp
+from chalicelib.api.calls import calls_bp
 from chalicelib.api.directory import directory_bp
 from chalicelib.api.knowledge import knowledge_bp
 from chalicelib.api.models import models_bp
@@ -12,6 +13,7 @@ from chalicelib.api.middleware import flush_metrics_middleware, http_middleware
 from chalicelib.api.openapi import openapi_bp
 from chalicelib.api.partners import partners_bp
 from chalicelib.api.public import public_bp
+from chalicelib.api.roster import roster_bp
 from chalicelib.api.reports import reports_bp
 from chalicelib.api.rules import rules_bp
 from chalicelib.api.stats import stats_bp
@@ -51,6 +53,8 @@ app.register_blueprint(tickets_bp)
 app.register_blueprint(public_bp)
 app.register_blueprint(templates_bp)
 app.register_blueprint(knowledge_bp)
+app.register_blueprint(calls_bp)
+app.register_blueprint(roster_bp)
 app.register_blueprint(workflow_bp)
 app.register_blueprint(partners_bp)
 app.register_blueprint(stats_bp)

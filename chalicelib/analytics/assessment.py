@@ -61,6 +61,12 @@ DEFAULT_INDICATORS: tuple[dict[str, Any], ...] = (
           {"type": "linear", "floor": 0.6}, 0.95), "audience": "agent"},
     {**_d("agent-accept-hours", "平均受理用时", "accept_seconds / accept_n / 3600", 20,
           {"type": "linear", "floor": 48}, 4, "lower", "小时"), "audience": "agent"},
+    # The call centre's indicators (calls answered): an agent with no calls in the period has no
+    # value for them, so the weights renormalise and their score is what it was without them.
+    {**_d("agent-call-answer-rate", "接听率", "calls_answered / calls_offered", 20,
+          {"type": "linear", "floor": 0.8}, 0.98), "audience": "agent"},
+    {**_d("agent-call-handle-minutes", "平均通话处理时长", "call_handle_seconds / calls_answered / 60", 10,
+          {"type": "linear", "floor": 15}, 5, "lower", "分钟"), "audience": "agent"},
 )
 
 

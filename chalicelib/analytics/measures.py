@@ -89,6 +89,10 @@ MEASURES: dict[str, str] = {
     "callback_n": "回访用时样本",
     "total_seconds": "全流程用时(秒)",
     "total_n": "全流程用时样本",
+    # the call centre (CTI), per agent only (chalicelib/store/calls.py adds them with each call record)
+    "calls_offered": "呼入话务量",
+    "calls_answered": "接听量",
+    "call_handle_seconds": "通话处理用时(秒)",
 }
 
 DURATION_MEASURES = frozenset(m for m in MEASURES if m.endswith("_seconds") or m.endswith("_n"))

@@ -1,6 +1,6 @@
 """The partner registry (合作平台): who may send us webhooks, and where we send ours.
 
-A partner is one of four kinds:
+A partner is one of five kinds:
 
 | kind | 中文 | sends us | receives from us |
 | --- | --- | --- | --- |
@@ -8,6 +8,7 @@ A partner is one of four kinds:
 | ``hotline_12345`` | 12345 热线 | the same (lands on channel hotline_12345) | the same |
 | ``lower`` | 下级平台 / 基层所 | progress and results on tickets we sent down | assignments, urgings, recalls, review results |
 | ``data_center`` | 监管数据中心 | nothing | the daily report |
+| ``call_center`` | 呼叫中心 (CTI) | call records (``POST /cti/{partner}/calls``) | nothing |
 
 Entries live in the directory partition ``PARTNER`` (one Query lists them, one GetItem reads
 one); they hold the endpoints and the keys' metadata, never a key's value (that is in Secrets
@@ -31,14 +32,16 @@ from chalicelib.integration import urlguard
 from chalicelib.store import directory
 
 PARTNERS = "PARTNER"
-KINDS = ("upper", "lower", "hotline_12345", "data_center")
-KIND_LABELS = {"upper": "上级平台", "lower": "下级平台", "hotline_12345": "12345热线", "data_center": "监管数据中心"}
+KINDS = ("upper", "lower", "hotline_12345", "data_center", "call_center")
+KIND_LABELS = {"upper": "上级平台", "lower": "下级平台", "hotline_12345": "12345热线", "data_center": "监管数据中心",
+               "call_center": "呼叫中心"}
 ORIGIN_KINDS = frozenset({"upper", "hotline_12345"})  # tickets come from them; we report back up
 INBOUND_TYPES: dict[str, frozenset[str]] = {
     "upper": frozenset({"ticket.assigned", "ticket.urged", "ticket.recalled"}),
     "hotline_12345": frozenset({"ticket.assigned", "ticket.urged", "ticket.recalled"}),
     "lower": frozenset({"ticket.updated", "ticket.closed"}),
     "data_center": frozenset(),
+    "call_center": frozenset(),  # its call records come to POST /cti/{partner}/calls (api/calls.py)
 }
 OUTBOUND_TYPES: dict[str, frozenset[str]] = {
     "upper": frozenset({"ticket.accepted", "ticket.declined", "ticket.returned", "ticket.progress",
@@ -47,6 +50,7 @@ OUTBOUND_TYPES: dict[str, frozenset[str]] = {
                                 "ticket.closed", "ticket.evaluated"}),
     "lower": frozenset({"ticket.assigned", "ticket.urged", "ticket.recalled", "ticket.reviewed"}),
     "data_center": frozenset({"report.daily"}),
+    "call_center": frozenset(),
 }
 PARTNER_ID_RE = re.compile(r"^[a-z0-9][a-z0-9_.\-]{1,62}$")
 MAX_ENDPOINTS = 5

@@ -68,7 +68,8 @@ def deliver(note: Notification, *, now: datetime | None = None,
     calendar = calendar or policy.working_calendar()
     report = DeliveryReport()
     send_at = quiet_hours.send_time(now, calendar, urgent=note.urgent)
-    for user in recipients.resolve(note.audience):
+    on_duty_at = now if note.kind == "warning_red" or note.urgent else None  # also to who is on call
+    for user in recipients.resolve(note.audience, on_duty_at=on_duty_at):
         username = user["username"]
         report.recipients += 1
         already = inbox.put(username, note)

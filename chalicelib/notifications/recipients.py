@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import threading
 import time
+from datetime import datetime
 from typing import Any
 
 from chalicelib.notifications.model import Audience
@@ -34,17 +35,32 @@ def forget_cache() -> None:
         _cache = None
 
 
-def resolve(audience: Audience) -> list[dict[str, Any]]:
-    """The active users the audience names, each once, in directory order."""
+def resolve(audience: Audience, *, on_duty_at: datetime | None = None) -> list[dict[str, Any]]:
+    """The active users the audience names, each once, in directory order.
+
+    ``on_duty_at`` (red warnings, urgent tickets): also whoever is on call at that moment (duty
+    roster, :mod:`chalicelib.services.roster`) for the audience's departments and for the centre.
+    """
+    on_call = _on_call(audience, on_duty_at) if on_duty_at is not None else set()
     chosen = []
     for user in _users():
         if user.get("active") is False or not user.get("username"):
             continue
         role = user.get("role")
-        if (user["username"] in audience.usernames or role in audience.roles
+        if (user["username"] in audience.usernames or role in audience.roles or user["username"] in on_call
                 or (role in DEPARTMENT_ROLES and user.get("department") in audience.departments)):
             chosen.append(user)
     return chosen
+
+
+def _on_call(audience: Audience, at: datetime) -> set[str]:
+    """User names on call at ``at`` in the audience's departments or at the centre."""
+    from chalicelib.domain.ticket import CENTER
+    from chalicelib.services import roster
+
+    wanted = {*audience.departments, CENTER}
+    return {name for entry in roster.on_call_now(at) if entry.get("department") in wanted
+            for name in entry.get("usernames", [])}
 
 
 def contacts(user: dict[str, Any]) -> list[tuple[str, str]]:
