@@ -25,8 +25,8 @@ from typing import Any
 
 from chalicelib.analytics.measures import NONE
 from chalicelib.domain.calendar import TZ
-
-CENTER = "center"
+from chalicelib.domain.deadlines import met_deadline_data as clock_met  # the domain's "met its deadline"
+from chalicelib.domain.vocabulary import CENTER
 ENDED = frozenset({"returned", "withdrawn", "transferred"})
 RESULT_MEASURES = frozenset({"settled", "not_settled", "terminated", "case_filed", "not_filed"})
 CENTRE_CLOCKS = frozenset({"acceptance", "closure_review", "callback"})
@@ -140,14 +140,6 @@ def clock_department(ticket: dict[str, Any], key: str) -> str:
     if name in CENTRE_CLOCKS:
         return NONE
     return primary_department(ticket)
-
-
-def clock_met(state: dict[str, Any]) -> bool | None:
-    """True/False when a stopped clock met/missed its deadline (judged at the pause if paused)."""
-    if state.get("status") != "stopped" or not state.get("stopped_at"):
-        return None
-    ended = state.get("paused_at") or state["stopped_at"]
-    return _local(ended) <= _local(state["due"])
 
 
 def dims_of(ticket: dict[str, Any]) -> Dims:

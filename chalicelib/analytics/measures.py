@@ -11,6 +11,7 @@ ticket's primary department), so breakdowns add up to the totals.
 from __future__ import annotations
 
 from chalicelib.analytics import formula
+from chalicelib.domain.vocabulary import CHANNEL_LABELS, KIND_LABELS  # the one set of labels (re-exported)
 
 # measure -> label (Simplified Chinese)
 MEASURES: dict[str, str] = {
@@ -136,10 +137,6 @@ DIMENSION_LABELS: dict[str, str] = {
     "department": "承办部门", "district": "属地", "category": "类别", "kind": "诉求类型", "channel": "来源渠道",
     "agent": "经办人", "respondent": "被投诉对象", "day": "日期", "month": "月份",
 }
-KIND_LABELS: dict[str, str] = {"complaint": "投诉", "report": "举报", "inquiry": "咨询", "suggestion": "建议",
-                               "help_request": "求助"}
-CHANNEL_LABELS: dict[str, str] = {"phone": "电话", "web": "网络", "upper_level": "上级交办",
-                                  "hotline_12345": "12345热线", "walk_in": "来访", "mail": "来信"}
 
 
 def label(name: str) -> str:

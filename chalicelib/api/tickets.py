@@ -112,10 +112,10 @@ def _action_route(action: str, roles: tuple[str, ...]) -> None:
           ticket_scoped=True, summary=f"Lifecycle action: {action}", tags=("lifecycle",))(view)
 
 
-for _transition in lifecycle.TRANSITIONS:
-    _roles = tuple(sorted(r for r in _transition.roles if r in HTTP_ROLES))
+for _row in lifecycle.ROWS:
+    _roles = tuple(sorted(r for r in _row.roles if r in HTTP_ROLES))
     if _roles:
-        _action_route(_transition.action, _roles)
+        _action_route(_row.name, _roles)
 
 
 @route(tickets_bp, "/queues/{name}", roles=("agent", "dispatcher", "handler", "dept_lead", "manager"), query=PAGE_QUERY,

@@ -46,6 +46,17 @@ class ClockName(StrEnum):
     CALLBACK = "callback"  # 1 working day
 
 
+def clock_key(clock: str, assignment_id: str | None = None) -> str:
+    """Key of a clock in ``Ticket.clocks``: ``"acceptance"`` or ``"handling:A1"`` per assignment."""
+    name = ClockName(clock).value
+    return f"{name}:{assignment_id}" if assignment_id else name
+
+
+def clock_name(key: str) -> str:
+    """The clock name part of a clock key."""
+    return key.split(":", 1)[0]
+
+
 OWNERS: frozenset[str] = frozenset({"agent", "dispatcher", "department", "center"})
 STATUSES: tuple[str, ...] = ("running", "paused", "stopped")
 WARNING_LEVELS: tuple[str, ...] = ("none", "yellow", "red")  # in rising order
@@ -636,8 +647,13 @@ def met_deadline(state: ClockState) -> bool | None:
     """
     if state.status != "stopped" or state.stopped_at is None:
         return None
-    ended = state.paused_at if state.paused_at is not None else state.stopped_at
-    return ended <= state.due
+    return deadline_kept(state.stopped_at, state.paused_at, state.due)
+
+
+def deadline_kept(stopped_at: datetime, paused_at: datetime | None, due: datetime) -> bool:
+    """The one rule of "did the clock meet its deadline": a stopped clock met it when it ended on
+    or before its due time, and a clock stopped while paused ended when it was paused."""
+    return (paused_at if paused_at is not None else stopped_at) <= due
 
 
 def next_checkpoint(state: ClockState) -> datetime | None:

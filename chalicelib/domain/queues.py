@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from chalicelib.domain.clocks import ClockName, ClockState
-from chalicelib.domain.lifecycle import clock_key
+from chalicelib.domain.clocks import clock_key
 from chalicelib.domain.ticket import CENTER, AssignmentStatus as AS, Role, Status as S, Ticket
 
 

@@ -1,6 +1,7 @@
 """The ticket (工单) and its value objects: who acts, what happened, what the outside hears.
 
-A :class:`Ticket` is plain data. The lifecycle (``lifecycle.py``) and intake (``intake.py``)
+A :class:`Ticket` is plain data (docs/domain.md "Code map"); its codes and their labels are in
+``vocabulary.py``. The lifecycle (``lifecycle/``) and intake (``intake.py``)
 are the only code that produce new tickets; everything else reads them. Every record here
 converts to a JSON-safe dict (str/int/bool/None/list/dict, datetimes as ISO 8601 with
 +08:00, never floats) and back, so the store can save it and the API can show it.
@@ -20,195 +21,31 @@ from typing import Any, Callable, Union, get_args, get_origin, get_type_hints
 from chalicelib.domain.calendar import TZ, WorkingCalendar
 from chalicelib.domain.clocks import ClockState, SlaRules
 from chalicelib.domain.errors import ValidationFailed
-
-# --- vocabularies ---------------------------------------------------------------------------
-
-
-class Kind(StrEnum):
-    """What the citizen wants (Art. 9 keeps complaints and reports apart)."""
-
-    COMPLAINT = "complaint"  # 投诉
-    REPORT = "report"  # 举报
-    INQUIRY = "inquiry"  # 咨询
-    SUGGESTION = "suggestion"  # 建议
-    HELP_REQUEST = "help_request"  # 求助
-
-
-class Channel(StrEnum):
-    """Where the ticket came in."""
-
-    PHONE = "phone"
-    WEB = "web"
-    UPPER_LEVEL = "upper_level"  # 上级交办
-    HOTLINE_12345 = "hotline_12345"
-    WALK_IN = "walk_in"
-    MAIL = "mail"
-
-
-class Role(StrEnum):
-    """Who acts (DOMAIN.md "Who uses it")."""
-
-    AGENT = "agent"
-    DISPATCHER = "dispatcher"
-    HANDLER = "handler"
-    DEPT_LEAD = "dept_lead"
-    MANAGER = "manager"
-    ADMIN = "admin"
-    CITIZEN = "citizen"
-    PARTNER = "partner"
-    SYSTEM = "system"
-
-
-ROLES: frozenset[str] = frozenset(r.value for r in Role)
-
-
-class Priority(StrEnum):
-    NORMAL = "normal"
-    URGENT = "urgent"
-
-
-class Status(StrEnum):
-    """Where the ticket stands. ``lifecycle.TRANSITIONS`` says how it moves."""
-
-    PENDING_ACCEPTANCE = "pending_acceptance"  # 待受理 (agent-registered channels)
-    INTERNET_INBOX = "internet_inbox"  # 互联网渠道待受理 (web portal)
-    UPPER_LEVEL_PENDING = "upper_level_pending"  # 上级交办待受理
-    NON_ACCEPTANCE_REVIEW = "non_acceptance_review"  # 不予受理审核
-    TO_DISPATCH = "to_dispatch"  # 待分拨
-    IN_HANDLING = "in_handling"  # 办理中 (assignments say how far each department is)
-    CLOSURE_REVIEW = "closure_review"  # 结案审核
-    PENDING_CALLBACK = "pending_callback"  # 待回访
-    PENDING_EVALUATION = "pending_evaluation"  # 待评价 (web)
-    REPLIED = "replied"  # 已回访/已评价, waiting to be closed or reopened
-    CLOSED = "closed"  # 已办结
-    ARCHIVED = "archived"  # 已归档
-
-
-class Resolution(StrEnum):
-    """How a closed ticket ended."""
-
-    COMPLETED = "completed"  # handled, reviewed, called back
-    DECLINED = "declined"  # 不予受理 (Art. 16)
-    ANSWERED = "answered"  # answered directly (咨询直接答复)
-    RETURNED_UPWARD = "returned_upward"  # upper-level assignment sent back up
-
-
-class DispatchMode(StrEnum):
-    SINGLE = "single"  # 单一部门
-    LEAD_ASSIST = "lead_assist"  # 主办 + 协办
-    PARALLEL = "parallel"  # 多部门并行
-    LOWER_PLATFORM = "lower_platform"  # 下级平台 / 基层所
-
-
-class AssignmentRole(StrEnum):
-    SINGLE = "single"
-    LEAD = "lead"
-    ASSIST = "assist"
-    PARALLEL = "parallel"
-    LOWER_PLATFORM = "lower_platform"
-
-
-class AssignmentStatus(StrEnum):
-    TO_SIGN = "to_sign"  # 待签收
-    IN_PROGRESS = "in_progress"  # 办理中
-    PAUSED = "paused"  # 中止
-    SUBMITTED = "submitted"  # 已提交办结
-    COMPLETED = "completed"  # 办结审核通过
-    RETURNED = "returned"  # 退回获准
-    WITHDRAWN = "withdrawn"  # 随退回收回 (another share was returned, the ticket is re-dispatched)
-    TRANSFERRED = "transferred"  # 审核转办
-
-
-ACTIVE_ASSIGNMENT_STATUSES: frozenset[str] = frozenset(
-    {AssignmentStatus.TO_SIGN, AssignmentStatus.IN_PROGRESS, AssignmentStatus.PAUSED, AssignmentStatus.SUBMITTED}
+from chalicelib.domain.vocabulary import (  # the codes live in vocabulary.py; re-exported for every caller
+    ACTIVE_ASSIGNMENT_STATUSES,
+    FINISHED,
+    CENTER,
+    DECLINE_REASON_LABELS,
+    HANDLED,
+    KIND_LABELS,
+    ROLES,
+    STATUS_LABELS,
+    AssignmentRole,
+    AssignmentStatus,
+    Channel,
+    DeclineReason,
+    DispatchMode,
+    Kind,
+    MediationResult,
+    PauseReason,
+    Priority,
+    ReportResult,
+    Resolution,
+    Role,
+    Satisfaction,
+    Status,
+    TerminationReason,
 )
-
-
-class DeclineReason(StrEnum):
-    """Art. 16: why a complaint is not accepted."""
-
-    NOT_OUR_DUTY = "not_our_duty"
-    HANDLED_ELSEWHERE = "handled_elsewhere"
-    NOT_CONSUMPTION = "not_consumption"
-    OVER_THREE_YEARS = "over_three_years"
-    MISSING_OR_FALSE_MATERIALS = "missing_or_false_materials"
-    REFUSED_IDENTITY_CHECK = "refused_identity_check"
-    OTHER = "other"
-
-
-class PauseReason(StrEnum):
-    APPRAISAL_TESTING = "appraisal_testing"  # 检定、检验、检测、鉴定 (Art. 22)
-    RECUSAL = "recusal"  # 回避申请 (Art. 21)
-    AWAITING_CITIZEN = "awaiting_citizen"  # 等待群众补充材料
-
-
-class MediationResult(StrEnum):
-    SETTLED = "settled"  # 调解成功
-    NOT_SETTLED = "not_settled"  # 调解不成
-    TERMINATED = "terminated"  # 终止调解 (Art. 23)
-
-
-class ReportResult(StrEnum):
-    CASE_FILED = "case_filed"  # 立案
-    NOT_FILED = "not_filed"  # 不予立案
-
-
-HANDLED = "handled"  # 已办理: the result of inquiries, suggestions and help requests
-
-
-class TerminationReason(StrEnum):
-    """Art. 23: why mediation ended without an agreement."""
-
-    WITHDRAWN_OR_RECONCILED = "withdrawn_or_reconciled"  # 撤回投诉或自行和解
-    NO_AGREEMENT_ON_APPRAISAL = "no_agreement_on_appraisal"  # 检测鉴定机构或费用协商不成
-    PARTY_ABSENT_OR_REFUSED = "party_absent_or_refused"  # 无正当理由不参加调解或明确拒绝调解
-    NO_AGREEMENT_POSSIBLE = "no_agreement_possible"  # 明确表示无法达成调解协议
-    TIME_LIMIT_EXPIRED = "time_limit_expired"  # 期限内未能达成调解协议
-    INADMISSIBLE_FOUND = "inadmissible_found"  # 受理后发现不予受理情形
-    OTHER_LEGAL_GROUND = "other_legal_ground"  # 法律法规规定的其他情形
-
-
-class Satisfaction(StrEnum):
-    SATISFIED = "satisfied"
-    BASICALLY_SATISFIED = "basically_satisfied"
-    DISSATISFIED = "dissatisfied"
-
-
-CENTER = "center"  # the owner of every queue the dispatch/call centre works
-
-
-STATUS_LABELS: dict[str, str] = {
-    Status.PENDING_ACCEPTANCE: "待受理",
-    Status.INTERNET_INBOX: "互联网渠道待受理",
-    Status.UPPER_LEVEL_PENDING: "上级交办待受理",
-    Status.NON_ACCEPTANCE_REVIEW: "不予受理审核中",
-    Status.TO_DISPATCH: "待分拨",
-    Status.IN_HANDLING: "办理中",
-    Status.CLOSURE_REVIEW: "结案审核中",
-    Status.PENDING_CALLBACK: "待回访",
-    Status.PENDING_EVALUATION: "待评价",
-    Status.REPLIED: "已回访",
-    Status.CLOSED: "已办结",
-    Status.ARCHIVED: "已归档",
-}
-
-DECLINE_REASON_LABELS: dict[str, str] = {
-    DeclineReason.NOT_OUR_DUTY: "不属于本部门职责范围",
-    DeclineReason.HANDLED_ELSEWHERE: "已由其他部门受理或处理",
-    DeclineReason.NOT_CONSUMPTION: "不是为生活消费需要",
-    DeclineReason.OVER_THREE_YEARS: "知道或应当知道权益受损之日起超过三年",
-    DeclineReason.MISSING_OR_FALSE_MATERIALS: "未提供必要材料或材料不实",
-    DeclineReason.REFUSED_IDENTITY_CHECK: "拒绝核实身份信息",
-    DeclineReason.OTHER: "其他不予受理情形",
-}
-
-KIND_LABELS: dict[str, str] = {
-    Kind.COMPLAINT: "投诉",
-    Kind.REPORT: "举报",
-    Kind.INQUIRY: "咨询",
-    Kind.SUGGESTION: "建议",
-    Kind.HELP_REQUEST: "求助",
-}
 
 
 # --- JSON-safe codec ------------------------------------------------------------------------
@@ -708,7 +545,7 @@ class Ticket(Record):
 
     @property
     def is_open(self) -> bool:
-        return self.status not in (Status.CLOSED, Status.ARCHIVED)
+        return self.status not in FINISHED
 
 
 # --- what comes out of a transition ---------------------------------------------------------

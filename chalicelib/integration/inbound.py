@@ -42,6 +42,7 @@ from pynamodb.transactions import TransactWrite
 from chalicelib.aws import client
 from chalicelib.config import get_settings
 from chalicelib.domain import intake, lifecycle
+from chalicelib.domain.deadlines import working_departments  # who an upper-level urging goes to
 from chalicelib.domain.errors import (
     ConcurrentModification,
     Conflict,
@@ -52,7 +53,7 @@ from chalicelib.domain.errors import (
     ValidationFailed,
 )
 from chalicelib.domain.jsonbody import parse_json
-from chalicelib.domain.ticket import CENTER, Actor, AssignmentRole, AssignmentStatus, Outcome, Role, Status, Ticket
+from chalicelib.domain.ticket import CENTER, Actor, AssignmentRole, AssignmentStatus, Outcome, Role, Ticket
 from chalicelib.integration import keys as partner_keys
 from chalicelib.integration import records, registry, signing
 from chalicelib.integration.records import InboundItem, LinkItem, MappingItem, iso
@@ -412,15 +413,6 @@ def _ticket_for(partner_id: str, external_id: str) -> Ticket:
     return tickets.repository().get(ticket_id)
 
 
-def _responsible(ticket: Ticket) -> list[str]:
-    """Who an upper-level urging goes to: each department still working the ticket, else the centre."""
-    if ticket.status != Status.IN_HANDLING:
-        return [CENTER]
-    working = [a for a in ticket.active_assignments if a.status != AssignmentStatus.SUBMITTED]
-    primary = [a.department for a in working if a.role != AssignmentRole.ASSIST] or [a.department for a in working]
-    return list(dict.fromkeys(primary)) or [CENTER]
-
-
 def _urge_all(entry: dict[str, Any], webhook_id: str, event: dict[str, Any], now: datetime, ticket: Ticket,
               departments: list[str], text: str) -> dict[str, Any]:
     from chalicelib.services import tickets
@@ -448,7 +440,7 @@ def _urge_all(entry: dict[str, Any], webhook_id: str, event: dict[str, Any], now
 
 def _urged(entry: dict[str, Any], webhook_id: str, event: dict[str, Any], now: datetime) -> dict[str, Any]:
     ticket = _ticket_for(entry["id"], event["data"]["external_id"])
-    return _urge_all(entry, webhook_id, event, now, ticket, _responsible(ticket), event["data"]["text"])
+    return _urge_all(entry, webhook_id, event, now, ticket, working_departments(ticket), event["data"]["text"])
 
 
 def _recalled(entry: dict[str, Any], webhook_id: str, event: dict[str, Any], now: datetime) -> dict[str, Any]:

@@ -13,12 +13,12 @@ from typing import Any
 from chalicelib.domain.calendar import TZ
 from chalicelib.domain.clocks import ClockName
 from chalicelib.domain.errors import NotFound
+from chalicelib.domain.vocabulary import clock_label
 from chalicelib.domain.ticket import CENTER, Priority, Ticket
 from chalicelib.notifications import port
 from chalicelib.notifications.model import Audience, Notification
 from chalicelib.services import tickets as ticket_service
 from chalicelib.streams import TableChange, consumer, is_outbox_insert
-from chalicelib.workflow.schedule import clock_label
 
 TOPICS = frozenset({"ticket.warning_recorded", "ticket.urged", "ticket.supervised"})
 CENTRE_ROLES = ("agent", "dispatcher")

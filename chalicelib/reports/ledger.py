@@ -16,11 +16,18 @@ from typing import Any
 
 from chalicelib.analytics import counters
 from chalicelib.analytics.facts import clock_met
-from chalicelib.analytics.measures import CHANNEL_LABELS, KIND_LABELS
 from chalicelib.analytics.period import Period
 from chalicelib.domain.calendar import TZ
 from chalicelib.domain.privacy import mask_name, mask_phone, mask_text
-from chalicelib.domain.ticket import STATUS_LABELS, Ticket
+from chalicelib.domain.ticket import Ticket
+from chalicelib.domain.vocabulary import (
+    CHANNEL_LABELS,
+    KIND_LABELS,
+    RESOLUTION_LABELS,
+    RESULT_LABELS,
+    SATISFACTION_LABELS,
+    STATUS_LABELS,
+)
 from chalicelib.services import tickets as ticket_service
 
 SHEET_ROWS = 1_000_000
@@ -28,10 +35,6 @@ PAGE = 500
 COLUMNS = ("工单编号", "登记时间", "来源渠道", "诉求类型", "类别", "属地", "紧急程度", "投诉/举报人", "联系电话",
            "被投诉/举报对象", "诉求摘要", "当前状态", "承办部门", "受理时间", "首次派单时间", "签收时间",
            "办结提交时间", "办结时间", "办理结果", "是否按期", "满意度", "是否解决", "催办次数", "督办次数", "重办次数")
-RESULT_LABELS = {"settled": "调解成功", "not_settled": "调解不成", "terminated": "终止调解", "case_filed": "立案",
-                 "not_filed": "不予立案", "handled": "已办理"}
-SATISFACTION_LABELS = {"satisfied": "满意", "basically_satisfied": "基本满意", "dissatisfied": "不满意"}
-RESOLUTION_LABELS = {"declined": "不予受理", "answered": "直接答复", "returned_upward": "退回上级"}
 
 
 def _t(value: datetime | None) -> str:

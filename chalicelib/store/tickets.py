@@ -26,7 +26,7 @@ from pynamodb.transactions import TransactWrite
 
 from chalicelib.config import blind_index_key
 from chalicelib.domain.calendar import TZ
-from chalicelib.domain.clocks import next_checkpoint
+from chalicelib.domain.deadlines import clock_checkpoint
 from chalicelib.domain.errors import ConcurrentModification, NotFound, ValidationFailed
 from chalicelib.domain.intake import normalize_phone
 from chalicelib.domain.privacy import mask_name, mask_text
@@ -91,11 +91,6 @@ def blind_index(value: str) -> str:
 
 def _iso(dt: datetime | None) -> str:
     return dt.astimezone(TZ).isoformat() if dt else _FAR_FUTURE
-
-
-def _checkpoint(ticket: Ticket) -> datetime | None:
-    points = [p for p in (next_checkpoint(state) for state in ticket.clocks.values()) if p is not None]
-    return min(points) if points else None
 
 
 def _shard(ticket_id: str, shards: int = CHECKPOINT_SHARDS) -> str:
@@ -186,7 +181,7 @@ def ticket_item(ticket: Ticket) -> TicketItem:
     if ticket.complainant and ticket.complainant.phone:
         item.GSI3PK = "C#" + blind_index(normalize_phone(ticket.complainant.phone))  # 0138... = 138...
         item.GSI3SK = f"{created.isoformat()}#{ticket.id}"
-    checkpoint = _checkpoint(ticket)
+    checkpoint = clock_checkpoint(ticket)  # the domain's rule (domain/deadlines.py)
     if checkpoint is not None and ticket.is_open:
         item.GSI4PK = f"CK#{_shard(ticket.id)}"
         item.GSI4SK = f"{_iso(checkpoint)}#{ticket.id}"

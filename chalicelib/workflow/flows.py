@@ -11,10 +11,11 @@ execution re-enters the same stage with the new deadline (:mod:`chalicelib.workf
 """
 from __future__ import annotations
 
+from chalicelib.domain import deadlines as schedule
 from chalicelib.domain.ticket import Policy, Ticket
 from chalicelib.observability import logger
 from chalicelib.services import clock
-from chalicelib.workflow import executions, records, schedule, stages
+from chalicelib.workflow import executions, records, stages
 from chalicelib.workflow.records import FlowRecord
 
 

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from typing import Any
 
+from chalicelib.domain import deadlines as schedule
 from chalicelib.domain.calendar import TZ
 from chalicelib.services import tickets as ticket_service
 from chalicelib.store.tickets import timer_timestamp
 from chalicelib.domain.errors import IllegalTransition
-from chalicelib.workflow import executions, flows, graph, records, schedule, stages, tokens
+from chalicelib.workflow import executions, flows, graph, records, stages, tokens
 
 HISTORY_EVENTS = 500  # the longest realistic ticket's whole history (tests/workflow/test_flow_limits.py)
 MAX_GENERATIONS_SHOWN = 10

@@ -24,6 +24,7 @@ import math
 from datetime import datetime
 from typing import Any
 
+from chalicelib.domain import deadlines as schedule
 from chalicelib.domain.clocks import next_checkpoint
 from chalicelib.domain.ticket import (
     AssignmentRole,
@@ -34,7 +35,6 @@ from chalicelib.domain.ticket import (
     Ticket,
 )
 from chalicelib.store.tickets import NEVER_TIMESTAMP, timer_timestamp
-from chalicelib.workflow import schedule
 
 TICKET_SCOPE = "ticket"
 

@@ -13,14 +13,14 @@ from datetime import datetime
 from typing import Callable
 
 from chalicelib.domain import lifecycle
+from chalicelib.domain import deadlines as schedule
+from chalicelib.domain.deadlines import Step
 from chalicelib.domain.errors import ConcurrentModification, DomainError, NotFound
 from chalicelib.domain.ticket import SYSTEM_ACTOR, Policy, Ticket
 from chalicelib.observability import logger
 from chalicelib.services import clock
 from chalicelib.services import tickets as ticket_service
 from chalicelib.store.tickets import TicketRepository
-from chalicelib.workflow import schedule
-from chalicelib.workflow.schedule import Step
 
 MAX_STEPS = 32  # a ticket with several overdue clocks needs a handful; this bounds a bug's loop
 

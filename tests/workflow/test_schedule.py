@@ -6,13 +6,14 @@ from datetime import date, datetime, timedelta
 
 import pytest
 
+from chalicelib.domain import deadlines as schedule
 from chalicelib.domain import intake, lifecycle
 from chalicelib.domain.calendar import TZ, WorkingCalendar
 from chalicelib.domain.clocks import SlaRules
 from chalicelib.domain.ticket import SYSTEM_ACTOR, Policy, Status
 from chalicelib.notifications.quiet_hours import send_time
 from chalicelib.store.tickets import timer_timestamp
-from chalicelib.workflow import schedule, starter
+from chalicelib.workflow import starter
 from tests.workflow.conftest import AGENT, DISPATCHER, FAST_RULES, HANDLER, HELP_REQUEST, MANAGER
 
 T0 = datetime(2026, 11, 24, 10, 0, 0, tzinfo=TZ)  # a Tuesday

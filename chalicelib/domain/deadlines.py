@@ -1,6 +1,8 @@
-"""What the ticket flow must do on a ticket now, and when it should next look: pure rules, no I/O.
+"""Deadlines (docs/domain.md "Code map"): what the clocks of a ticket ask for now, who answers
+for each clock, and when anyone needs to look again. Pure rules over a ticket: no I/O.
 
-At a checkpoint the flow takes, one at a time, the first :class:`Step` that is due:
+The ticket flow (workflow), the partner webhooks (integration) and the statistics (analytics) all
+ask here. At a checkpoint the flow takes, one at a time, the first :class:`Step` that is due:
 
 1. a running clock that reached its yellow point gets its yellow warning (黄牌), then, past its due
    time, its red one (红牌) - always in that order, so the timeline shows both;
@@ -8,44 +10,42 @@ At a checkpoint the flow takes, one at a time, the first :class:`Step` that is d
    department, once per deadline (an urging made before an extension moved the deadline does not
    count for the new one);
 3. an urging after which the ticket is still overdue ``supervise_after_working_days`` working days
-   later makes the ticket supervised (督办), via :func:`lifecycle.supervision_due`.
+   later makes the ticket supervised (督办), via :func:`supervision_due`.
 
 Everything is decided on the ticket as it is *now*: a warning for a deadline that an extension,
 pause or resume moved is simply no longer due. :func:`next_wake` says when the next step can
-become due, which is what the state machine waits for.
+become due, which is what the state machine waits for; :func:`clock_checkpoint` is what the
+store's checkpoint index (GSI4) holds.
 """
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, time, timedelta
 from typing import Any
 
-from chalicelib.domain import lifecycle
 from chalicelib.domain.calendar import TZ
-from chalicelib.domain.clocks import ClockName, ClockState, next_checkpoint, warning_level
+from chalicelib.domain.clocks import (
+    ClockName,
+    ClockState,
+    clock_name,
+    deadline_kept,
+    next_checkpoint,
+    warning_level,
+)
 from chalicelib.domain.errors import NotFound
-from chalicelib.domain.ticket import (
+from chalicelib.domain.ticket import Policy, Ticket, Urging, aware
+from chalicelib.domain.vocabulary import (
     CENTER,
+    CLOCK_LABELS,
     AssignmentRole,
     AssignmentStatus,
-    Policy,
     Status,
-    Ticket,
+    clock_label,
 )
 
-CLOCK_LABELS: dict[str, str] = {
-    ClockName.ACCEPTANCE: "受理时限",
-    ClockName.SIGN: "签收时限",
-    ClockName.HANDLING: "办理时限",
-    ClockName.MEDIATION: "调解时限",
-    ClockName.TERMINATION_NOTICE: "终止调解告知时限",
-    ClockName.REPORT_VERIFICATION: "举报核查时限",
-    ClockName.CLOSURE_REVIEW: "结案审核时限",
-    ClockName.CALLBACK: "回访时限",
-}
-
 # Ticket-level clocks the departments handling the ticket answer for (the others are the centre's).
-_DEPARTMENT_TICKET_CLOCKS = frozenset({ClockName.MEDIATION, ClockName.REPORT_VERIFICATION})
+DEPARTMENT_TICKET_CLOCKS = frozenset({ClockName.MEDIATION, ClockName.REPORT_VERIFICATION})
 _ONE_MICROSECOND = timedelta(microseconds=1)
 
 
@@ -60,28 +60,49 @@ class Step:
     department: str | None = None  # who the urging or supervision is addressed to
 
 
-def clock_label(key: str) -> str:
-    """The Chinese name of the clock behind a clock key (``handling:A1`` -> 办理时限)."""
-    return CLOCK_LABELS.get(lifecycle.clock_name(key), lifecycle.clock_name(key))
+# --- who answers ------------------------------------------------------------------------------
+
+
+def working_departments(ticket: Ticket) -> list[str]:
+    """Who answers for the ticket as a whole: while it is in handling, the departments whose shares
+    are still working (the single/lead/parallel ones first; assists only when no other is left),
+    otherwise - or when none is working - the centre. An urging without an addressee goes here."""
+    if ticket.status != Status.IN_HANDLING:
+        return [CENTER]
+    working = [a for a in ticket.active_assignments if a.status != AssignmentStatus.SUBMITTED]
+    primary = [a.department for a in working if a.role != AssignmentRole.ASSIST] or [a.department for a in working]
+    return list(dict.fromkeys(primary)) or [CENTER]
 
 
 def responsible_departments(ticket: Ticket, key: str) -> list[str]:
     """Who answers for clock ``key``: the department holding its assignment, the departments
-    working a ticket-level handling clock, otherwise the centre (``CENTER``)."""
+    working a ticket-level handling clock (:func:`working_departments`), otherwise the centre."""
     name, _, assignment_id = key.partition(":")
-    active = ticket.departments
     if assignment_id:
         assignment = ticket.assignment(assignment_id)
-        if assignment is not None and assignment.department in active:
+        if assignment is not None and assignment.department in ticket.departments:
             return [assignment.department]
         return [CENTER]
-    if name in _DEPARTMENT_TICKET_CLOCKS and ticket.status == Status.IN_HANDLING:
-        working = [a for a in ticket.active_assignments if a.status != AssignmentStatus.SUBMITTED]
-        primary = [a.department for a in working if a.role != AssignmentRole.ASSIST]
-        departments = list(dict.fromkeys(primary or [a.department for a in working]))
-        if departments:
-            return departments
+    if name in DEPARTMENT_TICKET_CLOCKS:
+        return working_departments(ticket)
     return [CENTER]
+
+
+# --- did a clock meet its deadline --------------------------------------------------------------
+
+
+def met_deadline_data(state: Mapping[str, Any]) -> bool | None:
+    """``clocks.met_deadline`` on a stored clock (``ClockState.to_dict()``), without decoding the
+    ticket: True/False once stopped, None while it runs (statistics read stream images)."""
+    if state.get("status") != "stopped" or not state.get("stopped_at"):
+        return None
+    paused_at = state.get("paused_at")
+    return deadline_kept(datetime.fromisoformat(state["stopped_at"]),
+                         datetime.fromisoformat(paused_at) if paused_at else None,
+                         datetime.fromisoformat(state["due"]))
+
+
+# --- what is due now ----------------------------------------------------------------------------
 
 
 def _running(ticket: Ticket) -> list[tuple[str, ClockState]]:
@@ -97,11 +118,13 @@ def _urged_for_deadline(ticket: Ticket, key: str, department: str, state: ClockS
 
 
 def urging_text(key: str) -> str:
+    """The text of the system's automatic urging about clock ``key``."""
     return f"系统自动催办：{clock_label(key)}已超期，请尽快办理并答复催办。"
 
 
 def supervision_reason(key: str | None, days: int) -> str:
-    what = clock_label(key) if key else "办理时限"
+    """The reason the system gives when it supervises after an urging about clock ``key``."""
+    what = clock_label(key) if key else CLOCK_LABELS[ClockName.HANDLING]
     return f"系统自动督办：{what}超期，催办后{days}个工作日仍未办结。"
 
 
@@ -120,7 +143,7 @@ def next_step(ticket: Ticket, now: datetime, policy: Policy) -> Step | None:
                 if not _urged_for_deadline(ticket, key, department, state):
                     return Step("urge", {"clock": key, "department": department, "text": urging_text(key)},
                                 clock=key, department=department)
-    for urging in lifecycle.supervision_due(ticket, now, policy):
+    for urging in supervision_due(ticket, now, policy):
         days = _supervise_after(ticket, urging.clock, policy) if urging.clock else 0
         return Step("supervise", {"urging_id": urging.id, "reason": supervision_reason(urging.clock, days)},
                     clock=urging.clock, department=urging.department)
@@ -128,13 +151,41 @@ def next_step(ticket: Ticket, now: datetime, policy: Policy) -> Step | None:
 
 
 def _supervise_after(ticket: Ticket, key: str, policy: Policy) -> int:
-    rule = policy.sla.rule_for(lifecycle.clock_name(key), kind=ticket.kind, category=ticket.category,
+    rule = policy.sla.rule_for(clock_name(key), kind=ticket.kind, category=ticket.category,
                                priority=ticket.priority)
     return rule.supervise_after_working_days
 
 
+def supervision_due(ticket: Ticket, now: datetime, policy: Policy) -> list[Urging]:
+    """Urgings after which the ticket should now be supervised (督办).
+
+    An urging about a clock counts when that clock is still running past its due time and
+    at least ``supervise_after_working_days`` working days (per the clock's rule) have passed
+    since the urging, and no supervision names it yet. The timers call this, then ``supervise``.
+    """
+    now = aware(now, "now")
+    done = {s.urging_id for s in ticket.supervisions if s.urging_id}
+    due: list[Urging] = []
+    for urging in ticket.urgings:
+        if urging.id in done or urging.clock is None:
+            continue
+        state = ticket.clocks.get(urging.clock)
+        if state is None or state.status != "running" or now <= state.due:
+            continue
+        try:
+            days = _supervise_after(ticket, urging.clock, policy)
+        except NotFound:
+            continue
+        if policy.calendar.working_days_between(urging.at.date(), now.date()) >= days:
+            due.append(urging)
+    return due
+
+
+# --- when to look again -------------------------------------------------------------------------
+
+
 def supervision_at(ticket: Ticket, policy: Policy) -> datetime | None:
-    """The earliest moment :func:`lifecycle.supervision_due` will name an urging of ``ticket``.
+    """The earliest moment :func:`supervision_due` will name an urging of ``ticket``.
 
     An urging about a clock still running counts from the start of the N-th working day after
     the day it was made (N = the clock rule's ``supervise_after_working_days``), and never before
@@ -177,6 +228,7 @@ def next_wake(ticket: Ticket, policy: Policy) -> datetime | None:
 
 
 __all__ = [
-    "CLOCK_LABELS", "Step", "clock_checkpoint", "clock_label", "next_step",
-    "next_wake", "responsible_departments", "supervision_at", "supervision_reason", "urging_text",
+    "CLOCK_LABELS", "DEPARTMENT_TICKET_CLOCKS", "Step", "clock_checkpoint", "clock_label", "met_deadline_data",
+    "next_step", "next_wake", "responsible_departments", "supervision_at", "supervision_due", "supervision_reason",
+    "urging_text", "working_departments",
 ]

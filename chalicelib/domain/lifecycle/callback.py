@@ -1,0 +1,113 @@
+"""Lifecycle stage: reply, callback and the end of life (DOMAIN.md lifecycle step 6;
+docs/domain.md "Code map"): callback, the citizen's evaluation, reopen, close, archive.
+"""
+from __future__ import annotations
+
+from chalicelib.domain.clocks import ClockName
+from chalicelib.domain.errors import IllegalTransition
+from chalicelib.domain.intake import MAX_FACTS
+from chalicelib.domain.lifecycle.action import Action, row
+from chalicelib.domain.lifecycle.context import Context, termination_pending
+from chalicelib.domain.ticket import (
+    Actor,
+    AssignmentStatus as AS,
+    Feedback,
+    Resolution,
+    Role,
+    Satisfaction,
+    Status as S,
+    Ticket,
+)
+from chalicelib.domain.vocabulary import ADMIN, AGENT, CALLING_BACK, CENTRE_ROLES, CITIZEN, MANAGER, SYSTEM
+
+
+def _feedback(ctx: Context, via: str) -> Feedback:
+    satisfaction = ctx.choice("satisfaction", set(Satisfaction))
+    solved = ctx.flag("solved")
+    comment = ctx.text("comment", required=False)
+    ctx.data.update(satisfaction=satisfaction, solved=solved, comment=comment)
+    return Feedback(satisfaction=satisfaction, solved=solved, at=ctx.now, by=ctx.actor.username, via=via,
+                    comment=comment)
+
+
+def _record_callback(ctx: Context) -> str:
+    feedback = _feedback(ctx, "callback")
+    reply = ctx.text("reply", required=False, max_len=MAX_FACTS)
+    ctx.stop(ClockName.CALLBACK.value, primary=True)
+    ctx.ticket.feedback.append(feedback)
+    ctx.reply(reply, "callback")
+    ctx.ticket.status = S.REPLIED
+    return "callback_recorded"
+
+
+def _evaluate(ctx: Context) -> str:
+    ctx.ticket.feedback.append(_feedback(ctx, "evaluation"))
+    ctx.ticket.status = S.REPLIED
+    return "evaluated"
+
+
+def _may_reopen(t: Ticket, actor: Actor) -> bool:
+    if t.resolution not in (None, Resolution.COMPLETED):
+        return False
+    if not any(a.status == AS.COMPLETED for a in t.assignments):
+        return False
+    last = t.last_feedback
+    return actor.role == Role.MANAGER or (last is not None and last.satisfaction == Satisfaction.DISSATISFIED)
+
+
+def _reopen(ctx: Context) -> str:
+    t = ctx.ticket
+    reason = ctx.text("reason")
+    if not _may_reopen(t, ctx.actor):
+        raise IllegalTransition("only a handled ticket the citizen is dissatisfied with is reopened "
+                                "(a manager may reopen any handled ticket)",
+                                details={"resolution": t.resolution,
+                                         "satisfaction": t.last_feedback.satisfaction if t.last_feedback else None})
+    done = [a for a in t.assignments if a.status == AS.COMPLETED]
+    for a in done:
+        ctx.rework(a)
+    ctx.reopen_ticket_clocks()
+    ctx.stop(ClockName.CALLBACK.value)
+    t.resolution = None
+    t.closed_at = None
+    t.reopen_count += 1
+    t.status = S.IN_HANDLING
+    ctx.data.update(reason=reason, assignment_ids=[a.id for a in done])
+    return "reopened"
+
+
+def _close(ctx: Context) -> str:
+    text = ctx.text("text", required=False)
+    pending = [a.id for a in ctx.ticket.assignments if termination_pending(ctx.ticket, a)]
+    if pending:
+        raise IllegalTransition("a termination notice (Art. 23) is still to be recorded",
+                                details={"assignment_ids": pending})
+    ctx.close(Resolution.COMPLETED)
+    ctx.data["text"] = text
+    return "closed"
+
+
+def _archive(ctx: Context) -> str:
+    ctx.ticket.status = S.ARCHIVED
+    ctx.ticket.archived_at = ctx.now
+    return "archived"
+
+
+def _may_reopen_now(t: Ticket, actor: Actor) -> bool:
+    return _may_reopen(t, actor)
+
+
+def _no_notice_pending(t: Ticket, actor: Actor) -> bool:
+    return not any(termination_pending(t, a) for a in t.assignments)
+
+
+# fmt: off
+ROWS: tuple[Action, ...] = (
+    #   action             from                       who                       parameters                               to
+    row("record_callback", CALLING_BACK,              AGENT,                    "satisfaction solved comment reply",     "replied",     _record_callback),
+    row("evaluate",        {S.PENDING_EVALUATION},    CITIZEN,                  "satisfaction solved comment",           "replied",     _evaluate),
+    row("reopen",          {S.REPLIED, S.CLOSED},     CENTRE_ROLES | MANAGER,   "reason",                                "in_handling", _reopen, guard=_may_reopen_now),
+    row("close",           {S.REPLIED},               CENTRE_ROLES | SYSTEM,    "text",                                  "closed",      _close, guard=_no_notice_pending),
+    row("archive",         {S.CLOSED},                SYSTEM | ADMIN | MANAGER, "",                                      "archived",    _archive),
+)
+# fmt: on
