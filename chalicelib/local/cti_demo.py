@@ -1,0 +1,62 @@
+"""Demo data for the call centre and the duty roster (local runtime only).
+
+The demo seeding calls :func:`seed_demo_calls` once, after the demo tickets: a few more agents, a
+simulated day of calls for yesterday and today so far (stored through the same use case the webhook
+and the CSV import use, so counters and indicators fill as they would), and today's roster.
+"""
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Any
+
+from chalicelib.calls import records, simulator
+from chalicelib.domain.calendar import TZ
+from chalicelib.domain.ticket import CENTER
+from chalicelib.services import calls, roster
+from chalicelib.store import directory
+
+DEMO_AGENTS = (("agent", None), ("agent-02", "座席员 赵敏"), ("agent-03", "座席员 孙磊"), ("agent-04", "座席员 周婷"),
+               ("agent-05", "座席员 吴昊"), ("agent-06", "座席员 郑丽"))
+SEED_ACTOR = "seed"
+
+
+def _agents() -> list[str]:
+    for username, name in DEMO_AGENTS:
+        if name and directory.find_entry(directory.USERS, username) is None:
+            directory.put_entry(directory.USERS, username, {"username": username, "role": "agent", "name": name,
+                                                            "active": True})
+    return [username for username, _ in DEMO_AGENTS]
+
+
+def _roster(day: str) -> int:
+    """Today's shifts: agents by day and night, dispatchers, the on-call manager and a department's on-call lead."""
+    if roster.list_day(datetime.fromisoformat(day).date()):
+        return 0
+    users = {u["username"]: u for u in directory.list_entries(directory.USERS)}
+    entries = [
+        {"department": CENTER, "role": "agent", "shift": "白班", "start": "08:00", "end": "20:00",
+         "usernames": [a for a, _ in DEMO_AGENTS[1:]]},
+        {"department": CENTER, "role": "agent", "shift": "夜班", "start": "20:00", "end": "08:00", "usernames": ["agent"]},
+        {"department": CENTER, "role": "dispatcher", "shift": "白班", "start": "08:30", "end": "17:30",
+         "usernames": ["dispatcher"]},
+        {"department": CENTER, "role": "manager", "shift": "值班", "start": "00:00", "end": "00:00",
+         "usernames": ["manager"], "on_call": True, "note": "中心值班长"},
+    ]
+    lead = users.get("dept_lead")
+    if lead and lead.get("department"):
+        entries.append({"department": lead["department"], "role": "dept_lead", "shift": "值班", "start": "00:00",
+                        "end": "00:00", "usernames": ["dept_lead"], "on_call": True, "note": "部门值班"})
+    for entry in entries:
+        roster.create({**entry, "date": day}, actor=SEED_ACTOR, role="admin", own_department=None)
+    return len(entries)
+
+
+def seed_demo_calls(now: datetime | None = None, *, per_day: int = 600) -> dict[str, Any]:
+    """Yesterday's calls and today's so far, and today's roster (idempotent: call ids are stable)."""
+    now = (now or datetime.now(TZ)).astimezone(TZ)
+    agents = _agents()
+    stored = 0
+    for day, until in ((now.date() - timedelta(days=1), None), (now.date(), now)):
+        parsed = [records.parse(r) for r in simulator.simulate_day(day, agents, calls=per_day, until=until)]
+        stored += calls.ingest_checked(parsed, source="simulator")["stored"]
+    return {"calls": stored, "roster_entries": _roster(now.date().isoformat())}
