@@ -20,6 +20,7 @@ from chalicelib.api.stats import stats_bp
 from chalicelib.api.system import system_bp
 from chalicelib.api.templates import templates_bp
 from chalicelib.api.tickets import tickets_bp
+from chalicelib.api.vocabulary import vocabulary_bp
 from chalicelib.analytics import aggregator, intake_watch  # noqa: F401 - register the analytics stream consumers
 from chalicelib.analytics import hotspots as analytics_hotspots
 from chalicelib.dispatch import autodispatch  # noqa: F401 - registers the auto-dispatch stream consumer
@@ -46,6 +47,7 @@ app.api.binary_types = ["application/octet-stream",
 
 app.register_blueprint(auth_bp)
 app.register_blueprint(system_bp)
+app.register_blueprint(vocabulary_bp)
 app.register_blueprint(directory_bp)
 app.register_blueprint(openapi_bp)
 app.register_blueprint(rules_bp)

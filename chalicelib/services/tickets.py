@@ -169,6 +169,7 @@ def view(ticket: Ticket, actor: Actor, *, reveal: bool = False) -> dict[str, Any
     """The ticket as ``actor`` may see it, with the actions they can take now."""
     data = view_for(ticket.to_dict(), actor, reveal=reveal)
     data["allowed_actions"] = lifecycle.allowed_actions(ticket, actor)
+    data["action_shares"] = lifecycle.action_shares(ticket, actor)  # which own shares each can be about
     data["registered_by_name"] = people.display_name(
         ticket.registered_by, Role.CITIZEN if ticket.channel == Channel.WEB else None)
     return data
