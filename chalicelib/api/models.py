@@ -10,10 +10,10 @@ from chalice import Blueprint
 
 from chalicelib.api.errors import ServiceUnavailable
 from chalicelib.api.routing import RequestContext, route
+from chalicelib.cursors import decode_cursor, encode_cursor
 from chalicelib.domain.errors import ValidationFailed
 from chalicelib.dispatch import corrections, registry
 from chalicelib.services import clock, recommend
-from chalicelib.store.tickets import decode_cursor, encode_cursor
 
 models_bp = Blueprint(__name__)
 

@@ -12,12 +12,12 @@ from typing import Any
 from chalice import Blueprint
 
 from chalicelib.api.routing import PUBLIC, RequestContext, route
+from chalicelib.cursors import decode_cursor, encode_cursor
 from chalicelib.domain.calendar import TZ
 from chalicelib.domain.errors import NotFound, ValidationFailed
 from chalicelib.integration import inbound, reconciliation, records, registry, sender
 from chalicelib.integration import keys as partner_keys
 from chalicelib.services import clock
-from chalicelib.store.tickets import decode_cursor, encode_cursor
 
 partners_bp = Blueprint(__name__)
 
