@@ -8,7 +8,7 @@ from chalice import Blueprint
 
 from chalicelib.api.routing import RequestContext, route
 from chalicelib.domain.errors import ValidationFailed
-from chalicelib.store import directory
+from chalicelib.services import reply_templates
 
 templates_bp = Blueprint(__name__)
 
@@ -35,7 +35,7 @@ _ID = re.compile(r"^[a-z0-9][a-z0-9-]{0,39}$")
 @route(templates_bp, "/reply-templates", roles=("agent", "dispatcher", "handler", "dept_lead", "manager"),
        query=LIST_QUERY, summary="Active reply templates, filtered by use, kind or keyword", tags=("templates",))
 def list_templates(ctx: RequestContext) -> dict[str, Any]:
-    items = [t for t in directory.list_entries(directory.TEMPLATES)
+    items = [t for t in reply_templates.all_templates()
              if t.get("active", True) or (ctx.principal and ctx.principal.role == "manager")]
     use, kind, keyword = ctx.query.get("use"), ctx.query.get("kind"), (ctx.query.get("q") or "").strip()
     if use:
@@ -57,6 +57,5 @@ def put_template(ctx: RequestContext, template_id: str) -> dict[str, Any]:
     data = {"id": template_id, "title": ctx.body["title"], "text": ctx.body["text"], "use": ctx.body["use"],
             "kind": ctx.body.get("kind"), "category": ctx.body.get("category"),
             "active": ctx.body.get("active", True), "updated_by": ctx.principal.username}
-    version = directory.put_entry(directory.TEMPLATES, template_id, data,
-                                  expected_version=ctx.body["expected_version"])
+    version = reply_templates.save(template_id, data, expected_version=ctx.body["expected_version"])
     return {**data, "_version": version}
