@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import os
 import threading
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import lru_cache
 
 LOCAL_STAGE = "local"
@@ -86,6 +86,84 @@ def _env(name: str, default: str = "") -> str:
     return os.environ.get(name, default)
 
 
+# Settings read on their own, outside the cached Settings: the PynamoDB models take the table's name
+# and region when they are declared (at import, also on the build machine that runs `chalice
+# package`, where get_settings() would refuse a stage without secrets), and adapters are chosen at
+# each use (tests and the local runtime switch them by changing the environment).
+
+
+def table_name() -> str:
+    """The single table's name (``TABLE_NAME``)."""
+    return _env("TABLE_NAME", "tickets")
+
+
+def aws_region() -> str:
+    """The region the SDKs talk to (the Lambda runtime sets both variables)."""
+    return _env("AWS_DEFAULT_REGION") or _env("AWS_REGION") or "us-east-1"
+
+
+def table_stream_arn() -> str:
+    """The table's stream, which ``make package`` wires to the template's ``TicketsTable.StreamArn``;
+    the local runtime's pump reads the table's stream whatever this says."""
+    return _env("TABLE_STREAM_ARN", "arn:aws:dynamodb:us-east-1:000000000000:table/tickets/stream/local")
+
+
+def outbox_dlq_url() -> str:
+    """The outbox's dead-letter queue (``OUTBOX_DLQ_URL``), where parked deliveries are copied; "" for none."""
+    return _env("OUTBOX_DLQ_URL")
+
+
+@dataclass(frozen=True)
+class ObservabilitySettings:
+    """Powertools' service name, metric namespace and switch (Powertools' own variable names)."""
+
+    service: str
+    metrics_namespace: str
+    metrics_enabled: bool
+
+
+def observability_settings() -> ObservabilitySettings:
+    """Read at each call: tests switch metrics off by changing the environment."""
+    return ObservabilitySettings(
+        service=_env("POWERTOOLS_SERVICE_NAME", "complaint-platform"),
+        metrics_namespace=_env("POWERTOOLS_METRICS_NAMESPACE", "ComplaintPlatform"),
+        metrics_enabled=_env("POWERTOOLS_METRICS_DISABLED", "false").lower() not in ("1", "true", "yes"),
+    )
+
+
+@dataclass(frozen=True)
+class NotificationSettings:
+    """The SMS and e-mail adapters and what they need (see :func:`notification_settings`)."""
+
+    sms_adapter: str  # NOTIFY_SMS_ADAPTER: aliyun, or outbox (the recorder; local stage only)
+    sms_secret_id: str  # SMS_SECRET_ID: the Secrets Manager secret with the SMS credentials
+    sms_endpoint: str  # SMS_ENDPOINT: "" for the provider's public endpoint
+    email_adapter: str  # NOTIFY_EMAIL_ADAPTER: ses (default) or smtp
+    email_sender: str  # NOTIFY_EMAIL_SENDER: "" for the adapter's default address
+    smtp_host: str
+    smtp_port: str  # a number; parsed by the SMTP adapter, so a bad value cannot stop SMS
+    smtp_username: str
+    smtp_password: str = field(repr=False)
+    smtp_starttls: bool = True
+
+
+def notification_settings() -> NotificationSettings:
+    """The notification adapters' settings, read at each send (not cached): tests and the local runtime
+    switch adapters by changing the environment. SMTP_* matter only with ``NOTIFY_EMAIL_ADAPTER=smtp``."""
+    return NotificationSettings(
+        sms_adapter=_env("NOTIFY_SMS_ADAPTER", "outbox").lower(),
+        sms_secret_id=_env("SMS_SECRET_ID"),
+        sms_endpoint=_env("SMS_ENDPOINT"),
+        email_adapter=_env("NOTIFY_EMAIL_ADAPTER", "ses").lower(),
+        email_sender=_env("NOTIFY_EMAIL_SENDER"),
+        smtp_host=_env("SMTP_HOST", "127.0.0.1"),
+        smtp_port=_env("SMTP_PORT", "587"),
+        smtp_username=_env("SMTP_USERNAME"),
+        smtp_password=_env("SMTP_PASSWORD"),
+        smtp_starttls=_env("SMTP_STARTTLS", "true").lower() != "false",
+    )
+
+
 @lru_cache(maxsize=1)
 def get_settings() -> Settings:
     """Settings of this process, read once (call ``reset_settings`` after changing the env).
@@ -98,7 +176,7 @@ def get_settings() -> Settings:
     local = stage == LOCAL_STAGE
     settings = Settings(
         stage=stage,
-        table_name=_env("TABLE_NAME", "tickets"),
+        table_name=table_name(),
         reports_bucket=_env("REPORTS_BUCKET", "reports"),
         exports_bucket=_env("EXPORTS_BUCKET", "exports"),
         models_bucket=_env("MODELS_BUCKET", "models"),
@@ -158,7 +236,7 @@ def check_lambda_startup() -> None:
     Only inside a Lambda runtime: ``chalice package`` imports the app on a build machine that has no
     secrets and must still be able to produce the template.
     """
-    if os.environ.get("AWS_LAMBDA_FUNCTION_NAME"):
+    if _env("AWS_LAMBDA_FUNCTION_NAME"):
         get_settings()
 
 

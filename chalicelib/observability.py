@@ -6,15 +6,15 @@ serialized log line, whatever the caller passed.
 """
 from __future__ import annotations
 
-import os
 import re
 
 from aws_lambda_powertools import Logger, Metrics, Tracer
 from aws_lambda_powertools.logging.formatter import LambdaPowertoolsFormatter
 
+from chalicelib.config import observability_settings
 from chalicelib.domain.privacy import EMAIL_IN_TEXT, ID_IN_TEXT, LANDLINE_IN_TEXT, MOBILE_IN_TEXT
 
-SERVICE = os.environ.get("POWERTOOLS_SERVICE_NAME", "complaint-platform")
+SERVICE = observability_settings().service
 
 # The same patterns the screens mask with (chalicelib/domain/privacy.py), bounded so that ids and
 # keys are left alone: ``T#.../O#0000000012#000`` is a key, not a landline.
@@ -42,7 +42,7 @@ class PiiMaskingFormatter(LambdaPowertoolsFormatter):
 
 def metrics_enabled() -> bool:
     """EMF metrics go to stdout only where CloudWatch reads them (not in tests or the local runtime)."""
-    return os.environ.get("POWERTOOLS_METRICS_DISABLED", "false").lower() not in ("1", "true", "yes")
+    return observability_settings().metrics_enabled
 
 
 def count(name: str, value: float = 1) -> None:
@@ -52,5 +52,5 @@ def count(name: str, value: float = 1) -> None:
 
 
 logger = Logger(service=SERVICE, logger_formatter=PiiMaskingFormatter())
-metrics = Metrics(namespace=os.environ.get("POWERTOOLS_METRICS_NAMESPACE", "ComplaintPlatform"), service=SERVICE)
+metrics = Metrics(namespace=observability_settings().metrics_namespace, service=SERVICE)
 tracer = Tracer(service=SERVICE)

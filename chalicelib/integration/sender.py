@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import random
 import time
 from datetime import datetime, timedelta
@@ -34,7 +33,7 @@ from pynamodb.exceptions import PutError, UpdateError
 
 from chalicelib import batches
 from chalicelib.aws import client
-from chalicelib.config import get_settings
+from chalicelib.config import get_settings, outbox_dlq_url
 from chalicelib.domain.errors import Conflict, NotFound
 from chalicelib.integration import keys as partner_keys
 from chalicelib.integration import outbound, records, registry, signing, transport, urlguard
@@ -179,7 +178,7 @@ def _finish(item: DeliveryItem, actions: list[Any]) -> None:
 
 def _park(item: DeliveryItem, reason: str, now: datetime, extra: list[Any] | None = None) -> None:
     """Give up on a delivery: DLQ copy (alarm), then listed as failed for admins to replay."""
-    dlq = os.environ.get("OUTBOX_DLQ_URL")
+    dlq = outbox_dlq_url()
     if dlq:
         client("sqs").send_message(QueueUrl=dlq, MessageBody=json.dumps({
             "kind": "delivery_parked", "delivery_id": item.delivery_id, "generation": int(item.generation),

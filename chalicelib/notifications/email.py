@@ -2,7 +2,6 @@
 in every region; a city's own mail relay works too). Chosen by ``NOTIFY_EMAIL_ADAPTER``."""
 from __future__ import annotations
 
-import os
 import smtplib
 from dataclasses import dataclass
 from email.message import EmailMessage
@@ -10,6 +9,7 @@ from email.utils import make_msgid
 from typing import Protocol
 
 from chalicelib.aws import client
+from chalicelib.config import notification_settings
 
 DEFAULT_SENDER = "noreply@notify.12345.local"
 
@@ -21,7 +21,8 @@ class EmailSender(Protocol):
 
 
 def sender_address() -> str:
-    return os.environ.get("NOTIFY_EMAIL_SENDER", DEFAULT_SENDER)
+    """The From address: ``NOTIFY_EMAIL_SENDER`` (a deployed stage refuses to start without one)."""
+    return notification_settings().email_sender or DEFAULT_SENDER
 
 
 @dataclass
@@ -68,13 +69,12 @@ class SmtpEmailSender:
 def email_sender() -> EmailSender:
     """The configured adapter: ``ses`` (default) or ``smtp`` (``SMTP_HOST``, ``SMTP_PORT``,
     ``SMTP_USERNAME``, ``SMTP_PASSWORD``, ``SMTP_STARTTLS``)."""
-    adapter = os.environ.get("NOTIFY_EMAIL_ADAPTER", "ses").lower()
+    settings = notification_settings()
+    adapter = settings.email_adapter
     if adapter == "smtp":
-        return SmtpEmailSender(host=os.environ.get("SMTP_HOST", "127.0.0.1"),
-                               port=int(os.environ.get("SMTP_PORT", "587")), source=sender_address(),
-                               username=os.environ.get("SMTP_USERNAME") or None,
-                               password=os.environ.get("SMTP_PASSWORD") or None,
-                               starttls=os.environ.get("SMTP_STARTTLS", "true").lower() != "false")
+        return SmtpEmailSender(host=settings.smtp_host, port=int(settings.smtp_port), source=sender_address(),
+                               username=settings.smtp_username or None, password=settings.smtp_password or None,
+                               starttls=settings.smtp_starttls)
     if adapter == "ses":
         return SesEmailSender(source=sender_address())
     raise RuntimeError(f"unknown NOTIFY_EMAIL_ADAPTER {adapter!r} (ses or smtp)")

@@ -4,7 +4,6 @@ another provider plugs in the same way. :class:`OutboxSmsSender` records message
 them, on the local runtime only: tests read :data:`OUTBOX`, and the log shows the number masked."""
 from __future__ import annotations
 
-import os
 import threading
 import uuid
 from collections import deque
@@ -63,9 +62,10 @@ def sms_sender() -> SmsSender:
     """The configured adapter (``NOTIFY_SMS_ADAPTER``): ``aliyun`` (Alibaba Cloud SMS, credentials from
     the Secrets Manager secret ``SMS_SECRET_ID``; ``SMS_ENDPOINT`` overrides its URL), or ``outbox``,
     the recorder, which only the local stage may use: a deployed stage never drops messages silently."""
-    from chalicelib.config import get_settings
+    from chalicelib.config import get_settings, notification_settings
 
-    adapter = os.environ.get("NOTIFY_SMS_ADAPTER", "outbox").lower()
+    settings = notification_settings()
+    adapter = settings.sms_adapter
     if adapter == "outbox":
         if not get_settings().is_local:
             raise RuntimeError("NOTIFY_SMS_ADAPTER=outbox records messages instead of sending them: local stage only")
@@ -73,10 +73,10 @@ def sms_sender() -> SmsSender:
     if adapter == "aliyun":
         from chalicelib.notifications.aliyun_sms import DEFAULT_ENDPOINT, AliyunSmsSender
 
-        secret_id = os.environ.get("SMS_SECRET_ID", "")
+        secret_id = settings.sms_secret_id
         if not secret_id:
             raise RuntimeError("NOTIFY_SMS_ADAPTER=aliyun needs SMS_SECRET_ID")
-        endpoint = os.environ.get("SMS_ENDPOINT") or DEFAULT_ENDPOINT
+        endpoint = settings.sms_endpoint or DEFAULT_ENDPOINT
         key = (adapter, secret_id, endpoint)
         if key not in _senders:  # one per container: it caches the secret
             _senders[key] = AliyunSmsSender(_secret_loader(secret_id), endpoint=endpoint)
