@@ -12,157 +12,29 @@ The mapping and the link are written in the same transaction as the ticket they 
 ticket knows which partners it belongs to (its origin, the lower-level platforms it went down to)
 with the last sequence number applied from each. The ledger index gives reconciliation (对账)
 one query per partner and day. Secrets are never stored here.
+
+Their PynamoDB models are declared with the table's other items in ``chalicelib/store/models.py``
+(one table, declared once); this module holds their keys and lookups.
 """
 from __future__ import annotations
 
 import hashlib
 import heapq
-import os
 from datetime import datetime
 from typing import Iterator
 
-from pynamodb.attributes import ListAttribute, MapAttribute, NumberAttribute, UnicodeAttribute
 from pynamodb.exceptions import DoesNotExist
-from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
-from pynamodb.models import Model
 
 from chalicelib.domain.calendar import TZ
+from chalicelib.store.models import PARTNER_MODELS, DeliveryItem, InboundItem, LinkItem, MappingItem
+
+__all__ = ["PARTNER_MODELS", "DeliveryItem", "InboundItem", "LinkItem", "MappingItem"]  # declared in the store
 
 DUE_SHARDS = 4
 # The partner ledger (GSI2 "PLOG#<partner>#<day>#<shard>"): every write of a partner's deliveries
 # and inbound webhooks of one day would otherwise land in one index partition; reads fan out.
 LEDGER_SHARDS = 4
 LEDGER_TTL_DAYS = 400  # a year of reconciliation, and then some
-
-
-class _Meta:
-    table_name = os.environ.get("TABLE_NAME", "tickets")
-    region = os.environ.get("AWS_DEFAULT_REGION") or os.environ.get("AWS_REGION") or "us-east-1"
-    max_retry_attempts = 3
-    connect_timeout_seconds = 2
-    read_timeout_seconds = 10
-
-
-class _StatusIndex(GlobalSecondaryIndex["DeliveryItem"]):
-    """GSI1 (shared, overloaded): deliveries due for an attempt, and parked (failed) deliveries."""
-
-    class Meta:
-        index_name = "GSI1"
-        projection = AllProjection()
-
-    GSI1PK = UnicodeAttribute(hash_key=True)
-    GSI1SK = UnicodeAttribute(range_key=True)
-
-
-class _DeliveryLedger(GlobalSecondaryIndex["DeliveryItem"]):
-    """GSI2 (shared, overloaded): one partner's traffic on one day."""
-
-    class Meta:
-        index_name = "GSI2"
-        projection = AllProjection()
-
-    GSI2PK = UnicodeAttribute(hash_key=True)
-    GSI2SK = UnicodeAttribute(range_key=True)
-
-
-class _InboundLedger(GlobalSecondaryIndex["InboundItem"]):
-    class Meta:
-        index_name = "GSI2"
-        projection = AllProjection()
-
-    GSI2PK = UnicodeAttribute(hash_key=True)
-    GSI2SK = UnicodeAttribute(range_key=True)
-
-
-class MappingItem(Model):
-    """A partner's external id -> our ticket id."""
-
-    class Meta(_Meta):
-        pass
-
-    PK = UnicodeAttribute(hash_key=True)
-    SK = UnicodeAttribute(range_key=True)
-    partner_id = UnicodeAttribute()
-    external_id = UnicodeAttribute()
-    ticket_id = UnicodeAttribute()
-    created_at = UnicodeAttribute()
-
-
-class LinkItem(Model):
-    """Our ticket -> a partner: its role for the ticket, its external id, the last sequence applied."""
-
-    class Meta(_Meta):
-        pass
-
-    PK = UnicodeAttribute(hash_key=True)
-    SK = UnicodeAttribute(range_key=True)
-    partner_id = UnicodeAttribute()
-    relation = UnicodeAttribute()  # origin (the ticket came from it) | lower (we sent it down)
-    external_id = UnicodeAttribute(null=True)
-    last_sequence = NumberAttribute(default=0)
-    created_at = UnicodeAttribute()
-    updated_at = UnicodeAttribute(null=True)
-
-
-class InboundItem(Model):
-    """One accepted inbound webhook and what became of it (the receiving half of the ledger)."""
-
-    class Meta(_Meta):
-        pass
-
-    PK = UnicodeAttribute(hash_key=True)
-    SK = UnicodeAttribute(range_key=True)
-    partner_id = UnicodeAttribute()
-    webhook_id = UnicodeAttribute()
-    type = UnicodeAttribute()
-    outcome = UnicodeAttribute()  # applied | ignored_stale | already_registered | linked | rejected
-    external_id = UnicodeAttribute(null=True)
-    ticket_id = UnicodeAttribute(null=True)
-    sequence = NumberAttribute(null=True)
-    error = UnicodeAttribute(null=True)
-    received_at = UnicodeAttribute()
-    GSI2PK = UnicodeAttribute(null=True)
-    GSI2SK = UnicodeAttribute(null=True)
-    expires_at = NumberAttribute(null=True)
-    ledger = _InboundLedger()
-
-
-class DeliveryItem(Model):
-    """One outbound webhook to one partner endpoint, with its attempts (the sending half)."""
-
-    class Meta(_Meta):
-        pass
-
-    PK = UnicodeAttribute(hash_key=True)
-    SK = UnicodeAttribute(range_key=True)
-    delivery_id = UnicodeAttribute()
-    partner_id = UnicodeAttribute()
-    endpoint_id = UnicodeAttribute()
-    event_type = UnicodeAttribute()
-    source_id = UnicodeAttribute()  # the outbox message (or report) it came from
-    ticket_id = UnicodeAttribute(null=True)
-    body = UnicodeAttribute()  # the exact JSON bytes sent (UTF-8); re-signed on every attempt
-    status = UnicodeAttribute()  # pending | sending | retrying | delivered | failed
-    attempts = NumberAttribute(default=0)
-    generation = NumberAttribute(default=0)  # +1 on each replay
-    next_attempt_at = UnicodeAttribute(null=True)
-    last_status_code = NumberAttribute(null=True)
-    last_error = UnicodeAttribute(null=True)
-    failure_reason = UnicodeAttribute(null=True)
-    history = ListAttribute(of=MapAttribute, default=list)
-    created_at = UnicodeAttribute()
-    delivered_at = UnicodeAttribute(null=True)
-    failed_at = UnicodeAttribute(null=True)
-    GSI1PK = UnicodeAttribute(null=True)
-    GSI1SK = UnicodeAttribute(null=True)
-    GSI2PK = UnicodeAttribute(null=True)
-    GSI2SK = UnicodeAttribute(null=True)
-    expires_at = NumberAttribute(null=True)
-    by_status = _StatusIndex()
-    ledger = _DeliveryLedger()
-
-
-PARTNER_MODELS = (MappingItem, LinkItem, InboundItem, DeliveryItem)
 
 
 # --------------------------------------------------------------------------- keys

@@ -11,30 +11,25 @@ One table, several item types told apart by their keys:
 | tracking code | ``TRACK#<code>`` | ``TRACK`` | |
 | directory entry | ``USER`` / ``DEPT`` / ``DISTRICT`` / ``OFFICE`` / ``CONFIG`` / ``TEMPLATE`` | its key | |
 | knowledge article / version / index term | ``KB`` / ``KBV#<id>`` / ``KBT#<term>`` | id / version / id | (store/knowledge.py) |
+| partner id mapping, ticket link, inbound webhook, outbound delivery | see chalicelib/integration/records.py | | GSI1, GSI2 (overloaded) |
 
 A ticket's item, its queue entries, its events and its outbox share a partition, so one
 transaction writes them together and one query reads a timeline.
 """
 from __future__ import annotations
 
-import os
-
-from pynamodb.attributes import MapAttribute, NumberAttribute, UnicodeAttribute
+from pynamodb.attributes import ListAttribute, MapAttribute, NumberAttribute, UnicodeAttribute
 from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
 from pynamodb.models import Model
 
-
-def _table_name() -> str:
-    return os.environ.get("TABLE_NAME", "tickets")
+from chalicelib import config
 
 
-def _region() -> str:
-    return os.environ.get("AWS_DEFAULT_REGION") or os.environ.get("AWS_REGION") or "us-east-1"
+class TableMeta:
+    """The table every item model lives in, and how PynamoDB talks to it: the one place that says so."""
 
-
-class _Meta:
-    table_name = _table_name()
-    region = _region()
+    table_name = config.table_name()
+    region = config.aws_region()
     max_retry_attempts = 3
     connect_timeout_seconds = 2
     read_timeout_seconds = 10
@@ -87,7 +82,7 @@ class CheckpointIndex(GlobalSecondaryIndex["TicketItem"]):
 class TicketItem(Model):
     """The ticket aggregate: indexed attributes at the top, the full domain state in ``data``."""
 
-    class Meta(_Meta):
+    class Meta(TableMeta):
         pass
 
     PK = UnicodeAttribute(hash_key=True)
@@ -112,7 +107,7 @@ class TicketItem(Model):
 class QueueItem(Model):
     """A ticket's (or one assignment's) place in a work queue, with a masked summary for lists."""
 
-    class Meta(_Meta):
+    class Meta(TableMeta):
         pass
 
     PK = UnicodeAttribute(hash_key=True)
@@ -126,7 +121,7 @@ class QueueItem(Model):
 class EventItem(Model):
     """One timeline event (append-only)."""
 
-    class Meta(_Meta):
+    class Meta(TableMeta):
         pass
 
     PK = UnicodeAttribute(hash_key=True)
@@ -137,7 +132,7 @@ class EventItem(Model):
 class OutboxItem(Model):
     """One outbound message, written in the same transaction as the change that caused it."""
 
-    class Meta(_Meta):
+    class Meta(TableMeta):
         pass
 
     PK = UnicodeAttribute(hash_key=True)
@@ -151,7 +146,7 @@ class OutboxItem(Model):
 class TrackingItem(Model):
     """Tracking code -> ticket id, for citizens following their ticket."""
 
-    class Meta(_Meta):
+    class Meta(TableMeta):
         pass
 
     PK = UnicodeAttribute(hash_key=True)
@@ -162,7 +157,7 @@ class TrackingItem(Model):
 class LookupItem(Model):
     """A keyed-hash lookup to a ticket (``PID#<blind index of an ID number>`` / ``<created>#<ticket id>``)."""
 
-    class Meta(_Meta):
+    class Meta(TableMeta):
         pass
 
     PK = UnicodeAttribute(hash_key=True)
@@ -173,7 +168,7 @@ class LookupItem(Model):
 class AuditItem(Model):
     """One audit record (``AUDIT#<yyyy-mm-dd>`` / ``<at>#<id>``): written once, never changed."""
 
-    class Meta(_Meta):
+    class Meta(TableMeta):
         pass
 
     PK = UnicodeAttribute(hash_key=True)
@@ -184,7 +179,7 @@ class AuditItem(Model):
 class DirectoryItem(Model):
     """Reference data: users, departments, districts, configuration, reply templates."""
 
-    class Meta(_Meta):
+    class Meta(TableMeta):
         pass
 
     PK = UnicodeAttribute(hash_key=True)
@@ -198,7 +193,7 @@ class WorkflowItem(Model):
     timers (generation, ARN), when a supervision falls due (GSI4 ``WF#<shard>``, for the sweeper),
     and how the last execution ended."""
 
-    class Meta(_Meta):
+    class Meta(TableMeta):
         pass
 
     PK = UnicodeAttribute(hash_key=True)
@@ -223,7 +218,7 @@ class WorkflowItem(Model):
 class InboxItem(Model):
     """One in-app notification for one user (``INBOX#<username>`` / ``N#<id>``), newest last."""
 
-    class Meta(_Meta):
+    class Meta(TableMeta):
         pass
 
     PK = UnicodeAttribute(hash_key=True)
@@ -237,7 +232,7 @@ class DeferredNotificationItem(Model):
     """An e-mail or SMS held back by quiet hours (``NOTIFY#<id>`` / ``<channel>#<recipient>``),
     found through GSI4 (``ND#<shard>``, sorted by when it may go) by the sweeper."""
 
-    class Meta(_Meta):
+    class Meta(TableMeta):
         pass
 
     PK = UnicodeAttribute(hash_key=True)
@@ -247,6 +242,131 @@ class DeferredNotificationItem(Model):
     GSI4PK = UnicodeAttribute()
     GSI4SK = UnicodeAttribute()
     by_checkpoint = CheckpointIndex()
+
+
+# --------------------------------------------------------------------------- partner items
+# Written and read by chalicelib/integration/records.py (keys and lookups), documented there.
+
+class _StatusIndex(GlobalSecondaryIndex["DeliveryItem"]):
+    """GSI1 (shared, overloaded): deliveries due for an attempt, and parked (failed) deliveries."""
+
+    class Meta:
+        index_name = "GSI1"
+        projection = AllProjection()
+
+    GSI1PK = UnicodeAttribute(hash_key=True)
+    GSI1SK = UnicodeAttribute(range_key=True)
+
+
+class _DeliveryLedger(GlobalSecondaryIndex["DeliveryItem"]):
+    """GSI2 (shared, overloaded): one partner's traffic on one day."""
+
+    class Meta:
+        index_name = "GSI2"
+        projection = AllProjection()
+
+    GSI2PK = UnicodeAttribute(hash_key=True)
+    GSI2SK = UnicodeAttribute(range_key=True)
+
+
+class _InboundLedger(GlobalSecondaryIndex["InboundItem"]):
+    class Meta:
+        index_name = "GSI2"
+        projection = AllProjection()
+
+    GSI2PK = UnicodeAttribute(hash_key=True)
+    GSI2SK = UnicodeAttribute(range_key=True)
+
+
+class MappingItem(Model):
+    """A partner's external id -> our ticket id."""
+
+    class Meta(TableMeta):
+        pass
+
+    PK = UnicodeAttribute(hash_key=True)
+    SK = UnicodeAttribute(range_key=True)
+    partner_id = UnicodeAttribute()
+    external_id = UnicodeAttribute()
+    ticket_id = UnicodeAttribute()
+    created_at = UnicodeAttribute()
+
+
+class LinkItem(Model):
+    """Our ticket -> a partner: its role for the ticket, its external id, the last sequence applied."""
+
+    class Meta(TableMeta):
+        pass
+
+    PK = UnicodeAttribute(hash_key=True)
+    SK = UnicodeAttribute(range_key=True)
+    partner_id = UnicodeAttribute()
+    relation = UnicodeAttribute()  # origin (the ticket came from it) | lower (we sent it down)
+    external_id = UnicodeAttribute(null=True)
+    last_sequence = NumberAttribute(default=0)
+    created_at = UnicodeAttribute()
+    updated_at = UnicodeAttribute(null=True)
+
+
+class InboundItem(Model):
+    """One accepted inbound webhook and what became of it (the receiving half of the ledger)."""
+
+    class Meta(TableMeta):
+        pass
+
+    PK = UnicodeAttribute(hash_key=True)
+    SK = UnicodeAttribute(range_key=True)
+    partner_id = UnicodeAttribute()
+    webhook_id = UnicodeAttribute()
+    type = UnicodeAttribute()
+    outcome = UnicodeAttribute()  # applied | ignored_stale | already_registered | linked | rejected
+    external_id = UnicodeAttribute(null=True)
+    ticket_id = UnicodeAttribute(null=True)
+    sequence = NumberAttribute(null=True)
+    error = UnicodeAttribute(null=True)
+    received_at = UnicodeAttribute()
+    GSI2PK = UnicodeAttribute(null=True)
+    GSI2SK = UnicodeAttribute(null=True)
+    expires_at = NumberAttribute(null=True)
+    ledger = _InboundLedger()
+
+
+class DeliveryItem(Model):
+    """One outbound webhook to one partner endpoint, with its attempts (the sending half)."""
+
+    class Meta(TableMeta):
+        pass
+
+    PK = UnicodeAttribute(hash_key=True)
+    SK = UnicodeAttribute(range_key=True)
+    delivery_id = UnicodeAttribute()
+    partner_id = UnicodeAttribute()
+    endpoint_id = UnicodeAttribute()
+    event_type = UnicodeAttribute()
+    source_id = UnicodeAttribute()  # the outbox message (or report) it came from
+    ticket_id = UnicodeAttribute(null=True)
+    body = UnicodeAttribute()  # the exact JSON bytes sent (UTF-8); re-signed on every attempt
+    status = UnicodeAttribute()  # pending | sending | retrying | delivered | failed
+    attempts = NumberAttribute(default=0)
+    generation = NumberAttribute(default=0)  # +1 on each replay
+    next_attempt_at = UnicodeAttribute(null=True)
+    last_status_code = NumberAttribute(null=True)
+    last_error = UnicodeAttribute(null=True)
+    failure_reason = UnicodeAttribute(null=True)
+    history = ListAttribute(of=MapAttribute, default=list)
+    created_at = UnicodeAttribute()
+    delivered_at = UnicodeAttribute(null=True)
+    failed_at = UnicodeAttribute(null=True)
+    GSI1PK = UnicodeAttribute(null=True)
+    GSI1SK = UnicodeAttribute(null=True)
+    GSI2PK = UnicodeAttribute(null=True)
+    GSI2SK = UnicodeAttribute(null=True)
+    expires_at = NumberAttribute(null=True)
+    by_status = _StatusIndex()
+    ledger = _DeliveryLedger()
+
+
+PARTNER_MODELS = (MappingItem, LinkItem, InboundItem, DeliveryItem)
 
 
 ALL_MODELS = (TicketItem, QueueItem, EventItem, OutboxItem, TrackingItem, LookupItem, AuditItem, DirectoryItem, WorkflowItem, InboxItem,
