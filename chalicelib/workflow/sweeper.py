@@ -17,6 +17,7 @@ import time
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
+from chalicelib.notifications import deferred
 from chalicelib.observability import logger
 from chalicelib.services import clock
 from chalicelib.services import tickets as ticket_service
@@ -54,8 +55,6 @@ def overdue_tickets(now: datetime, *, limit: int = 500) -> list[str]:
 def sweep(now: datetime | None = None, *, grace: timedelta = GRACE, budget_seconds: float = BUDGET_SECONDS,
           limit: int = 500) -> SweepReport:
     """One pass of the backstop (see the module docstring)."""
-    from chalicelib.notifications import deferred
-
     now = now or clock.now()
     started = time.monotonic()
     report = SweepReport()
