@@ -1,4 +1,4 @@
-"""The working-day calendar: when a time limit (时限) falls due.
+"""The working-day calendar: when a time limit (时限) falls due (docs/domain.md "Time limits", "Code map").
 
 Rules (DOMAIN.md "Time limits", SAMR Order No. 121 Art. 45):
 

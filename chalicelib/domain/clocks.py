@@ -1,4 +1,5 @@
-"""Clocks (时限): the SLA rules managers configure and the running state of each clock.
+"""Clocks (时限): the SLA rules managers configure and the running state of each clock
+(docs/domain.md "Time limits", "Code map"; what they ask for now is in ``deadlines.py``).
 
 A clock has a rule (length, unit, yellow threshold, owner, whether it may pause) and a
 state (when it started, when it is due, when it turns yellow, whether it is paused or

@@ -1,4 +1,4 @@
-"""The small hierarchy of named domain errors.
+"""The small hierarchy of named domain errors (docs/domain.md "Code map").
 
 Every error carries a stable machine ``code``, a human ``message`` (English; the portal
 translates codes) and optional ``details``. The API layer maps each class to one HTTP status

@@ -1,4 +1,4 @@
-"""Registration (登记): checking the facts a ticket needs and creating it.
+"""Registration (登记): checking the facts a ticket needs and creating it (docs/domain.md "Code map").
 
 * Art. 10: the facts every submission must carry (who complains, about whom, what they ask,
   what happened). Which facts are required depends on the kind: an inquiry has no

@@ -1,4 +1,4 @@
-"""Reading a request body as JSON, with errors a client can act on.
+"""Reading a request body as JSON, with errors a client can act on (docs/domain.md "Code map").
 
 Shared by the API routes and the partner webhooks: the same words for the same faults, never an
 exception's own text (which names Python internals), and every lone UTF-16 surrogate refused with

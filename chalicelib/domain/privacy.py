@@ -1,4 +1,5 @@
-"""Personal data on screen: masked by default, revealed on purpose, withheld under Art. 37.
+"""Personal data on screen: masked by default, revealed on purpose, withheld under Art. 37
+(docs/domain.md "Confidentiality", "Code map").
 
 DOMAIN.md "Confidentiality": a citizen's name, phone, ID number and address are shown masked
 (138****5678); a role that needs the full value reveals it explicitly (the service records the

@@ -1,4 +1,4 @@
-"""Work queues (待办): which lists a ticket shows up in, for whom, and by when.
+"""Work queues (待办): which lists a ticket shows up in, for whom, and by when (docs/domain.md "Code map").
 
 The store keeps one queue item per :class:`QueueEntry` (a GSI sorted by ``due``), rewritten
 in the same transaction as the ticket, so that opening a queue is one Query. This module

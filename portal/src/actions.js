@@ -1,30 +1,24 @@
 // The form behind each lifecycle action button: which parameters it asks for (lifecycle.PARAMS)
-// and which assignment, urging or department it is about. The server checks everything again.
+// and which assignment, urging or department it is about. Which of the caller's shares an action
+// can be about comes from the ticket itself (``action_shares``, computed by the lifecycle's rows);
+// labels come from the server's vocabulary. The server checks everything again.
 import {
   DECISION, DECLINE_REASON, PAUSE_REASON, PRIORITY, RESULTS_BY_KIND, MEDIATION_RESULT, SATISFACTION,
   TERMINATION_REASON,
 } from './labels.js'
 
 const pick = (map, keys) => Object.fromEntries((keys || Object.keys(map)).map((k) => [k, map[k]]))
-const mine = (user) => (a) => user && a.department === user.department
 const ACTIVE = ['to_sign', 'in_progress', 'paused', 'submitted']
 
-// Which of the caller's assignments an action is about (mirrors lifecycle.CAN).
-const CAN = {
-  sign: (a) => a.status === 'to_sign',
-  add_note: (a) => ['in_progress', 'paused'].includes(a.status),
-  pause: (a) => a.status === 'in_progress' && !a.extension_request,
-  resume: (a) => a.status === 'paused',
-  request_extension: (a) => a.status === 'in_progress' && !a.extension_request,
-  request_return: (a) => ['to_sign', 'in_progress', 'paused'].includes(a.status) && !a.return_request,
-  submit_closure: (a) => a.status === 'in_progress' && !a.return_request,
-  record_termination_notice: (a) => ['in_progress', 'submitted', 'completed'].includes(a.status),
+/** The caller's shares ``action`` can be about now, as the server's lifecycle says. */
+export function sharesFor(ticket, action) {
+  return ((ticket && ticket.action_shares) || {})[action] || []
 }
 
 function assignmentField(action) {
   return {
     key: 'assignment_id', label: '本部门承办', type: 'assignment', required: true,
-    filter: (a, ctx) => mine(ctx.user)(a) && CAN[action](a),
+    filter: (a, ctx) => sharesFor(ctx.ticket, action).includes(a.id),
   }
 }
 
@@ -43,7 +37,7 @@ export const ACTION_FORMS = {
   ],
   answer_directly: [textarea('answer', '答复内容', true, { templates: 'reply' })],
   review_non_acceptance: [
-    { key: 'decision', label: '审核决定', type: 'select', options: pick(DECISION, ['return_upward', 'hand_to_local']), required: true },
+    { key: 'decision', label: '审核决定', type: 'select', optionsFor: () => pick(DECISION, ['return_upward', 'hand_to_local']), required: true },
     { key: 'department', label: '交办部门', type: 'department', required: true, when: (f) => f.decision === 'hand_to_local' },
     textarea('text', '审核意见', false),
   ],
@@ -63,13 +57,13 @@ export const ACTION_FORMS = {
   ],
   decide_extension: [
     { key: 'assignment_id', label: '延期申请', type: 'assignment', required: true, filter: (a) => Boolean(a.extension_request), describe: 'extension_request' },
-    { key: 'decision', label: '审批决定', type: 'select', options: pick(DECISION, ['approve', 'refuse']), required: true },
+    { key: 'decision', label: '审批决定', type: 'select', optionsFor: () => pick(DECISION, ['approve', 'refuse']), required: true },
     textarea('text', '审批意见', false, { requiredWhen: (f) => f.decision === 'refuse' }),
   ],
   request_return: [assignmentField('request_return'), textarea('reason', '退回理由'), textarea('basis', '退回依据')],
   decide_return: [
     { key: 'assignment_id', label: '退回申请', type: 'assignment', required: true, filter: (a) => Boolean(a.return_request), describe: 'return_request' },
-    { key: 'decision', label: '审批决定', type: 'select', options: pick(DECISION, ['approve', 'refuse']), required: true },
+    { key: 'decision', label: '审批决定', type: 'select', optionsFor: () => pick(DECISION, ['approve', 'refuse']), required: true },
     textarea('text', '审批意见', false, { requiredWhen: (f) => f.decision === 'refuse' }),
   ],
   submit_closure: [
@@ -86,7 +80,7 @@ export const ACTION_FORMS = {
     textarea('facts', '办理情况', true, { placeholder: '调解过程、核查事实和处理结果' }),
   ],
   review_closure: [
-    { key: 'decision', label: '审核决定', type: 'select', options: pick(DECISION, ['approve', 'rework', 'transfer']), required: true },
+    { key: 'decision', label: '审核决定', type: 'select', optionsFor: () => pick(DECISION, ['approve', 'rework', 'transfer']), required: true },
     textarea('reply', '答复群众', false, { when: (f) => f.decision === 'approve', templates: 'reply' }),
     { key: 'department', label: '转办部门', type: 'department', required: true, when: (f) => f.decision === 'transfer' },
     { key: 'district', label: '属地', type: 'district', when: (f) => f.decision === 'transfer' },

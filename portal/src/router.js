@@ -1,6 +1,7 @@
 // Routes: staff workbenches behind sign-in (each for its roles), the citizen portal open to all.
 import { createRouter, createWebHistory } from 'vue-router'
 import { session, homeFor } from './session.js'
+import { loadVocabulary } from './labels.js'
 
 const STAFF = ['agent', 'dispatcher', 'handler', 'dept_lead', 'manager', 'admin']
 
@@ -39,11 +40,12 @@ const routes = [
 
 export const router = createRouter({ history: createWebHistory('/portal/'), routes })
 
-router.beforeEach((to) => {
+router.beforeEach(async (to) => {
   if (to.meta.public || to.path === '/login') return true
   if (!session.user) return { path: '/login', query: { next: to.fullPath } }
   const roles = to.meta.roles
   if (roles && !roles.includes(session.user.role)) return homeFor(session.user.role)
+  await loadVocabulary() // the labels every staff page shows (a failure leaves codes shown, not a blank page)
   return true
 })
 

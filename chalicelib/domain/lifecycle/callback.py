@@ -93,21 +93,20 @@ def _archive(ctx: Context) -> str:
     return "archived"
 
 
-def _may_reopen_now(t: Ticket, actor: Actor) -> bool:
-    return _may_reopen(t, actor)
-
-
 def _no_notice_pending(t: Ticket, actor: Actor) -> bool:
     return not any(termination_pending(t, a) for a in t.assignments)
 
 
-# fmt: off
 ROWS: tuple[Action, ...] = (
-    #   action             from                       who                       parameters                               to
-    row("record_callback", CALLING_BACK,              AGENT,                    "satisfaction solved comment reply",     "replied",     _record_callback),
-    row("evaluate",        {S.PENDING_EVALUATION},    CITIZEN,                  "satisfaction solved comment",           "replied",     _evaluate),
-    row("reopen",          {S.REPLIED, S.CLOSED},     CENTRE_ROLES | MANAGER,   "reason",                                "in_handling", _reopen, guard=_may_reopen_now),
-    row("close",           {S.REPLIED},               CENTRE_ROLES | SYSTEM,    "text",                                  "closed",      _close, guard=_no_notice_pending),
-    row("archive",         {S.CLOSED},                SYSTEM | ADMIN | MANAGER, "",                                      "archived",    _archive),
+    # row(action, from statuses, roles, parameters, to statuses ("=": may stay), handler, guard/share)
+    row("record_callback", CALLING_BACK, AGENT, "satisfaction solved comment reply", "replied",
+        _record_callback),
+    row("evaluate", {S.PENDING_EVALUATION}, CITIZEN, "satisfaction solved comment", "replied",
+        _evaluate),
+    row("reopen", {S.REPLIED, S.CLOSED}, CENTRE_ROLES | MANAGER, "reason", "in_handling",
+        _reopen, guard=_may_reopen),
+    row("close", {S.REPLIED}, CENTRE_ROLES | SYSTEM, "text", "closed",
+        _close, guard=_no_notice_pending),
+    row("archive", {S.CLOSED}, SYSTEM | ADMIN | MANAGER, "", "archived",
+        _archive),
 )
-# fmt: on

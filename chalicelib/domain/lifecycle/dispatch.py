@@ -87,9 +87,8 @@ def _auto_dispatch(ctx: Context, plan: list[tuple[str, str]]) -> dict[str, Any]:
     return {"model_version": version, "probability_bp": probability}
 
 
-# fmt: off
 ROWS: tuple[Action, ...] = (
+    # row(action, from statuses, roles, parameters, to statuses ("=": may stay), handler, guard/share)
     row("dispatch", {S.TO_DISPATCH}, DISPATCHER | SYSTEM,
         "mode department lead assists departments platform district text auto", "in_handling", _dispatch),
 )
-# fmt: on

@@ -237,17 +237,24 @@ def _submit_closure(ctx: Context) -> str:
     return "closure_submitted"
 
 
-# fmt: off
 ROWS: tuple[Action, ...] = (
-    #   action               from      who              parameters                                        to
-    row("sign",              HANDLING, DEPARTMENT_ROLES, "assignment_id",                                    "=",                   _sign, share=signable),
-    row("add_note",          HANDLING, DEPARTMENT_ROLES, "assignment_id text",                               "=",                   _add_note, share=noting),
-    row("pause",             HANDLING, DEPARTMENT_ROLES, "assignment_id reason text",                        "=",                   _pause, share=pausable),
-    row("resume",            HANDLING, DEPARTMENT_ROLES, "assignment_id text",                               "=",                   _resume, share=resumable),
-    row("request_extension", HANDLING, DEPARTMENT_ROLES, "assignment_id reason new_due",                     "=",                   _request_extension, share=extendable),
-    row("decide_extension",  HANDLING, DISPATCHER,       "assignment_id decision text",                      "=",                   _decide_extension, guard=_extension_pending),
-    row("request_return",    HANDLING, DEPARTMENT_ROLES, "assignment_id reason basis",                       "=",                   _request_return, share=returnable),
-    row("decide_return",     HANDLING, DISPATCHER,       "assignment_id decision text",                      "to_dispatch =",       _decide_return, guard=_return_pending),
-    row("submit_closure",    HANDLING, DEPARTMENT_ROLES, "assignment_id result termination_reason facts",    "closure_review =",    _submit_closure, guard=_may_submit, share=closable),
+    # row(action, from statuses, roles, parameters, to statuses ("=": may stay), handler, guard/share)
+    row("sign", HANDLING, DEPARTMENT_ROLES, "assignment_id", "=",
+        _sign, share=signable),
+    row("add_note", HANDLING, DEPARTMENT_ROLES, "assignment_id text", "=",
+        _add_note, share=noting),
+    row("pause", HANDLING, DEPARTMENT_ROLES, "assignment_id reason text", "=",
+        _pause, share=pausable),
+    row("resume", HANDLING, DEPARTMENT_ROLES, "assignment_id text", "=",
+        _resume, share=resumable),
+    row("request_extension", HANDLING, DEPARTMENT_ROLES, "assignment_id reason new_due", "=",
+        _request_extension, share=extendable),
+    row("decide_extension", HANDLING, DISPATCHER, "assignment_id decision text", "=",
+        _decide_extension, guard=_extension_pending),
+    row("request_return", HANDLING, DEPARTMENT_ROLES, "assignment_id reason basis", "=",
+        _request_return, share=returnable),
+    row("decide_return", HANDLING, DISPATCHER, "assignment_id decision text", "to_dispatch =",
+        _decide_return, guard=_return_pending),
+    row("submit_closure", HANDLING, DEPARTMENT_ROLES, "assignment_id result termination_reason facts",
+        "closure_review =", _submit_closure, guard=_may_submit, share=closable),
 )
-# fmt: on

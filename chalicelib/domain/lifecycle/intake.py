@@ -99,12 +99,14 @@ def _is_inquiry(t: Ticket, actor: Actor) -> bool:
     return t.kind == Kind.INQUIRY
 
 
-# fmt: off
 ROWS: tuple[Action, ...] = (
-    #   action                   from                        who            parameters                              to
-    row("accept",                ACCEPTING,                  CENTRE_ROLES,  "category district priority text",      "to_dispatch",                      _accept),
-    row("decline",               ACCEPTING,                  CENTRE_ROLES,  "reason_code text",                     "closed non_acceptance_review",     _decline),
-    row("answer_directly",       ACCEPTING,                  AGENT,         "answer",                               "closed",                           _answer_directly, guard=_is_inquiry),
-    row("review_non_acceptance", {S.NON_ACCEPTANCE_REVIEW},  DISPATCHER,    "decision department text",             "closed in_handling",               _review_non_acceptance),
+    # row(action, from statuses, roles, parameters, to statuses ("=": may stay), handler, guard/share)
+    row("accept", ACCEPTING, CENTRE_ROLES, "category district priority text", "to_dispatch",
+        _accept),
+    row("decline", ACCEPTING, CENTRE_ROLES, "reason_code text", "closed non_acceptance_review",
+        _decline),
+    row("answer_directly", ACCEPTING, AGENT, "answer", "closed",
+        _answer_directly, guard=_is_inquiry),
+    row("review_non_acceptance", {S.NON_ACCEPTANCE_REVIEW}, DISPATCHER, "decision department text",
+        "closed in_handling", _review_non_acceptance),
 )
-# fmt: on

@@ -40,9 +40,10 @@ def _join(ctx: Context) -> str:
     return "complainant_joined"
 
 
-# fmt: off
 ROWS: tuple[Action, ...] = (
-    row("merge_repeat", MERGEABLE, CENTRE_ROLES | SYSTEM | PARTNER | CITIZEN, "facts request channel",         "=", _merge_repeat),
-    row("join",         MERGEABLE, CENTRE_ROLES,                             "complainant source_ticket_id",  "=", _join),
+    # row(action, from statuses, roles, parameters, to statuses ("=": may stay), handler, guard/share)
+    row("merge_repeat", MERGEABLE, CENTRE_ROLES | SYSTEM | PARTNER | CITIZEN, "facts request channel", "=",
+        _merge_repeat),
+    row("join", MERGEABLE, CENTRE_ROLES, "complainant source_ticket_id", "=",
+        _join),
 )
-# fmt: on

@@ -98,10 +98,11 @@ def _record_termination_notice(ctx: Context) -> str:
     return "termination_notice_recorded"
 
 
-# fmt: off
 ROWS: tuple[Action, ...] = (
-    #   action                       from                 who               parameters                                                to
-    row("review_closure",            {S.CLOSURE_REVIEW},  DISPATCHER,       "decision text reply assignment_ids department district", "pending_callback pending_evaluation in_handling", _review_closure),
-    row("record_termination_notice", NOTICE_DUE,          DEPARTMENT_ROLES, "assignment_id text",                                     "=",  _record_termination_notice, share=termination_pending),
+    # row(action, from statuses, roles, parameters, to statuses ("=": may stay), handler, guard/share)
+    row("review_closure", {S.CLOSURE_REVIEW}, DISPATCHER,
+        "decision text reply assignment_ids department district", "pending_callback pending_evaluation in_handling",
+        _review_closure),
+    row("record_termination_notice", NOTICE_DUE, DEPARTMENT_ROLES, "assignment_id text", "=",
+        _record_termination_notice, share=termination_pending),
 )
-# fmt: on

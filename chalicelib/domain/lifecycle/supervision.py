@@ -60,8 +60,8 @@ def _answer_urging(ctx: Context) -> str:
         raise Forbidden("the urging is addressed to another department", details={"urging_id": urging.id})
     if urging.answered_at is not None:
         raise Conflict("the urging is already answered", details={"urging_id": urging.id})
-    t.urgings = [replace(u, answered_at=ctx.now, answered_by=ctx.actor.username, answer=text) if u.id == urging.id else u
-                 for u in t.urgings]
+    t.urgings = [replace(u, answered_at=ctx.now, answered_by=ctx.actor.username, answer=text)
+                 if u.id == urging.id else u for u in t.urgings]
     ctx.data.update(urging_id=urging.id, department=urging.department, text=text)
     return "urging_answered"
 
@@ -109,11 +109,14 @@ def _warning_possible(t: Ticket, actor: Actor) -> bool:
     return any(s.status == "running" and s.warning != "red" for s in t.clocks.values())
 
 
-# fmt: off
 ROWS: tuple[Action, ...] = (
-    row("urge",           OPEN, URGERS,                          "department text clock",        "=", _urge),
-    row("answer_urging",  OPEN, DEPARTMENT_ROLES | CENTRE_ROLES, "urging_id text",               "=", _answer_urging, guard=_urging_open_to),
-    row("record_warning", OPEN, SYSTEM,                          "clock level",                  "=", _record_warning, guard=_warning_possible),
-    row("supervise",      OPEN, SYSTEM | MANAGER,                "reason department urging_id",  "=", _supervise),
+    # row(action, from statuses, roles, parameters, to statuses ("=": may stay), handler, guard/share)
+    row("urge", OPEN, URGERS, "department text clock", "=",
+        _urge),
+    row("answer_urging", OPEN, DEPARTMENT_ROLES | CENTRE_ROLES, "urging_id text", "=",
+        _answer_urging, guard=_urging_open_to),
+    row("record_warning", OPEN, SYSTEM, "clock level", "=",
+        _record_warning, guard=_warning_possible),
+    row("supervise", OPEN, SYSTEM | MANAGER, "reason department urging_id", "=",
+        _supervise),
 )
-# fmt: on
