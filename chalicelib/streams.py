@@ -9,9 +9,11 @@ that raises on its part of the batch is run again one change at a time, in order
 change it fails on (its later changes wait, to keep each item's changes in order). The handler then
 answers Lambda's partial batch response with the earliest failed change's sequence number
 (``ReportBatchItemFailures`` on the mapping, set by ``make package``): Lambda resumes the shard
-from there, bisecting, for a bounded number of retries, then sends the failed records' shard and
-sequence numbers to the mapping's on-failure destination (``StreamDLQ``) and moves on, so a poison
-record never blocks a shard. Delivery is therefore at least once and in order per item, and every
+from there. A consumer that failed on the same change :data:`~chalicelib.stream_failures.GIVE_UP_AFTER_ATTEMPTS`
+times gives it up: the change's keys, the consumer and the error class go to ``StreamDLQ``
+(:mod:`chalicelib.stream_failures`) and the consumer goes on with its next changes, so a poison
+record never blocks a shard. Lambda's own bounded retries (bisecting, then the record's shard and
+sequence numbers only to the same queue) stay the backstop for a function that crashes or times out. Delivery is therefore at least once and in order per item, and every
 consumer must be idempotent (the record's ``event_id`` helps). docs/decisions/0011 says why not one
 function per consumer.
 """
@@ -23,6 +25,7 @@ from typing import Any, Callable
 
 from boto3.dynamodb.types import TypeDeserializer
 
+from chalicelib import stream_failures
 from chalicelib.observability import logger
 
 _deserializer = TypeDeserializer()
@@ -132,10 +135,17 @@ def _run_consumer(name: str, fn: Consumer, mine: list[TableChange]) -> tuple[int
         try:
             fn([change])
         except Exception as exc:
+            error = type(exc).__name__
             logger.error("stream consumer failed on a change", extra={
                 "consumer": name, "pk": change.pk, "sk": change.sk, "event_id": change.event_id,
-                "sequence_number": change.sequence_number, "error": type(exc).__name__})
-            return done, ConsumerFailure(consumer=name, change=change, error=type(exc).__name__)
+                "sequence_number": change.sequence_number, "error": error})
+            try:
+                if stream_failures.record_failure(name, change, error).skip:
+                    continue  # given up: its keys are on the stream DLQ; the consumer's next changes run
+            except stream_failures.StreamFailureNotRecorded as not_recorded:
+                logger.error("stream failure not recorded; the change is retried",
+                             extra={"consumer": name, "event_id": change.event_id, "reason": str(not_recorded)})
+            return done, ConsumerFailure(consumer=name, change=change, error=error)
     return len(mine), None
 
 

@@ -55,9 +55,7 @@ def _stream_failure_message(stream_arn: str, shard_id: str, records: list[dict[s
                                    "startSequenceNumber": first["SequenceNumber"],
                                    "endSequenceNumber": last["SequenceNumber"],
                                    "approximateArrivalOfFirstRecord": str(first.get("ApproximateCreationDateTime", "")),
-                                   "approximateArrivalOfLastRecord": str(last.get("ApproximateCreationDateTime", ""))},
-            # beyond Lambda's message: the keys, so an operator can find the item without the stream
-            "Keys": [record["dynamodb"].get("Keys", {}) for record in records]}
+                                   "approximateArrivalOfLastRecord": str(last.get("ApproximateCreationDateTime", ""))}}
 
 
 class _Context:
