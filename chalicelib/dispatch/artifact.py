@@ -25,6 +25,7 @@ from pathlib import Path
 import numpy as np
 
 from ..domain.errors import ValidationFailed
+from .textproc import SIDE_MARKER_SETS
 
 SCHEMA_VERSION = 1
 METADATA = "metadata.json"
@@ -76,6 +77,9 @@ class Artifact:
                     problems[k] = f"shape {self.arrays[k].shape}, expected ({n_cols},)"
             if len(labels) < 2:
                 problems["labels"] = "a model needs at least two labels"
+            markers = (self.metadata.get("analyzer") or {}).get("side_markers", 1)
+            if markers not in SIDE_MARKER_SETS:
+                problems["analyzer"] = f"unknown side-marker set {markers!r}"
         if problems:
             raise ValidationFailed("invalid dispatch model artifact", details=problems)
 

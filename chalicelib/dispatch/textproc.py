@@ -116,30 +116,42 @@ class AnalyzerConfig:
     char_ngram_max: int = 3
     hmm: bool = False  # jieba's HMM for unknown words: slower, and char n-grams cover them
     main_matter: bool = False  # read only up to a side remark ("另外…", "顺便…"): see main_matter()
+    #: Which side-remark markers (see SIDE_MARKER_SETS); artifacts saved before there was a choice
+    #: read 1, so an old model splits its texts exactly as when it was trained.
+    side_markers: int = 2
 
     def to_json(self) -> dict[str, object]:
         return {"word_ngram_max": self.word_ngram_max, "char_ngram_min": self.char_ngram_min,
-                "char_ngram_max": self.char_ngram_max, "hmm": self.hmm, "main_matter": self.main_matter}
+                "char_ngram_max": self.char_ngram_max, "hmm": self.hmm, "main_matter": self.main_matter,
+                "side_markers": self.side_markers}
 
     @classmethod
     def from_json(cls, data: dict) -> "AnalyzerConfig":
         return cls(int(data["word_ngram_max"]), int(data["char_ngram_min"]), int(data["char_ngram_max"]),
-                   bool(data.get("hmm", False)), bool(data.get("main_matter", False)))
+                   bool(data.get("hmm", False)), bool(data.get("main_matter", False)),
+                   int(data.get("side_markers", 1)))
 
 
-#: Words that open a second, lesser matter in a call or message ("另外…", "顺便说一下…").
-SIDE_MARKERS = re.compile(r"另外|此外|顺便|顺带|还有个事|还有一件事|还有就是|再说个|对了,|另提到")
+_FIRST_MARKERS = r"另外|此外|顺便|顺带|还有个事|还有一件事|还有就是|再说个|对了,|另提到"
+#: Words that open a second, lesser matter in a call or message ("另外…", "顺便说一下…"), by set:
+#: 1 the first list; 2 adds "其他的/其它的" ("as for the rest…") and "再一个" where a sentence or
+#: clause starts (they open one there; "楼里其他的住户" does not). Without set 2, "……。其他的X也顺便说一下"
+#: was cut at "顺便", after the side matter X, which then outvoted the main one.
+SIDE_MARKER_SETS = {
+    1: re.compile(_FIRST_MARKERS),
+    2: re.compile(_FIRST_MARKERS + r"|(?<=[。,;!?.:])(?:其他的|其它的|其他还有|再一个)"),
+}
 #: A side remark only counts after this many characters of main matter.
 MIN_MAIN = 12
 
 
-def main_matter(normalized: str) -> str:
+def main_matter(normalized: str, markers: int = 2) -> str:
     """The text up to its first side remark, when the main matter before it is long enough.
 
     Callers and agents state the matter they call about first; a second matter mentioned in
     passing ("另外，楼上也有点吵") belongs to another department and must not outvote it.
     """
-    for m in SIDE_MARKERS.finditer(normalized):
+    for m in SIDE_MARKER_SETS[markers].finditer(normalized):
         if m.start() >= MIN_MAIN:
             return normalized[:m.start()]
     return normalized
@@ -161,7 +173,7 @@ def analyze(text: str, cut: Cut, config: AnalyzerConfig, knowledge: Knowledge | 
     """Features of ``text``; ``cut(text, hmm)`` is the segmenter's function to tokens."""
     norm = normalize(text)
     if config.main_matter:
-        norm = main_matter(norm)
+        norm = main_matter(norm, config.side_markers)
     tokens = [t for t in cut(norm, config.hmm) if is_word_token(t)]
     return Analyzed(
         words=word_ngrams(tokens, config.word_ngram_max),

@@ -57,8 +57,9 @@ def test_bundled_model_on_text_unlike_its_corpus(default_predictor) -> None:
     recorded = default_predictor.metadata["metrics"]["test"]
     assert {k: figures[k] for k in ("top1", "top3", "auto_rate", "auto_precision")} == \
         {k: recorded[k] for k in ("top1", "top3", "auto_rate", "auto_precision")}
-    assert figures["top1"] >= 0.85 and figures["top3"] >= 0.94
-    assert figures["auto_precision"] >= 0.95 and figures["auto_rate"] >= 0.5
+    # The issue's goals, which the bundled model (deterministic training) meets on this split.
+    assert figures["top1"] >= 0.90 and figures["top3"] >= 0.97
+    assert figures["auto_precision"] >= 0.97 and figures["auto_rate"] >= 0.5
 
 
 @pytest.mark.parametrize("text", [
@@ -96,6 +97,30 @@ def test_the_main_matter_is_read_up_to_a_side_remark() -> None:
     text = normalize("小区门口的四路车司机开得猛，经常急刹车。另外，隔壁厂房的空调外机日夜不停。")
     assert main_matter(text) == normalize("小区门口的四路车司机开得猛，经常急刹车。")
     assert main_matter(normalize("另外一件事：停水了")) == normalize("另外一件事：停水了")  # too early to be a side remark
+
+
+def test_a_side_remark_opened_by_other_things_is_cut_where_it_starts() -> None:
+    """"其他的…也顺便说一下": set 1 cut at "顺便", after the side matter; set 2 cuts where it opens."""
+    text = normalize("先说主要的：残疾人护理补贴几个月没发了。其他的饭店液化气瓶堆在过道也顺便说一下。")
+    assert main_matter(text) == normalize("先说主要的：残疾人护理补贴几个月没发了。")
+    assert "液化气瓶" in main_matter(text, markers=1)  # what models trained before set 2 read
+    inside = normalize("楼里停水三天了，楼里其他的住户也都没水，水压很低")
+    assert main_matter(inside) == inside  # "其他的" inside a clause opens nothing
+
+
+def test_an_artifact_reads_texts_with_the_side_markers_it_was_trained_with(default_predictor) -> None:
+    from chalicelib.dispatch.artifact import Artifact, load_dir
+    from chalicelib.dispatch.textproc import AnalyzerConfig
+    from chalicelib.domain.errors import ValidationFailed
+
+    assert default_predictor.config.side_markers == 2
+    old = {k: v for k, v in default_predictor.metadata["analyzer"].items() if k != "side_markers"}
+    assert AnalyzerConfig.from_json(old).side_markers == 1  # saved before the choice existed
+    art = load_dir(DATA / "model")
+    unknown = Artifact({**art.metadata, "analyzer": {**art.metadata["analyzer"], "side_markers": 9}},
+                       art.vocabulary, art.arrays, art.dictionary)
+    with pytest.raises(ValidationFailed):
+        unknown.validate()
 
 
 def _proba(top: list[float], pred: list[int], n_labels: int = 3) -> np.ndarray:
