@@ -403,7 +403,10 @@ def main() -> None:
         "no scikit-learn). The jurisdiction figure is circular (the corpus draws its places from "
         f"the gazetteer) and only shows that ambiguous names stay unanswered. Machine: {platform.machine()}, "
         f"{os.cpu_count()} cores, 1-min load average {load_start:.1f} at the start and {load:.1f} at the end "
-        + (" (other work ran meanwhile)" if max(load_start, load) > 1.5 else "") +
+        + (" (other work ran meanwhile; with more runnable processes than cores the wall-clock cost rows wait for a "
+           "core and miss their goals, while the CPU-time rows, load CPU time and throughput per CPU-second, "
+           "still show what the model costs)" if max(load_start, load) > 4 else
+           " (other work ran meanwhile)" if max(load_start, load) > 1.5 else "") +
         ": cost rows are the best of 5 fresh processes; the "
         f"medians were load {cost['load_s_median']:.2f} s, p50 {cost['p50_ms_median']:.2f} ms, "
         f"throughput {cost['throughput_median']:.0f} texts/s. Bench took {time.time() - started:.0f} s."
