@@ -6,17 +6,31 @@ so the cost depends on the months of the period and the number of distinct value
 categories...), never on the number of tickets; any period the statistics accept (up to three
 years) works. Only the current backlog (``queues``) is a real-time figure: one counting Query per
 work queue, as on the monitoring screen.
+
+Cost, measured (docs/benchmarks.md): the figures and breakdowns read one month partition per
+dimension and month (``1 + 5`` Queries a month, plus one for repeated respondents), the backlog
+one counting Query per work queue (about a hundred with the demo's departments). On the local
+runtime every item read costs about a millisecond in moto, so a 90-day wall at demo size took
+seconds. The answer is therefore kept per period for :data:`CACHE_SECONDS` (the counters are fed
+by the table stream and are seconds behind anyway) and the backlog for
+:data:`BACKLOG_CACHE_SECONDS`: a manager switching between 近7日, 近30日 and 近90日, or several
+screens showing the wall, cost one computation per period and minute, and the independent reads
+of a computation run side by side.
 """
 from __future__ import annotations
 
-from collections import Counter
+import copy
+import threading
+import time
+from collections import Counter, OrderedDict
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any, Callable
+from typing import Any, Callable, Hashable
 
 from chalicelib.analytics import counters, statistics
 from chalicelib.analytics.measures import value_of
 from chalicelib.analytics.period import Period
 from chalicelib.analytics.statistics import Query
+from chalicelib.config import get_settings
 from chalicelib.store import directory
 from chalicelib.workflow import monitoring
 
@@ -35,9 +49,66 @@ HOT_RESPONDENTS = 10
 HOT_RESPONDENT_MIN = 2  # a respondent is "hot" from its second ticket in the period
 DEPARTMENT_BACKLOG = ("to_sign", "in_progress", "urgings")
 BACKLOG_WORKERS = 8  # the counting Queries are independent: a few at a time, not one after another
+READ_WORKERS = 4  # the figures, the five breakdowns and the respondents are independent reads
+CACHE_SECONDS = 60.0
+"""How long a period's figures, trend and breakdowns are reused (the stream feeds the counters
+seconds late; a wall redrawn within the minute shows the same)."""
+BACKLOG_CACHE_SECONDS = 15.0
+"""How long the current backlog is reused: it is a live stock, so a shorter time."""
+CACHE_ENTRIES = 64  # periods kept at most (the wall asks for three; custom periods come and go)
+
+
+class TtlCache:
+    """Answers kept for a while per key, in this process (a Lambda container or the local runtime).
+
+    ``get`` computes a missing or expired answer once and hands out deep copies, so a caller that
+    changes its copy changes nothing cached. The clock is injectable for tests."""
+
+    def __init__(self, seconds: float, *, entries: int = CACHE_ENTRIES,
+                 clock: Callable[[], float] = time.monotonic) -> None:
+        self.seconds = seconds
+        self.entries = entries
+        self.clock = clock
+        self._items: OrderedDict[Hashable, tuple[float, Any]] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, key: Hashable, compute: Callable[[], Any]) -> Any:
+        """The answer for ``key``: the kept one while fresh, else ``compute()`` (kept from now)."""
+        now = self.clock()
+        with self._lock:
+            kept = self._items.get(key)
+            if kept is not None and now - kept[0] < self.seconds:
+                return copy.deepcopy(kept[1])
+        value = compute()  # outside the lock: another period is not held up by this one
+        with self._lock:
+            self._items[key] = (self.clock(), value)
+            self._items.move_to_end(key)
+            while len(self._items) > self.entries:
+                self._items.popitem(last=False)
+        return copy.deepcopy(value)
+
+    def clear(self) -> None:
+        with self._lock:
+            self._items.clear()
+
+
+_WALLS = TtlCache(CACHE_SECONDS)
+_BACKLOG = TtlCache(BACKLOG_CACHE_SECONDS, entries=4)
+
+
+def forget_cache() -> None:
+    """Drop every kept wall and backlog (tests; a restored table)."""
+    _WALLS.clear()
+    _BACKLOG.clear()
 
 
 def current_backlog() -> dict[str, int]:
+    """What waits now in every work queue of the city (see :func:`count_backlog`), reused for
+    :data:`BACKLOG_CACHE_SECONDS`."""
+    return _BACKLOG.get(get_settings().table_name, count_backlog)
+
+
+def count_backlog() -> dict[str, int]:
     """What waits now in every work queue of the city: the centre's queues, and the departments'
     to-sign, in-progress and urging queues summed over the departments (a ticket handled by two
     departments counts in each). One counting Query per queue, never a ticket read."""
@@ -85,9 +156,28 @@ def _hot_respondents(period: Period) -> tuple[list[dict[str, Any]], bool]:
 
 def wall(period: Period, *, queue_counts: Callable[[], dict[str, int]] | None = None) -> dict[str, Any]:
     """Everything the wall draws for ``period`` (the city): figures, daily trend, breakdowns,
-    repeated respondents, satisfaction, and - when ``queue_counts`` is given - the current backlog."""
+    repeated respondents, satisfaction, and - when ``queue_counts`` is given - the current backlog.
+    The counter part is reused for :data:`CACHE_SECONDS` per period (see :func:`compute`)."""
+    answer = _WALLS.get((get_settings().table_name, period.start, period.end), lambda: compute(period))
+    if queue_counts is not None:
+        answer["queues"] = queue_counts()
+    return answer
+
+
+def compute(period: Period) -> dict[str, Any]:
+    """The wall's counter part for ``period``, read now: the daily totals, the five breakdowns and
+    the repeated respondents, read side by side (:data:`READ_WORKERS`)."""
     labels = statistics.Labels()
-    per_day = counters.read("total", period, by_day=True).get(counters.TOTAL, {})
+    for dimension in ("department", "district"):  # the directory read once here, not by each thread
+        labels.of(dimension, "")
+    with ThreadPoolExecutor(max_workers=READ_WORKERS) as pool:
+        daily = pool.submit(lambda: counters.read("total", period, by_day=True).get(counters.TOTAL, {}))
+        breakdowns = {name: pool.submit(statistics.run, Query(period, names, (dimension,), top=top), labels=labels)
+                      for name, (dimension, names, top) in BREAKDOWNS.items()}
+        respondents = pool.submit(_hot_respondents, period)
+        per_day = daily.result()
+        answers = {name: future.result() for name, future in breakdowns.items()}
+        hot = respondents.result()
     sums: Counter = Counter()
     for counts in per_day.values():
         sums.update(counts)
@@ -99,9 +189,7 @@ def wall(period: Period, *, queue_counts: Callable[[], dict[str, int]] | None = 
                                               for name in DAILY}} for day in period.each_day()],
         "satisfaction": {name: figures[name] or 0 for name in ("satisfied", "basically_satisfied", "dissatisfied")},
     }
-    for name, (dimension, names, top) in BREAKDOWNS.items():
-        answer[name] = _rows(statistics.run(Query(period, names, (dimension,), top=top), labels=labels), dimension)
-    answer["hot_respondents"], answer["hot_respondents_by_month"] = _hot_respondents(period)
-    if queue_counts is not None:
-        answer["queues"] = queue_counts()
+    for name, (dimension, _, _) in BREAKDOWNS.items():
+        answer[name] = _rows(answers[name], dimension)
+    answer["hot_respondents"], answer["hot_respondents_by_month"] = hot
     return answer

@@ -1,14 +1,25 @@
 """The manager's wall in one request from the counters (issue 14): any period up to years, 近90日
-included, and no ticket is read to draw it."""
+included, no ticket is read to draw it, its reads are bounded by months and dimensions, and a
+period's answer is reused for a minute."""
 from __future__ import annotations
 
+from collections import Counter
 from datetime import date
+from typing import Any
 
 import pytest
 
 from chalicelib.analytics import wall
 from chalicelib.analytics.period import Period, month_period
 from chalicelib.analytics import statistics
+
+
+@pytest.fixture(autouse=True)
+def no_kept_walls():
+    """Each test computes its walls afresh (the module's moto is shared, the cache is per process)."""
+    wall.forget_cache()
+    yield
+    wall.forget_cache()
 
 
 def test_the_wall_over_ninety_days_comes_from_the_counters(march, api, monkeypatch):
@@ -67,3 +78,78 @@ def test_the_wall_is_the_centre_s(march, api):
     for user in ("handler", "dept_lead", "agent", "admin"):
         assert api.get("/stats/wall?from=2030-03-01&to=2030-03-31", user=user).status == 403, user
     assert api.get("/stats/wall?from=2030-03-31&to=2030-03-01", user="manager").status == 400
+
+
+class _Reads:
+    """Counts the DynamoDB operations made through the shared client (the counters' reads)."""
+
+    def __init__(self) -> None:
+        self.calls: Counter = Counter()
+        self.items = 0
+
+    def before(self, model: Any, **_: Any) -> None:
+        self.calls[model.name] += 1
+
+    def after(self, parsed: Any, model: Any, **_: Any) -> None:
+        if model.name == "Query" and isinstance(parsed, dict):
+            self.items += len(parsed.get("Items") or [])
+
+
+@pytest.fixture
+def reads():
+    from chalicelib.aws import client
+
+    counted = _Reads()
+    events = client("dynamodb").meta.events
+    events.register("before-call.dynamodb", counted.before)
+    events.register("after-call.dynamodb", counted.after)
+    yield counted
+    events.unregister("before-call.dynamodb", counted.before)
+    events.unregister("after-call.dynamodb", counted.after)
+
+
+def test_the_wall_reads_by_months_and_dimensions_and_reuses_a_period_s_answer(march, reads, monkeypatch):
+    """The cost cannot creep back: Queries are (1 total + 5 breakdowns) per month of the period plus
+    the respondents' one(s), nothing else is read, and within the minute a period costs nothing."""
+    now = [1000.0]
+    monkeypatch.setattr(wall._WALLS, "clock", lambda: now[0])
+    week = Period(date(2030, 3, 4), date(2030, 3, 10))  # one month; repeated respondents per day
+    quarter = Period(date(2030, 1, 16), date(2030, 4, 15))  # four months; respondents from the year list
+
+    first = wall.wall(week)
+    assert dict(reads.calls) == {"Query": 6 + 1}
+    assert wall.wall(quarter)["figures"]["received"] == 5
+    assert dict(reads.calls) == {"Query": 7 + 4 * 6 + 1}
+
+    reads.calls.clear()
+    now[0] += wall.CACHE_SECONDS - 1
+    again = wall.wall(week)
+    assert again == first and not reads.calls, "a period asked again within the minute reads nothing"
+    again["figures"]["received"] = -1
+    assert wall.wall(week)["figures"]["received"] == first["figures"]["received"], "callers get copies"
+
+    now[0] += 2  # the minute is over: read afresh, same numbers
+    assert wall.wall(week) == first and dict(reads.calls) == {"Query": 7}
+
+
+def test_the_backlog_is_counted_per_queue_and_reused_briefly(march, monkeypatch):
+    from chalicelib.store import directory
+    from chalicelib.workflow import monitoring
+
+    asked: list[str] = []
+    real = monitoring.queue_counts
+
+    def counting(scope):
+        asked.append(scope.owner)
+        return real(scope)
+
+    now = [50.0]
+    monkeypatch.setattr(monitoring, "queue_counts", counting)
+    monkeypatch.setattr(wall._BACKLOG, "clock", lambda: now[0])
+    departments = [e for e in directory.list_entries(directory.DEPARTMENTS) if e.get("code")]
+    first = wall.current_backlog()
+    assert len(asked) == 1 + len(departments), "one scope for the centre, one per department"
+    now[0] += wall.BACKLOG_CACHE_SECONDS - 1
+    assert wall.current_backlog() == first and len(asked) == 1 + len(departments)
+    now[0] += 2
+    assert wall.current_backlog() == first and len(asked) == 2 * (1 + len(departments))
