@@ -25,11 +25,11 @@ from typing import Any
 
 from chalicelib.analytics.measures import NONE
 from chalicelib.domain.calendar import TZ
+from chalicelib.domain.deadlines import CENTRE_CLOCKS  # the centre's own clocks
 from chalicelib.domain.deadlines import met_deadline_data as clock_met  # the domain's "met its deadline"
-from chalicelib.domain.vocabulary import CENTER
+from chalicelib.domain.vocabulary import CENTER, FINISHED
 ENDED = frozenset({"returned", "withdrawn", "transferred"})
 RESULT_MEASURES = frozenset({"settled", "not_settled", "terminated", "case_filed", "not_filed"})
-CENTRE_CLOCKS = frozenset({"acceptance", "closure_review", "callback"})
 STAFF_CHANNELS = frozenset({"phone", "walk_in", "mail", "hotline_12345"})  # registered by the centre's staff
 WARNING_RANK = {"none": 0, "yellow": 1, "red": 2}
 _UNSAFE = re.compile(r"[#|\s]+")
@@ -299,7 +299,7 @@ def derive(old: dict[str, Any] | None, new: dict[str, Any]) -> Change:
             facts.add(f"warned_{after}", n.get("updated_at"), clock_department(n, key))
 
     # closure of the ticket
-    if n.get("status") == "closed" and o.get("status") not in ("closed", "archived"):
+    if n.get("status") == "closed" and o.get("status") not in FINISHED:
         at = n.get("closed_at") or n.get("updated_at")
         facts.add("closed", at, primary)
         resolution = n.get("resolution")

@@ -19,13 +19,13 @@ from typing import Any
 from chalicelib import streams
 from chalicelib.domain.errors import ConcurrentModification, IllegalTransition, NotFound, ValidationFailed
 from chalicelib.domain.ticket import BASIS_POINTS, SYSTEM_ACTOR, DispatchRecommendation, Status, Ticket
+from chalicelib.domain.vocabulary import ACCEPTING  # the statuses before the acceptance decision
 from chalicelib.observability import count, logger
 from chalicelib.services import recommend
 from chalicelib.services import tickets as service
 
 from . import guard
 
-ACCEPTING = frozenset({Status.PENDING_ACCEPTANCE, Status.INTERNET_INBOX, Status.UPPER_LEVEL_PENDING})
 
 
 def _percent(bp: int) -> str:

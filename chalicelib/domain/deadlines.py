@@ -40,12 +40,21 @@ from chalicelib.domain.vocabulary import (
     CLOCK_LABELS,
     AssignmentRole,
     AssignmentStatus,
+    Role,
     Status,
     clock_label,
 )
 
-# Ticket-level clocks the departments handling the ticket answer for (the others are the centre's).
+# Ticket-level clocks the departments handling the ticket answer for; the others are the centre's, and
+# which of its roles answers for each. An assignment's clocks (sign, handling, termination notice) are
+# its department's.
 DEPARTMENT_TICKET_CLOCKS = frozenset({ClockName.MEDIATION, ClockName.REPORT_VERIFICATION})
+CENTRE_CLOCK_ROLES: dict[str, tuple[str, ...]] = {
+    ClockName.ACCEPTANCE: (Role.AGENT.value,),
+    ClockName.CALLBACK: (Role.AGENT.value,),
+    ClockName.CLOSURE_REVIEW: (Role.DISPATCHER.value,),
+}
+CENTRE_CLOCKS = frozenset(CENTRE_CLOCK_ROLES)
 _ONE_MICROSECOND = timedelta(microseconds=1)
 
 
@@ -228,7 +237,7 @@ def next_wake(ticket: Ticket, policy: Policy) -> datetime | None:
 
 
 __all__ = [
-    "CLOCK_LABELS", "DEPARTMENT_TICKET_CLOCKS", "Step", "clock_checkpoint", "clock_label", "met_deadline_data",
+    "CENTRE_CLOCKS", "CENTRE_CLOCK_ROLES", "CLOCK_LABELS", "DEPARTMENT_TICKET_CLOCKS", "Step", "clock_checkpoint", "clock_label", "met_deadline_data",
     "next_step", "next_wake", "responsible_departments", "supervision_at", "supervision_due", "supervision_reason",
     "urging_text", "working_departments",
 ]

@@ -44,6 +44,7 @@ from chalicelib.domain.ticket import (
     aware,
     encode,
 )
+from chalicelib.domain.vocabulary import MERGEABLE
 
 MAX_NAME = 100
 MAX_ADDRESS = 300
@@ -444,10 +445,7 @@ def register(
 # --- repeats (Art. 35) ----------------------------------------------------------------------
 
 # Statuses in which a repeat with new facts can still be merged (before any closure).
-MERGEABLE_STATUSES: frozenset[str] = frozenset({
-    Status.PENDING_ACCEPTANCE, Status.INTERNET_INBOX, Status.UPPER_LEVEL_PENDING,
-    Status.TO_DISPATCH, Status.IN_HANDLING,
-})
+MERGEABLE_STATUSES: frozenset[str] = MERGEABLE  # the vocabulary's group, named as callers know it
 
 # Facts at least this similar (difflib ratio, in percent) count as "the same facts".
 SAME_FACTS_PERCENT = 90

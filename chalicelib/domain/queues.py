@@ -64,7 +64,7 @@ def _due(state: ClockState | None) -> datetime | None:
 
 def queue_entries(ticket: Ticket) -> list[QueueEntry]:
     """Every queue entry ``ticket`` should have right now (empty once closed)."""
-    if ticket.status in (S.CLOSED, S.ARCHIVED):
+    if not ticket.is_open:
         return []
     entries: list[QueueEntry] = []
     status_queue = _STATUS_QUEUES.get(ticket.status)

@@ -11,10 +11,10 @@ from datetime import datetime
 from typing import Any
 
 from chalicelib.domain.calendar import TZ
-from chalicelib.domain.clocks import ClockName
+from chalicelib.domain.deadlines import CENTRE_CLOCK_ROLES as _CENTRE_CLOCK_ROLES  # who at the centre answers
 from chalicelib.domain.errors import NotFound
-from chalicelib.domain.vocabulary import clock_label
 from chalicelib.domain.ticket import CENTER, Priority, Ticket
+from chalicelib.domain.vocabulary import clock_label
 from chalicelib.notifications import port
 from chalicelib.notifications.model import Audience, Notification
 from chalicelib.services import tickets as ticket_service
@@ -22,12 +22,6 @@ from chalicelib.streams import TableChange, consumer, is_outbox_insert
 
 TOPICS = frozenset({"ticket.warning_recorded", "ticket.urged", "ticket.supervised"})
 CENTRE_ROLES = ("agent", "dispatcher")
-# Who at the centre answers for a centre clock.
-_CENTRE_CLOCK_ROLES = {
-    ClockName.ACCEPTANCE: ("agent",),
-    ClockName.CALLBACK: ("agent",),
-    ClockName.CLOSURE_REVIEW: ("dispatcher",),
-}
 _URGING_SOURCES = {"system": "系统自动催办", "manual": "管理人员催办", "upper_level": "上级平台催办"}
 
 
