@@ -1,5 +1,4 @@
 """The Chalice application: wiring only (blueprints, authorizer, middleware, event handlers)."""
-import os
 
 from chalice import Chalice
 
@@ -29,10 +28,10 @@ from chalicelib.integration import reconciliation as partner_reconciliation_jobs
 from chalicelib.integration import reports as partner_reports
 from chalicelib.integration import sender as partner_sender
 from chalicelib.api.workflow import workflow_bp
-from chalicelib.config import check_lambda_startup
+from chalicelib.config import check_lambda_startup, table_stream_arn
 from chalicelib.notifications import events as notification_events  # noqa: F401 - registers the notifier consumer
 from chalicelib.notifications import port as notifications
-from chalicelib.reports import schedule as report_schedule
+from chalicelib.reports import monthly_run
 from chalicelib.reports import worker as report_worker
 from chalicelib.services import clock
 from chalicelib.workflow import handlers as workflow_handlers
@@ -66,10 +65,8 @@ app.register_blueprint(models_bp)
 app.register_middleware(http_middleware, "http")
 app.register_middleware(flush_metrics_middleware, "all")
 
-# The table's stream (the ARN is wired to TicketsTable.StreamArn by `make package`; the local
-# runtime's pump reads the table's stream whatever this says).
-TABLE_STREAM_ARN = os.environ.get(
-    "TABLE_STREAM_ARN", "arn:aws:dynamodb:us-east-1:000000000000:table/tickets/stream/local")
+# The table's stream (config.table_stream_arn says where it comes from).
+TABLE_STREAM_ARN = table_stream_arn()
 
 
 @app.on_dynamodb_record(stream_arn=TABLE_STREAM_ARN, batch_size=100, starting_position="TRIM_HORIZON",
@@ -133,7 +130,7 @@ def report_jobs(event):
 @app.schedule("cron(0 0 1 * ? *)", name="monthly_reports")
 def monthly_reports(event):
     """08:00 Asia/Shanghai on the 1st: scores and reports of the month (and quarter, year) just ended."""
-    report_schedule.run_event(event.to_dict())
+    monthly_run.run_event(event.to_dict())
 
 
 @app.schedule("rate(1 hour)", name="hotspot_scan")

@@ -28,7 +28,7 @@ from chalice.app import Chalice, DynamoDBEventConfig, ScheduledEventConfig, Sche
 
 from chalicelib import batches
 from chalicelib.aws import client
-from chalicelib.local.schedule import Schedule
+from chalicelib.local.schedule_expressions import Schedule
 from chalicelib.observability import logger
 
 

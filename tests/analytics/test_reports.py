@@ -11,7 +11,7 @@ from chalicelib.analytics import alerts, assessment
 from chalicelib.analytics.period import month_period, parse
 from chalicelib.domain.calendar import TZ
 from chalicelib.domain.errors import Conflict, ValidationFailed
-from chalicelib.reports import jobs, schedule, storage, worker
+from chalicelib.reports import jobs, monthly_run, storage, worker
 from tests.analytics.conftest import sent_mail
 
 MARCH = month_period(2030, 3)
@@ -124,15 +124,15 @@ def test_a_special_report_analyses_a_hotspot(march):
 def test_the_schedule_fires_in_the_local_runtime_and_mails_the_subscribers(march, world):
     from app import app
     from chalicelib.local.pump import Clock, EventPump
-    from chalicelib.local.schedule import Schedule
+    from chalicelib.local.schedule_expressions import Schedule
 
     rule = next(s for s in app.event_sources if getattr(s, "name", "") == "monthly_reports")
     assert rule.schedule_expression == "cron(0 0 1 * ? *)"
     new_year = Schedule(rule.schedule_expression).next_after(datetime(2030, 12, 15, tzinfo=timezone.utc))
     assert new_year.astimezone(TZ) == datetime(2031, 1, 1, 8, 0, tzinfo=TZ)  # 08:00 Asia/Shanghai on the 1st
-    assert [(t, p.label) for t, p in schedule.due(new_year)] == [("monthly", "2030-12"), ("quarterly", "2030-Q4"),
+    assert [(t, p.label) for t, p in monthly_run.due(new_year)] == [("monthly", "2030-12"), ("quarterly", "2030-Q4"),
                                                                  ("annual", "2030")]
-    assert [(t, p.label) for t, p in schedule.due(datetime(2030, 5, 1, tzinfo=timezone.utc))] == [("monthly", "2030-04")]
+    assert [(t, p.label) for t, p in monthly_run.due(datetime(2030, 5, 1, tzinfo=timezone.utc))] == [("monthly", "2030-04")]
 
     fires = Schedule(rule.schedule_expression).next_after(datetime(2030, 6, 15, tzinfo=timezone.utc))
     pump = EventPump(app, world, clock=Clock(_origin_virtual=fires.timestamp()))

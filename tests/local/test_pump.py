@@ -8,7 +8,7 @@ import boto3
 from chalice.app import Chalice
 
 from chalicelib.local.pump import Clock, EventPump
-from chalicelib.local.schedule import Schedule
+from chalicelib.local.schedule_expressions import Schedule
 
 
 def test_outbox_messages_reach_the_outbox_queue_through_the_stream(api, aws):
