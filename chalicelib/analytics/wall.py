@@ -22,13 +22,13 @@ from __future__ import annotations
 import copy
 import threading
 import time
-from collections import Counter, OrderedDict
+from collections import Counter, OrderedDict, defaultdict
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, Callable, Hashable
 
 from chalicelib.analytics import counters, statistics
-from chalicelib.analytics.measures import value_of
-from chalicelib.analytics.period import Period
+from chalicelib.analytics.measures import CUBE_DIMENSIONS, value_of
+from chalicelib.analytics.period import Period, month_period
 from chalicelib.analytics.statistics import Query
 from chalicelib.config import get_settings
 from chalicelib.store import directory
@@ -131,6 +131,54 @@ def _rows(answer: dict[str, Any], dimension: str) -> list[dict[str, Any]]:
             for row in answer["rows"]]
 
 
+Sums = dict[str, dict[str, Counter]]  # dimension -> value -> measure -> count
+
+
+def _whole_month(month: str) -> Sums:
+    """The five breakdowns of a whole month from the cube's month cells: one Query for all five
+    (instead of five partitions of day items; every fact updates both with the same values)."""
+    out: Sums = {d: defaultdict(Counter) for d in CUBE_DIMENSIONS}
+    for cell, _, counts in counters.cube(month_period(int(month[:4]), int(month[5:7]))):
+        for i, dimension in enumerate(CUBE_DIMENSIONS):
+            out[dimension][cell[i]].update(counts)
+    return out
+
+
+def _part_of_month(dimension: str, part: Period) -> Sums:
+    """One dimension over a part of one month, from its day items."""
+    return {dimension: counters.totals(dimension, part)}
+
+
+def _breakdown_sums(period: Period, pool: ThreadPoolExecutor) -> Sums:
+    """Every value of the five breakdown dimensions with its measures summed over ``period``: the
+    months it covers whole from the cube's month cells, the others from each dimension's day items."""
+    jobs = []
+    for month in period.months():
+        if period.covers_month(month):
+            jobs.append(pool.submit(_whole_month, month))
+            continue
+        whole = month_period(int(month[:4]), int(month[5:7]))
+        part = Period(max(period.start, whole.start), min(period.end, whole.end))
+        jobs += [pool.submit(_part_of_month, dimension, part) for dimension in CUBE_DIMENSIONS]
+    out: Sums = {d: defaultdict(Counter) for d in CUBE_DIMENSIONS}
+    for job in jobs:
+        for dimension, values in job.result().items():
+            for value, counts in values.items():
+                out[dimension][value].update(counts)
+    return out
+
+
+def _breakdown(values: dict[str, Counter], dimension: str, names: tuple[str, ...], top: int,
+               labels: statistics.Labels) -> list[dict[str, Any]]:
+    """The rows of one breakdown, as the statistics shape them: the values that have something,
+    by the first measure (descending) then code, the first ``top``."""
+    rows = [{"code": value, "label": labels.of(dimension, value), **{n: value_of(n, counts) for n in names}}
+            for value, counts in values.items()]
+    rows = [r for r in rows if any(r[n] not in (0, None) for n in names)]
+    rows.sort(key=lambda r: (-(r[names[0]] or 0), r["code"]))
+    return rows[:top]
+
+
 def _hot_respondents(period: Period) -> tuple[list[dict[str, Any]], bool]:
     """Respondents with repeated tickets: exact per day up to 62 days, else from the year top lists
     over the months the period touches (``True`` as the second value says so)."""
@@ -165,18 +213,17 @@ def wall(period: Period, *, queue_counts: Callable[[], dict[str, int]] | None = 
 
 
 def compute(period: Period) -> dict[str, Any]:
-    """The wall's counter part for ``period``, read now: the daily totals, the five breakdowns and
-    the repeated respondents, read side by side (:data:`READ_WORKERS`)."""
+    """The wall's counter part for ``period``, read now: the daily totals, the five breakdowns
+    (whole months from the cube's month cells) and the repeated respondents, read side by side
+    (:data:`READ_WORKERS`)."""
     labels = statistics.Labels()
     for dimension in ("department", "district"):  # the directory read once here, not by each thread
         labels.of(dimension, "")
     with ThreadPoolExecutor(max_workers=READ_WORKERS) as pool:
         daily = pool.submit(lambda: counters.read("total", period, by_day=True).get(counters.TOTAL, {}))
-        breakdowns = {name: pool.submit(statistics.run, Query(period, names, (dimension,), top=top), labels=labels)
-                      for name, (dimension, names, top) in BREAKDOWNS.items()}
         respondents = pool.submit(_hot_respondents, period)
+        breakdown_sums = _breakdown_sums(period, pool)
         per_day = daily.result()
-        answers = {name: future.result() for name, future in breakdowns.items()}
         hot = respondents.result()
     sums: Counter = Counter()
     for counts in per_day.values():
@@ -189,7 +236,7 @@ def compute(period: Period) -> dict[str, Any]:
                                               for name in DAILY}} for day in period.each_day()],
         "satisfaction": {name: figures[name] or 0 for name in ("satisfied", "basically_satisfied", "dissatisfied")},
     }
-    for name, (dimension, _, _) in BREAKDOWNS.items():
-        answer[name] = _rows(answers[name], dimension)
+    for name, (dimension, names, top) in BREAKDOWNS.items():
+        answer[name] = _breakdown(breakdown_sums[dimension], dimension, names, top, labels)
     answer["hot_respondents"], answer["hot_respondents_by_month"] = hot
     return answer

@@ -73,6 +73,20 @@ def test_seven_days_and_the_whole_month(march):
     assert all(d["received"] == 0 for d in empty["daily"]) and empty["hot_respondents"] == []
 
 
+@pytest.mark.parametrize("start, end", [(date(2030, 3, 4), date(2030, 3, 10)), (date(2030, 3, 1), date(2030, 3, 31)),
+                                        (date(2030, 1, 16), date(2030, 4, 15)), (date(2030, 2, 20), date(2030, 3, 31)),
+                                        (date(2030, 3, 6), date(2030, 4, 30))])
+def test_the_breakdowns_are_the_statistics_own(march, start, end):
+    """Whole months from the cube's month cells, parts of months from the day items: the same rows,
+    in the same order, as the statistics answer from the marginal day items."""
+    period = Period(start, end)
+    answer = wall.compute(period)
+    for name, (dimension, names, top) in wall.BREAKDOWNS.items():
+        expected = wall._rows(statistics.run(statistics.Query(period, names, (dimension,), top=top)), dimension)
+        assert answer[name] == expected, name
+    assert answer["by_department"], "the dataset has departments in the period"
+
+
 def test_the_wall_is_the_centre_s(march, api):
     assert api.get("/stats/wall?from=2030-03-01&to=2030-03-31", user="dispatcher").status == 200
     for user in ("handler", "dept_lead", "agent", "admin"):
@@ -119,7 +133,9 @@ def test_the_wall_reads_by_months_and_dimensions_and_reuses_a_period_s_answer(ma
     first = wall.wall(week)
     assert dict(reads.calls) == {"Query": 6 + 1}
     assert wall.wall(quarter)["figures"]["received"] == 5
-    assert dict(reads.calls) == {"Query": 7 + 4 * 6 + 1}
+    # January and April in part: the total's and five dimensions' day items; February and March
+    # whole: the total's day items and the cube's month cells; the year's top respondents
+    assert dict(reads.calls) == {"Query": 7 + 2 * 6 + 2 * 2 + 1}
 
     reads.calls.clear()
     now[0] += wall.CACHE_SECONDS - 1
