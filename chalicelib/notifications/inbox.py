@@ -14,11 +14,11 @@ from typing import Any
 
 from pynamodb.exceptions import DoesNotExist, PutError, UpdateError
 
+from chalicelib.cursors import decode_cursor, encode_cursor
 from chalicelib.domain.calendar import TZ
 from chalicelib.domain.errors import NotFound
 from chalicelib.notifications.model import Notification
 from chalicelib.store.models import InboxItem
-from chalicelib.store.tickets import decode_cursor, encode_cursor
 
 RETENTION_DAYS = 180
 ID_PATTERN = re.compile(r"^\d{8}T\d{12}Z-[0-9a-f]{12}$")
