@@ -1,4 +1,8 @@
-"""Ticket routes for staff: register, every lifecycle action, detail, timeline, reveal, queues, search."""
+"""Ticket routes for staff: register, every lifecycle action, detail, timeline, reveal, queues, search.
+
+Thin: parse, check role, hand the request to the ticket door (:func:`services.tickets.default`),
+shape the answer. Scope checks and the version the client saw are the door's business.
+"""
 from __future__ import annotations
 
 from datetime import date, datetime, timedelta
@@ -12,12 +16,9 @@ from chalicelib.api.principal import actor_of
 from chalicelib.api.routing import RequestContext, route
 from chalicelib.domain import lifecycle
 from chalicelib.domain.calendar import TZ
-from chalicelib.domain.errors import ConcurrentModification, ValidationFailed
-from chalicelib.domain.privacy import summary_view_for
+from chalicelib.domain.errors import ValidationFailed
 from chalicelib.domain.queues import QUEUES
-from chalicelib.domain.ticket import Role
 from chalicelib.services import tickets as service
-from chalicelib.store.tickets import received_cursor, summary
 
 tickets_bp = Blueprint(__name__)
 
@@ -61,12 +62,33 @@ def _limit(ctx: RequestContext, default: int = 50) -> int:
     return min(int(ctx.query.get("limit") or default), 200)
 
 
+def _door() -> service.TicketService:
+    return service.default()
+
+
+def version_seen(ctx: RequestContext) -> int | None:
+    """The ticket version the client saw: the body's ``expected_version`` or an ``If-Match``
+    header (``3``, ``"3"`` or ``W/"3"``; ``*`` states none). Both given must agree."""
+    stated = ctx.body.get("expected_version")
+    header = ctx.headers.get("if-match")
+    if header is None or header.strip() == "*":
+        return stated
+    raw = header.strip().removeprefix("W/").strip('"')
+    if not raw.isdigit() or int(raw) < 1:
+        raise ValidationFailed("If-Match must be the ticket version you saw",
+                               details={"If-Match": 'a version such as "3"'})
+    if stated is not None and stated != int(raw):
+        raise ValidationFailed("two different versions stated",
+                               details={"expected_version": "differs from If-Match"})
+    return int(raw)
+
+
 @route(tickets_bp, "/tickets", method="POST", roles=("agent",), body=REGISTER_BODY,
        summary="Register a ticket (phone, walk-in, mail, 12345, upper level); Art. 9 split, Art. 35 repeats",
        tags=("tickets",))
 def register_ticket(ctx: RequestContext) -> tuple[int, dict[str, Any]]:
     actor = actor_of(ctx.principal)
-    result = service.register(ctx.body, actor)
+    result = _door().register(ctx.body, actor)
     if result.merged_into is not None:
         return 200, {"merged_into": service.view(result.merged_into, actor), "tickets": []}
     return 201, {"tickets": [service.view(t, actor) for t in result.tickets]}
@@ -76,20 +98,20 @@ def register_ticket(ctx: RequestContext) -> tuple[int, dict[str, Any]]:
        summary="A ticket (personal data masked) with the actions the caller can take", tags=("tickets",))
 def get_ticket(ctx: RequestContext, ticket_id: str) -> dict[str, Any]:
     actor = actor_of(ctx.principal)
-    return service.view(service.load(ticket_id, actor), actor)
+    return service.view(_door().load(ticket_id, actor), actor)
 
 
 @route(tickets_bp, "/tickets/{ticket_id}/timeline", roles=STAFF_ROLES, ticket_scoped=True,
        summary="Every stage of the ticket: who, when, what, state, deadline met or missed", tags=("tickets",))
 def get_timeline(ctx: RequestContext, ticket_id: str) -> dict[str, Any]:
-    return {"ticket_id": ticket_id, "events": service.timeline(ticket_id, actor_of(ctx.principal))}
+    return {"ticket_id": ticket_id, "events": _door().timeline(ticket_id, actor_of(ctx.principal))}
 
 
 @route(tickets_bp, "/tickets/{ticket_id}/reveal", method="POST", roles=("agent", "dispatcher", "handler", "dept_lead", "manager"),
        body=REVEAL_BODY, ticket_scoped=True, audit="pii_reveal",
        summary="Show the complainant's personal data in clear; the reveal is recorded", tags=("tickets",))
 def reveal(ctx: RequestContext, ticket_id: str) -> dict[str, Any]:
-    return service.reveal(ticket_id, actor_of(ctx.principal), ctx.body["reason"])
+    return _door().reveal(ticket_id, actor_of(ctx.principal), ctx.body["reason"])
 
 
 def _action_route(action: str, roles: tuple[str, ...]) -> None:
@@ -98,13 +120,7 @@ def _action_route(action: str, roles: tuple[str, ...]) -> None:
     def view(ctx: RequestContext, ticket_id: str) -> dict[str, Any]:
         actor = actor_of(ctx.principal)
         params_in = {k: v for k, v in ctx.body.items() if k != "expected_version"}
-        expected = ctx.body.get("expected_version")
-        if expected is not None:
-            current = service.load(ticket_id, actor)
-            if current.version != expected:
-                raise ConcurrentModification("the ticket changed since you loaded it: reload and try again",
-                                             details={"expected_version": expected, "version": current.version})
-        ticket = service.act(ticket_id, action, params_in, actor)
+        ticket = _door().act(ticket_id, action, params_in, actor, expected_version=version_seen(ctx))
         return service.view(ticket, actor)
 
     view.__name__ = f"action_{action}"
@@ -123,7 +139,7 @@ for _row in lifecycle.ROWS:
 def get_queue(ctx: RequestContext, name: str) -> dict[str, Any]:
     if name not in QUEUES:
         raise ValidationFailed("unknown queue", details={"name": f"one of {sorted(QUEUES)}"})
-    return service.queue(name, actor_of(ctx.principal), limit=_limit(ctx), cursor=ctx.query.get("cursor"))
+    return _door().queue(name, actor_of(ctx.principal), limit=_limit(ctx), cursor=ctx.query.get("cursor"))
 
 
 def _parse_day(value: str | None, default: date, field: str) -> date:
@@ -146,25 +162,7 @@ def search(ctx: RequestContext) -> dict[str, Any]:
     if end < start or (end - start).days > MAX_SEARCH_DAYS:
         raise ValidationFailed("invalid period", details={"to": f"on or after from, at most {MAX_SEARCH_DAYS} days"})
     filters = {k: ctx.query[k] for k in ("kind", "category", "status", "channel", "district") if ctx.query.get(k)}
-    department = ctx.query.get("department")
-    if actor.role in (Role.HANDLER, Role.DEPT_LEAD):
-        department = actor.department
-    limit = _limit(ctx)
-    # newest first, a step of the period's tickets at a time (GSI2: the months touched x shards); the
-    # next page's cursor is the sort key of the last ticket looked at
-    cursor = ctx.query.get("cursor") or None
-    items: list[dict[str, Any]] = []
-    while True:
-        tickets, following = service.repository().received_between(
-            start, end, limit=max(limit, SEARCH_READ_PAGE), cursor=cursor, newest_first=True)
-        cursor = following
-        for n, ticket in enumerate(tickets):
-            if all(str(getattr(ticket, k)) == v for k, v in filters.items()) and \
-                    (department is None or department in service.holders(ticket)):
-                items.append(summary_view_for(summary(ticket), actor))
-                if len(items) == limit:
-                    cursor = following if n == len(tickets) - 1 else received_cursor(ticket)
-                    break
-        if len(items) == limit or cursor is None:
-            break
-    return {"items": items[:limit], "next_cursor": cursor, "from": start.isoformat(), "to": end.isoformat()}
+    items, cursor = _door().search(actor, start, end, filters=filters, department=ctx.query.get("department"),
+                                   limit=_limit(ctx), cursor=ctx.query.get("cursor") or None,
+                                   read_page=SEARCH_READ_PAGE)
+    return {"items": items, "next_cursor": cursor, "from": start.isoformat(), "to": end.isoformat()}

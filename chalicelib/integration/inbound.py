@@ -41,7 +41,7 @@ from pynamodb.transactions import TransactWrite
 
 from chalicelib.aws import client
 from chalicelib.config import get_settings
-from chalicelib.domain import intake, lifecycle
+from chalicelib.domain import intake
 from chalicelib.domain.deadlines import working_departments  # who an upper-level urging goes to
 from chalicelib.domain.errors import (
     ConcurrentModification,
@@ -59,6 +59,8 @@ from chalicelib.integration import records, registry, signing
 from chalicelib.integration.records import InboundItem, LinkItem, MappingItem, iso
 from chalicelib.observability import logger
 from chalicelib.services import clock
+from chalicelib.services import tickets
+from chalicelib.services.tickets import TicketService
 from chalicelib.store.tickets import Companion, companions
 
 IDEMPOTENCY_DAYS = 7  # longer than the partners' retry schedules (Standard Webhooks: ~3 days)
@@ -180,11 +182,12 @@ def partner_actor(partner_id: str) -> Actor:
 
 
 def receive(partner_id: str, headers: dict[str, str], raw: bytes, *, now: datetime | None = None,
-            lambda_context: Any = None) -> dict[str, Any]:
+            lambda_context: Any = None, service: TicketService | None = None) -> dict[str, Any]:
     """Handle one inbound webhook; returns the answer body (200), or raises a DomainError.
 
     ``lambda_context`` lets the idempotency record of a request that dies mid-way expire with the
-    function's timeout instead of blocking the partner's retries.
+    function's timeout instead of blocking the partner's retries. ``service``: the ticket door the
+    event's changes go through (the default one if not given).
     """
     now = now or clock.now()
     entry = registry.find(partner_id, cached=True)
@@ -192,7 +195,8 @@ def receive(partner_id: str, headers: dict[str, str], raw: bytes, *, now: dateti
         raise SignatureRejected("unknown or disabled partner")
     verified = _verify(partner_id, headers, raw, now)
     event = parse(raw, entry["kind"], now)
-    return _process(entry, verified.id, hashlib.sha256(raw).hexdigest(), event, now, lambda_context)
+    door = service or tickets.default()
+    return _process(entry, verified.id, hashlib.sha256(raw).hexdigest(), event, now, door, lambda_context)
 
 
 def _verify(partner_id: str, headers: dict[str, str], raw: bytes, now: datetime) -> signing.WebhookHeaders:
@@ -243,15 +247,15 @@ def _idempotent_handler(partner_id: str) -> tuple[Any, Callable[..., dict[str, A
 
         @idempotent_function(data_keyword_argument="request", persistence_store=persistence, config=config)
         def handle(request: dict[str, Any], entry: dict[str, Any], event: dict[str, Any],
-                   now: datetime) -> dict[str, Any]:
-            return _apply(entry, request["webhook_id"], event, now)
+                   now: datetime, door: TicketService) -> dict[str, Any]:
+            return _apply(entry, request["webhook_id"], event, now, door)
 
         _handlers[partner_id] = (dynamodb, config, handle)
         return config, handle
 
 
 def _process(entry: dict[str, Any], webhook_id: str, body_sha: str, event: dict[str, Any],
-             now: datetime, lambda_context: Any = None) -> dict[str, Any]:
+             now: datetime, door: TicketService, lambda_context: Any = None) -> dict[str, Any]:
     from aws_lambda_powertools.utilities.idempotency.exceptions import (
         IdempotencyAlreadyInProgressError,
         IdempotencyPersistenceLayerError,
@@ -262,7 +266,8 @@ def _process(entry: dict[str, Any], webhook_id: str, body_sha: str, event: dict[
     if lambda_context is not None and hasattr(lambda_context, "get_remaining_time_in_millis"):
         config.register_lambda_context(lambda_context)
     try:
-        return handle(request={"webhook_id": webhook_id, "body_sha256": body_sha}, entry=entry, event=event, now=now)
+        return handle(request={"webhook_id": webhook_id, "body_sha256": body_sha}, entry=entry, event=event, now=now,
+                      door=door)
     except IdempotencyValidationError:
         raise WebhookIdReused("this webhook-id was already used with a different body",
                               details={"webhook-id": webhook_id}) from None
@@ -323,17 +328,17 @@ def _earlier(partner_id: str, webhook_id: str) -> dict[str, Any]:
 
 
 # --------------------------------------------------------------------------- applying events
-def _apply(entry: dict[str, Any], webhook_id: str, event: dict[str, Any], now: datetime) -> dict[str, Any]:
+def _apply(entry: dict[str, Any], webhook_id: str, event: dict[str, Any], now: datetime,
+           door: TicketService) -> dict[str, Any]:
     handler = {
         "ticket.assigned": _assigned, "ticket.urged": _urged, "ticket.recalled": _recalled,
         "ticket.updated": _lower_report, "ticket.closed": _lower_report,
     }[event["type"]]
-    return handler(entry, webhook_id, event, now)
+    return handler(entry, webhook_id, event, now, door)
 
 
-def _assigned(entry: dict[str, Any], webhook_id: str, event: dict[str, Any], now: datetime) -> dict[str, Any]:
-    from chalicelib.services import tickets
-
+def _assigned(entry: dict[str, Any], webhook_id: str, event: dict[str, Any], now: datetime,
+              door: TicketService) -> dict[str, Any]:
     partner_id, data = entry["id"], event["data"]
     external_id = data["external_id"]
     answer: dict[str, Any] = {}
@@ -353,7 +358,7 @@ def _assigned(entry: dict[str, Any], webhook_id: str, event: dict[str, Any], now
 
     try:
         with companions(build):
-            tickets.register(_submission(data["ticket"], entry["kind"], external_id), partner_actor(partner_id))
+            door.register(_submission(data["ticket"], entry["kind"], external_id), partner_actor(partner_id))
     except Duplicate as exc:
         duplicate_of = str((exc.details or {}).get("ticket_id") or "")
         if not duplicate_of:
@@ -404,32 +409,21 @@ def _link(ticket_id: str, partner_id: str, relation: str, external_id: str | Non
                     updated_at=iso(now))
 
 
-def _ticket_for(partner_id: str, external_id: str) -> Ticket:
-    from chalicelib.services import tickets
-
+def _ticket_for(door: TicketService, partner_id: str, external_id: str) -> Ticket:
     ticket_id = records.find_mapping(partner_id, external_id)
     if ticket_id is None:
         raise NotFound("no ticket for this external id", details={"data.external_id": "unknown"})
-    return tickets.repository().get(ticket_id)
+    return door.repository.get(ticket_id)
 
 
-def _urge_all(entry: dict[str, Any], webhook_id: str, event: dict[str, Any], now: datetime, ticket: Ticket,
-              departments: list[str], text: str) -> dict[str, Any]:
-    from chalicelib.services import tickets
-
-    actor = partner_actor(entry["id"])
-    policy = tickets.current_policy()
-    outcomes, current = [], ticket
-    for department in departments:
-        outcome = lifecycle.apply(current, "urge", {"text": text, "department": department}, actor=actor,
-                                  now=now, policy=policy)
-        outcomes.append(outcome)
-        current = outcome.ticket
+def _urge_all(entry: dict[str, Any], webhook_id: str, event: dict[str, Any], now: datetime, door: TicketService,
+              ticket: Ticket, departments: list[str], text: str) -> dict[str, Any]:
+    steps = [("urge", {"text": text, "department": department}) for department in departments]
     inbound = _inbound_item(entry["id"], webhook_id, event, "applied", now,
                             external_id=event["data"].get("external_id"), ticket_id=ticket.id)
     try:
         with companions(lambda _: [Companion(inbound, _new_inbound_condition())]):
-            tickets.apply_outcomes(ticket, outcomes)
+            current = door.change(ticket, steps, partner_actor(entry["id"]), now=now)[-1].ticket
     except ConcurrentModification:
         done = records.find_inbound(entry["id"], webhook_id)
         if done is not None and done.outcome != "rejected":
@@ -438,25 +432,27 @@ def _urge_all(entry: dict[str, Any], webhook_id: str, event: dict[str, Any], now
     return {**_answer(inbound), "urging_ids": [u.id for u in current.urgings[len(ticket.urgings):]]}
 
 
-def _urged(entry: dict[str, Any], webhook_id: str, event: dict[str, Any], now: datetime) -> dict[str, Any]:
-    ticket = _ticket_for(entry["id"], event["data"]["external_id"])
-    return _urge_all(entry, webhook_id, event, now, ticket, working_departments(ticket), event["data"]["text"])
+def _urged(entry: dict[str, Any], webhook_id: str, event: dict[str, Any], now: datetime,
+           door: TicketService) -> dict[str, Any]:
+    ticket = _ticket_for(door, entry["id"], event["data"]["external_id"])
+    return _urge_all(entry, webhook_id, event, now, door, ticket, working_departments(ticket), event["data"]["text"])
 
 
-def _recalled(entry: dict[str, Any], webhook_id: str, event: dict[str, Any], now: datetime) -> dict[str, Any]:
-    ticket = _ticket_for(entry["id"], event["data"]["external_id"])
+def _recalled(entry: dict[str, Any], webhook_id: str, event: dict[str, Any], now: datetime,
+              door: TicketService) -> dict[str, Any]:
+    ticket = _ticket_for(door, entry["id"], event["data"]["external_id"])
     text = "上级平台撤回交办，请中心核实处理（不予受理或退回上级）。撤回原因：" + event["data"]["reason"]
-    return _urge_all(entry, webhook_id, event, now, ticket, [CENTER], text[:2000])
+    return _urge_all(entry, webhook_id, event, now, door, ticket, [CENTER], text[:2000])
 
 
-def _lower_report(entry: dict[str, Any], webhook_id: str, event: dict[str, Any], now: datetime) -> dict[str, Any]:
+def _lower_report(entry: dict[str, Any], webhook_id: str, event: dict[str, Any], now: datetime,
+                  door: TicketService) -> dict[str, Any]:
     """A lower-level platform's progress note or closure, applied by sequence number."""
-    from chalicelib.services import tickets
-
     partner_id, data = entry["id"], event["data"]
     sequence = int(data["sequence"])
     external_id = data.get("external_id")
-    ticket = tickets.repository().get(data["ticket_id"]) if data.get("ticket_id") else _ticket_for(partner_id, external_id)
+    ticket = door.repository.get(data["ticket_id"]) if data.get("ticket_id") else \
+        _ticket_for(door, partner_id, external_id)
     link = records.find_link(ticket.id, partner_id)
     if link is not None and int(link.last_sequence) >= sequence:
         return _record(partner_id, webhook_id, event, "ignored_stale", now, external_id=external_id,
@@ -468,14 +464,9 @@ def _lower_report(entry: dict[str, Any], webhook_id: str, event: dict[str, Any],
         next((a for a in reversed(shares) if a.active), shares[-1])
     if share is None or share not in shares:
         raise Forbidden("that assignment is not your platform's", details={"data.assignment_id": "not yours"})
-    actor = partner_actor(partner_id)
-    policy = tickets.current_policy()
-    outcomes: list[Outcome] = []
-    current = ticket
+    steps: list[tuple[str, dict[str, Any]]] = []
     if share.status == AssignmentStatus.TO_SIGN:  # reporting implies it signed for the share
-        outcomes.append(lifecycle.apply(current, "sign", {"assignment_id": share.id}, actor=actor, now=now,
-                                        policy=policy))
-        current = outcomes[-1].ticket
+        steps.append(("sign", {"assignment_id": share.id}))
     if event["type"] == "ticket.updated":
         params: dict[str, Any] = {"assignment_id": share.id, "text": data["text"]}
         action = "add_note"
@@ -483,7 +474,7 @@ def _lower_report(entry: dict[str, Any], webhook_id: str, event: dict[str, Any],
         params = {"assignment_id": share.id, "facts": data["facts"]}
         params.update({k: data[k] for k in ("result", "termination_reason") if k in data})
         action = "submit_closure"
-    outcomes.append(lifecycle.apply(current, action, params, actor=actor, now=now, policy=policy))
+    steps.append((action, params))
     external = external_id or (link.external_id if link else None)
     inbound = _inbound_item(partner_id, webhook_id, event, "applied", now, external_id=external,
                             ticket_id=ticket.id, sequence=sequence)
@@ -496,7 +487,7 @@ def _lower_report(entry: dict[str, Any], webhook_id: str, event: dict[str, Any],
                                MappingItem.PK.does_not_exist() | (MappingItem.ticket_id == ticket.id)))
     try:
         with companions(lambda _: extra):
-            tickets.apply_outcomes(ticket, outcomes)
+            outcomes = door.change(ticket, steps, partner_actor(partner_id), now=now)
     except ConcurrentModification:
         done = records.find_inbound(partner_id, webhook_id)
         if done is not None and done.outcome != "rejected":

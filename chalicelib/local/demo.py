@@ -1,23 +1,23 @@
 """Demo tickets for the local runtime: a few thousand, spread over the last months, in every state.
 
-Each ticket is played through the real lifecycle (``lifecycle.apply``) with back-dated times, so its
-timeline, clocks (met or missed deadlines), queue entries and outbox messages are what the platform
-would have produced. They are written with the same repository as live tickets, so every stream
-consumer (outbox relay, workflow starter, analytics) sees them as it would see live work.
+Each ticket is played through the ticket door (:meth:`TicketService.playback`: the real lifecycle,
+with back-dated times), so its timeline, clocks (met or missed deadlines), queue entries and outbox
+messages are what the platform would have produced. They are written with the same repository as
+live tickets, so every stream consumer (outbox relay, workflow starter, analytics) sees them as it
+would see live work.
 """
 from __future__ import annotations
 
 import random
 from datetime import datetime, timedelta
-from typing import Any, Callable
+from typing import Callable
 
-from chalicelib.domain import intake, lifecycle
 from chalicelib.domain.calendar import TZ
 from chalicelib.domain.errors import DomainError
-from chalicelib.domain.ticket import Actor, Outcome, Ticket
+from chalicelib.domain.ticket import Actor
 from chalicelib.local.demo_content import CLOSURE_FACTS, NOTES, REPLIES, DemoContent, compose, district_names
 from chalicelib.services import tickets as service
-from chalicelib.store.tickets import new_ticket_id, new_tracking_code
+from chalicelib.services.tickets import Playback, TicketService
 
 SURNAMES = "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑梁谢宋唐许韩冯邓曹彭曾肖田董袁潘于蒋蔡余杜叶程苏魏吕丁任沈姚卢姜崔钟谭陆汪范金石廖贾夏韦付方白邹孟熊秦邱江尹薛闫段雷侯龙史陶黎贺顾毛郝龚邵万钱严覃武戴莫孔向汤"
 GIVEN = "伟芳娜敏静丽强磊军洋勇艳杰娟涛明超秀霞平刚桂英华玉兰萍红建文辉力斌宇浩凯健俊帆帅旭宁龙林欣悦彤琳"
@@ -36,8 +36,8 @@ def _person(rng: random.Random) -> dict[str, str]:
             "address": f"苏州市{rng.choice(['姑苏区', '吴中区', '相城区', '工业园区', '虎丘区'])}{rng.choice(ROADS)}{rng.randint(1, 400)}号"}
 
 
-def _play(rng: random.Random, sample: DemoContent, received: datetime, policy: Any,
-          handler_of: Callable[[str], Actor]) -> list[Outcome]:
+def _play(rng: random.Random, sample: DemoContent, received: datetime, door: TicketService,
+          handler_of: Callable[[str], Actor]) -> Playback:
     final = rng.choices([s for s, _ in FINAL_STATES], weights=[w for _, w in FINAL_STATES])[0]
     kind = sample.kind
     channel = "web" if final == "internet_inbox" else rng.choices(["phone", "web", "hotline_12345", "walk_in"],
@@ -48,15 +48,12 @@ def _play(rng: random.Random, sample: DemoContent, received: datetime, policy: A
         data["respondent"] = sample.respondent
     actor = Actor(username="citizen", role="citizen") if channel == "web" else AGENT
     now = received
-    outcomes = intake.register(data, actor=actor, now=now, policy=policy,
-                               new_id=lambda: new_ticket_id(received), new_tracking_code=new_tracking_code)
-    outcome = outcomes[0]
-    chain = [outcome]
+    chain = door.playback(data, actor, at=received)
 
     def step(action: str, params: dict, who: Actor, hours: float) -> None:
         nonlocal now
         now = now + timedelta(hours=hours)
-        chain.append(lifecycle.apply(chain[-1].ticket, action, params, actor=who, now=now, policy=policy))
+        chain.step(action, params, who, at=now)
 
     def late(base: float) -> float:  # most work is on time, some of it late
         return base * (rng.uniform(0.2, 0.9) if rng.random() < 0.8 else rng.uniform(1.5, 4.0))
@@ -68,7 +65,7 @@ def _play(rng: random.Random, sample: DemoContent, received: datetime, policy: A
         return chain
     step("dispatch", {"mode": "single", "department": sample.department}, DISPATCHER, late(4))
     handler = handler_of(sample.department)
-    assignment = chain[-1].ticket.assignments[0].id
+    assignment = chain.ticket.assignments[0].id
     if final == "to_sign":
         return chain
     step("sign", {"assignment_id": assignment}, handler, late(12))
@@ -84,7 +81,7 @@ def _play(rng: random.Random, sample: DemoContent, received: datetime, policy: A
     if final == "closure_review":
         return chain
     step("review_closure", {"decision": "approve", "reply": rng.choice(REPLIES)}, DISPATCHER, late(8))
-    if chain[-1].ticket.status == "pending_evaluation":
+    if chain.ticket.status == "pending_evaluation":
         satisfaction = rng.choices(["satisfied", "basically_satisfied", "dissatisfied"], weights=[70, 20, 10])[0]
         step("evaluate", {"satisfaction": satisfaction, "solved": satisfaction != "dissatisfied"},
              Actor(username="citizen", role="citizen"), late(12))
@@ -99,17 +96,17 @@ def _play(rng: random.Random, sample: DemoContent, received: datetime, policy: A
     return chain
 
 
-def seed_demo_tickets(count: int, *, days: int = 120, seed: int = 12345, now: datetime | None = None) -> dict[str, int]:
+def seed_demo_tickets(count: int, *, days: int = 120, seed: int = 12345, now: datetime | None = None,
+                      door: TicketService | None = None) -> dict[str, int]:
     """Play ``count`` tickets through the lifecycle over the last ``days`` days and store them (and the
-    demo knowledge articles)."""
+    demo knowledge articles), through ``door`` (the default ticket door if not given)."""
     from chalicelib.local.seed import seed_knowledge
 
     articles = seed_knowledge()
     rng = random.Random(seed)
     districts = district_names()
-    policy = service.current_policy()
+    door = (door or service.default()).using(policy=service.current_policy())  # the rules read once
     now = now or datetime.now(TZ)
-    repo = service.repository()
     from chalicelib.store import directory
 
     handlers = {u.get("department"): u["username"] for u in directory.list_entries(directory.USERS)
@@ -126,12 +123,10 @@ def seed_demo_tickets(count: int, *, days: int = 120, seed: int = 12345, now: da
         if received >= now:
             received = now - timedelta(hours=1)
         try:
-            chain = _play(rng, compose(rng, districts), received, policy, handler_of)
+            played = _play(rng, compose(rng, districts), received, door, handler_of)
         except DomainError:
             skipped += 1
             continue
-        chain = [o for o in chain if o.ticket.updated_at <= now] or chain[:1]
-        # one transaction: the ticket's flow must not act on it between registration and its history
-        repo.create([chain[0]], now=chain[-1].ticket.updated_at, history=chain[1:])
+        played.store(until=now)  # one transaction: the flow cannot act between registration and history
         stored += 1
     return {"tickets": stored, "skipped": skipped, "articles": articles}

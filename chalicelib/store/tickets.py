@@ -350,17 +350,21 @@ class TicketRepository:
             for companion in _companion_items([*outcomes, *history]):
                 tx.save(companion.item, condition=companion.condition)
 
-    def save(self, before: Ticket, outcomes: Sequence[Outcome], *, now: datetime) -> None:
-        """Store the result of transitions on one ticket, conditional on ``before.version``.
+    def save(self, before: Ticket, outcomes: Sequence[Outcome], *, now: datetime,
+             expected_version: int | None = None) -> None:
+        """Store the result of transitions on one ticket, conditional on the stored version being
+        ``expected_version`` (the version the caller saw; ``before.version`` if not given).
 
         ``outcomes`` are successive transitions (usually one); the last one's ticket is stored.
+        A ticket at any other version fails the whole transaction (ConcurrentModification).
         """
         after = outcomes[-1].ticket
+        expected = before.version if expected_version is None else expected_version
         old = {_queue_sk(e): e for e in queue_entries(before)}
         new = {_queue_sk(e): e for e in queue_entries(after)}
         try:
             with TransactWrite(connection=_connection()) as tx:
-                tx.save(ticket_item(after), condition=TicketItem.version == before.version)
+                tx.save(ticket_item(after), condition=TicketItem.version == expected)
                 for sk in old.keys() - new.keys():
                     tx.delete(QueueItem(ticket_pk(after.id), sk))
                 for sk, entry in new.items():

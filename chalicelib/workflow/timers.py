@@ -1,6 +1,7 @@
 """Applying what a checkpoint found due: warnings, automatic urgings and supervisions, as the system.
 
-Each step is one lifecycle transition saved in its own transaction, conditional on the version
+Each step goes through the ticket door (:meth:`TicketService.change`): one lifecycle transition
+saved in its own transaction, conditional on the version
 just read (optimistic locking), and decided on the ticket as it is: read afresh, or exactly as our
 own last save left it. A warning whose deadline an extension, pause or resume moved meanwhile is
 never applied, and a concurrent change only costs a re-read. The same function serves the state machine's checkpoints and the sweeper,
@@ -12,7 +13,6 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Callable
 
-from chalicelib.domain import lifecycle
 from chalicelib.domain import deadlines as schedule
 from chalicelib.domain.deadlines import Step
 from chalicelib.domain.errors import ConcurrentModification, DomainError, NotFound
@@ -20,7 +20,7 @@ from chalicelib.domain.ticket import SYSTEM_ACTOR, Policy, Ticket
 from chalicelib.observability import logger
 from chalicelib.services import clock
 from chalicelib.services import tickets as ticket_service
-from chalicelib.store.tickets import TicketRepository
+from chalicelib.services.tickets import TicketService
 
 MAX_STEPS = 32  # a ticket with several overdue clocks needs a handful; this bounds a bug's loop
 
@@ -42,11 +42,17 @@ class CheckResult:
         return [f"{s.action}:{s.clock or ''}:{s.level or s.department or ''}" for s in self.applied]
 
 
-def run_checkpoint(ticket_id: str, *, repository: TicketRepository | None = None,
+def run_checkpoint(ticket_id: str, *, service: TicketService | None = None,
                    policy: Policy | None = None, now: Callable[[], datetime] = clock.now) -> CheckResult:
-    """Apply, one transaction each, every step due on the ticket now; idempotent."""
-    repo = repository or ticket_service.repository()
-    policy = policy or ticket_service.current_policy()
+    """Apply, one transaction each, every step due on the ticket now; idempotent.
+
+    ``service``: the ticket door (the default one if not given); ``policy``: the rules to decide
+    and apply with (read once per sweep by the caller), else the door's.
+    """
+    door = service or ticket_service.default()
+    policy = policy or door.policy()
+    door = door.using(policy=policy)  # the steps are decided and applied by the same rules
+    repo = door.repository
     result = CheckResult(ticket_id=ticket_id, found=True)
     ticket: Ticket | None = None
     fresh: Ticket | None = None  # the ticket as our own last save left it (its condition held)
@@ -65,9 +71,7 @@ def run_checkpoint(ticket_id: str, *, repository: TicketRepository | None = None
         if step is None:
             break
         try:
-            outcome = lifecycle.apply(ticket, step.action, step.params, actor=SYSTEM_ACTOR, now=moment,
-                                      policy=policy)
-            repo.save(ticket, [outcome], now=moment)
+            outcome, = door.change(ticket, [(step.action, step.params)], SYSTEM_ACTOR, now=moment)
         except ConcurrentModification:
             result.skipped += 1
             continue  # someone changed the ticket: read it again and decide afresh

@@ -106,6 +106,38 @@ def test_stale_expected_version_is_409(api):
     assert answer.status == 409 and answer.json["error"]["code"] == "concurrent_modification"
 
 
+def test_a_stale_version_the_client_saw_writes_nothing(api):
+    tid = _register(api)["id"]
+    seen = _act(api, tid, "accept", "agent")  # the dispatcher opened the ticket at this version
+    _act(api, tid, "urge", "manager", text="请尽快分拨。")  # someone else changed it meanwhile
+    before = api.get(f"/tickets/{tid}", user="manager").json
+    events = api.get(f"/tickets/{tid}/timeline", user="manager").json["events"]
+    answer = api.post(f"/tickets/{tid}/dispatch", json={"mode": "single", "department": "MARKET",
+                                                        "expected_version": seen["version"]}, user="dispatcher")
+    assert answer.status == 409 and answer.json["error"]["code"] == "concurrent_modification"
+    assert answer.json["error"]["details"] == {"expected_version": seen["version"], "version": before["version"]}
+    after = api.get(f"/tickets/{tid}", user="manager").json
+    assert (after["version"], after["status"]) == (before["version"], "to_dispatch")
+    assert api.get(f"/tickets/{tid}/timeline", user="manager").json["events"] == events
+    assert tid in [i["id"] for i in api.get("/queues/to_dispatch", user="dispatcher").json["items"]]
+
+
+def test_the_version_the_client_saw_may_come_as_if_match(api):
+    tid = _register(api)["id"]
+    seen = _act(api, tid, "accept", "agent")["version"]
+    body = {"mode": "single", "department": "MARKET"}
+    stale = api.post(f"/tickets/{tid}/dispatch", json=body, user="dispatcher", headers={"If-Match": f'"{seen - 1}"'})
+    assert stale.status == 409 and stale.json["error"]["code"] == "concurrent_modification"
+    bad = api.post(f"/tickets/{tid}/dispatch", json=body, user="dispatcher", headers={"If-Match": "latest"})
+    assert bad.status == 400 and "If-Match" in bad.json["error"]["details"]
+    both = api.post(f"/tickets/{tid}/dispatch", json={**body, "expected_version": seen}, user="dispatcher",
+                    headers={"If-Match": f'"{seen + 1}"'})
+    assert both.status == 400 and "expected_version" in both.json["error"]["details"]
+    assert api.get(f"/tickets/{tid}", user="manager").json["version"] == seen  # none of them wrote anything
+    done = api.post(f"/tickets/{tid}/dispatch", json=body, user="dispatcher", headers={"If-Match": f'W/"{seen}"'})
+    assert done.status == 200 and done.json["status"] == "in_handling" and done.json["version"] == seen + 1
+
+
 def test_concurrent_signs_one_wins_the_other_gets_409(api):
     tid = _register(api)["id"]
     _act(api, tid, "accept", "agent")

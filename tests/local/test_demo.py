@@ -11,10 +11,12 @@ def test_demo_tickets_cover_every_state_with_consistent_timelines(seeded):
     result = seed_demo_tickets(60, days=30, seed=7)
     assert result["tickets"] == 60
     repo = service.repository()
-    from datetime import date, timedelta
+    from datetime import datetime, timedelta
+
+    from chalicelib.domain.calendar import TZ
 
     tickets = []
-    day = date.today()
+    day = datetime.now(TZ).date()  # tickets are filed by their Beijing day, which may be ahead of this machine's
     for _ in range(32):
         tickets += repo.received_on(day.isoformat(), limit=500)[0]
         day -= timedelta(days=1)

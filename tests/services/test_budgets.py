@@ -73,6 +73,14 @@ def test_each_transition_costs_one_read_and_one_transaction(seeded):
     assert calls == Counter({"GetItem": 1, "TransactWriteItems": 1}), calls
 
 
+def test_a_transition_at_the_version_the_client_saw_costs_no_extra_read(seeded):
+    _warm()
+    ticket = service.register(COMPLAINT, AGENT).tickets[0]
+    with dynamodb_calls() as calls:
+        service.act(ticket.id, "accept", {}, AGENT, expected_version=ticket.version)
+    assert calls == Counter({"GetItem": 1, "TransactWriteItems": 1}), calls
+
+
 def test_no_scan_on_any_request_path(api):
     with dynamodb_calls() as calls:
         tid = api.post("/tickets", json=COMPLAINT, user="agent").json["tickets"][0]["id"]
