@@ -157,3 +157,22 @@ def _grants_key(statement: dict[str, Any], action: str, key: str, service: str) 
         return False
     condition = statement.get("Condition")
     return condition is None or f"{service}." in str(condition)
+
+
+def test_the_stream_function_may_park_the_changes_it_gives_up(built_template: dict[str, Any],
+                                                              principals: dict[str, harness.Principal]) -> None:
+    """chalicelib/stream_failures.py counts a failing change's attempts in the table and puts its keys
+    on the queue ``STREAM_DLQ_URL`` names, under the stream function's own role."""
+    function = built_template["Resources"][principals["table_stream"].logical_id]
+    variables = {**((built_template.get("Globals") or {}).get("Function", {}).get("Environment", {})
+                    .get("Variables", {})),
+                 **((function["Properties"].get("Environment") or {}).get("Variables") or {})}
+    (queue,) = _names(variables["STREAM_DLQ_URL"])
+    (table,) = _names(variables["TABLE_NAME"])
+    statements = principals["table_stream"].statements()
+
+    def granted(action: str, logical_id: str) -> bool:
+        return any(action in _actions(s) and any(logical_id in _names(r) for r in _resources(s)) for s in statements)
+
+    assert granted("sqs:SendMessage", queue), f"table_stream: sqs:SendMessage on {queue}"
+    assert granted("dynamodb:UpdateItem", table), f"table_stream: dynamodb:UpdateItem on {table}"
