@@ -113,6 +113,12 @@ def outbox_dlq_url() -> str:
     return _env("OUTBOX_DLQ_URL")
 
 
+def stream_dlq_url() -> str:
+    """The table stream's dead-letter queue (``STREAM_DLQ_URL``), where the stream function parks the
+    keys of changes it gave up on (chalicelib/stream_failures.py); "" for none."""
+    return _env("STREAM_DLQ_URL")
+
+
 @dataclass(frozen=True)
 class ObservabilitySettings:
     """Powertools' service name, metric namespace and switch (Powertools' own variable names)."""

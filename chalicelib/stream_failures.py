@@ -19,7 +19,6 @@ remains the backstop for a function that crashes or times out, see docs/operatio
 from __future__ import annotations
 
 import json
-import os
 import time
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -27,7 +26,7 @@ from typing import TYPE_CHECKING, Any
 from botocore.exceptions import BotoCoreError, ClientError
 
 from chalicelib.aws import client
-from chalicelib.config import get_settings
+from chalicelib.config import get_settings, stream_dlq_url
 from chalicelib.observability import logger
 
 if TYPE_CHECKING:  # streams imports this module
@@ -92,7 +91,7 @@ def record_failure(consumer: str, change: TableChange, error: str) -> Attempt:
         return Attempt(attempts=attempts, parked=False, already_parked=True)
     if attempts < GIVE_UP_AFTER_ATTEMPTS:
         return Attempt(attempts=attempts, parked=False, already_parked=False)
-    url = os.environ.get(STREAM_DLQ_ENV)
+    url = stream_dlq_url()
     if not url:
         raise StreamFailureNotRecorded(f"{STREAM_DLQ_ENV} is not set")
     try:

@@ -21,8 +21,6 @@ STILL_READING = {
     "chalicelib/dispatch/registry.py": "DISPATCH_MODEL_CHECK_SECONDS",
     "chalicelib/dispatch/segment.py": "DISPATCH_JIEBA_CACHE",
     "chalicelib/dispatch/corrections.py": "TABLE_NAME and the region, for LabelledExampleItem's own Meta",
-    # owned by the stream-failure work, to move to config.py
-    "chalicelib/stream_failures.py": "STREAM_DLQ_URL",
 }
 
 
