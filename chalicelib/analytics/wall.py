@@ -7,11 +7,12 @@ categories...), never on the number of tickets; any period the statistics accept
 years) works. Only the current backlog (``queues``) is a real-time figure: one counting Query per
 work queue, as on the monitoring screen.
 
-Cost, measured (docs/benchmarks.md): the figures and breakdowns read one month partition per
-dimension and month (``1 + 5`` Queries a month, plus one for repeated respondents), the backlog
-one counting Query per work queue (about a hundred with the demo's departments). On the local
-runtime every item read costs about a millisecond in moto, so a 90-day wall at demo size took
-seconds. The answer is therefore kept per period for :data:`CACHE_SECONDS` (the counters are fed
+Cost, measured (docs/benchmarks.md): per month of the period, the total's day items and, for the
+five breakdowns, the cube's month cells when the period covers the month whole (one Query) or each
+dimension's day items otherwise (five Queries, each reading the month's partition whole); one
+Query for repeated respondents; the backlog one counting Query per work queue (about a hundred
+with the demo's departments). On the local runtime every item read costs about a millisecond in
+moto, so a 90-day wall at demo size took seconds. The answer is therefore kept per period for :data:`CACHE_SECONDS` (the counters are fed
 by the table stream and are seconds behind anyway) and the backlog for
 :data:`BACKLOG_CACHE_SECONDS`: a manager switching between 近7日, 近30日 and 近90日, or several
 screens showing the wall, cost one computation per period and minute, and the independent reads
