@@ -105,3 +105,64 @@ def record_failure(consumer: str, change: TableChange, error: str) -> Attempt:
         "consumer": consumer, "pk": change.pk, "sk": change.sk, "event_id": change.event_id,
         "sequence_number": change.sequence_number, "error": error, "attempts": attempts})
     return Attempt(attempts=attempts, parked=True, already_parked=False)
+
+
+RESOLVE_MAX_PAGES = 50  # GetRecords pages read at most for one on-failure record (a bounded loop)
+
+
+def resolve(on_failure: dict[str, Any]) -> list[dict[str, str]]:
+    """The keys of the records one of Lambda's own on-failure messages names (``DDBStreamBatchInfo``:
+    a shard and a range of sequence numbers), read back from the stream - possible while the stream
+    keeps them (24 hours). For the backstop case, a function that crashed or timed out."""
+    info = on_failure["DDBStreamBatchInfo"]
+    streams = client("dynamodbstreams")
+    iterator = streams.get_shard_iterator(
+        StreamArn=info["streamArn"], ShardId=info["shardId"], ShardIteratorType="AT_SEQUENCE_NUMBER",
+        SequenceNumber=str(info["startSequenceNumber"]))["ShardIterator"]
+    end = int(info["endSequenceNumber"])
+    found: list[dict[str, str]] = []
+    for _ in range(RESOLVE_MAX_PAGES):
+        answer = streams.get_records(ShardIterator=iterator, Limit=100)
+        for record in answer.get("Records", []):
+            ddb = record["dynamodb"]
+            if int(ddb["SequenceNumber"]) > end:
+                return found
+            keys = ddb.get("Keys", {})
+            found.append({"PK": keys.get("PK", {}).get("S", ""), "SK": keys.get("SK", {}).get("S", ""),
+                          "event_name": record.get("eventName", ""), "sequence_number": str(ddb["SequenceNumber"])})
+        iterator = answer.get("NextShardIterator")
+        if not iterator or not answer.get("Records"):
+            break
+    return found
+
+
+def pending(queue_url: str, *, limit: int = 10) -> list[dict[str, Any]]:
+    """Up to ``limit`` messages waiting on the stream DLQ, each with the keys it names (its own, or
+    resolved from the stream for Lambda's keyless ones). Read-only: messages stay on the queue
+    (they become visible again after the queue's visibility timeout)."""
+    answer = client("sqs").receive_message(QueueUrl=queue_url, MaxNumberOfMessages=min(limit, 10),
+                                           VisibilityTimeout=0)
+    out = []
+    for message in answer.get("Messages", []):
+        body = json.loads(message["Body"])
+        if body.get("kind") == MESSAGE_KIND:
+            out.append({"source": "function", "consumer": body["consumer"], "error": body["error"],
+                        "keys": [body["keys"]]})
+        elif "DDBStreamBatchInfo" in body:
+            out.append({"source": "lambda", "condition": body.get("requestContext", {}).get("condition"),
+                        "keys": resolve(body)})
+    return out
+
+
+def main() -> None:
+    """``python -m chalicelib.stream_failures [QUEUE_URL]``: print what waits on the stream DLQ, with keys."""
+    import sys
+
+    url = sys.argv[1] if len(sys.argv) > 1 else stream_dlq_url()
+    if not url:
+        raise SystemExit("usage: python -m chalicelib.stream_failures QUEUE_URL (or set STREAM_DLQ_URL)")
+    print(json.dumps(pending(url), ensure_ascii=False, indent=1))
+
+
+if __name__ == "__main__":
+    main()

@@ -85,7 +85,8 @@ def _run_stream(pump, rounds: int) -> None:
 
 
 def _parked(queue_url: str) -> list[dict[str, Any]]:
-    messages = client("sqs").receive_message(QueueUrl=queue_url, MaxNumberOfMessages=10).get("Messages", [])
+    messages = client("sqs").receive_message(QueueUrl=queue_url, MaxNumberOfMessages=10,
+                                             VisibilityTimeout=0).get("Messages", [])  # left for the next look
     return [json.loads(m["Body"]) for m in messages]
 
 
@@ -128,6 +129,9 @@ def test_a_stream_consumer_fails_alone_and_its_poison_record_goes_to_the_on_fail
     assert "poison" not in json.dumps({k: v for k, v in failure.items() if k != "keys"}), "keys only, no image"
     assert set(failure) == {"kind", "consumer", "error", "attempts", "table", "event_id", "event_name",
                             "sequence_number", "keys", "given_up_at"}
+    (listed,) = stream_failures.pending(seeded["STREAM_DLQ_URL"])
+    assert listed == {"source": "function", "consumer": "picky", "error": "KeyError",
+                      "keys": [{"PK": "T#poison", "SK": "TICKET"}]}
 
 
 def test_lambdas_own_give_up_stays_the_backstop_when_the_function_itself_fails(
@@ -151,6 +155,12 @@ def test_lambdas_own_give_up_stays_the_backstop_when_the_function_itself_fails(
     (failure,) = _parked(seeded["STREAM_DLQ_URL"])
     assert failure["requestContext"]["condition"] == "RetryAttemptsExhausted"
     assert "keys" not in failure and "Keys" not in failure, "Lambda's record has no keys: the function must send them"
+    # within the stream's 24 hours, the keys are read back from the stream for the operator
+    (lost,) = stream_failures.resolve(failure)
+    assert (lost["PK"], lost["SK"], lost["event_name"]) == ("T#lost", "TICKET", "INSERT")
+    assert lost["sequence_number"] == failure["DDBStreamBatchInfo"]["startSequenceNumber"]
+    (listed,) = stream_failures.pending(seeded["STREAM_DLQ_URL"])
+    assert listed["source"] == "lambda" and listed["keys"] == [lost]
 
 
 def test_a_given_up_change_is_parked_once_and_a_failure_to_count_means_retry(
