@@ -47,12 +47,15 @@ def _caller(ctx: RequestContext) -> Any:
 
 
 def _scope(ctx: RequestContext, asked: str | None = None) -> tuple[str, ...] | None:
-    """The departments the caller may read: their own and the centre's for department roles."""
+    """The departments to read (None: all): department roles read their own and the centre's only,
+    so asking for another department reads nothing."""
     principal = _caller(ctx)
-    if principal.role in DEPARTMENT_ROLES:
-        allowed = (principal.department or "", CENTER)
-        return (asked,) if asked in allowed else allowed if asked is None else ()
-    return (asked,) if asked else None
+    if principal.role not in DEPARTMENT_ROLES:
+        return (asked,) if asked else None
+    allowed = (principal.department or "", CENTER)
+    if asked is None:
+        return allowed
+    return (asked,) if asked in allowed else ()
 
 
 def _who(ctx: RequestContext) -> dict[str, Any]:

@@ -133,7 +133,7 @@ def parse(data: Any, *, prefix: str = "") -> CallRecord:
     start = _time(data.get("start"), "start", errors)
     answer = _time(data.get("answer"), "answer", errors)
     end = _time(data.get("end"), "end", errors)
-    if start and end and not "start" in errors and not "end" in errors:
+    if start and end and "start" not in errors and "end" not in errors:
         if end < start:
             errors["end"] = "not before start"
         elif end - start > MAX_CALL:

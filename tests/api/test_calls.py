@@ -165,3 +165,20 @@ def test_agent_scores_use_answered_calls_and_stay_unchanged_without_calls(api):
     assert row["score"] is not None
     # the agent had no ticket business today: before, nothing to score; the calls now give a score
     assert before.get("agent") is None
+
+
+def test_an_agent_without_calls_keeps_the_score_of_the_ticket_indicators(api):
+    from chalicelib.analytics import assessment
+    from chalicelib.analytics.period import Period
+    from chalicelib.aws import client
+    from chalicelib.config import get_settings
+
+    day = _today()
+    client("dynamodb").update_item(  # ticket business of the period: 3 acceptances on time, 1 late
+        TableName=get_settings().table_name, Key={"PK": {"S": f"AGG#{day:%Y-%m}#agent"}, "SK": {"S": f"agent#{day:%d}"}},
+        UpdateExpression="ADD accept_on_time :a, accept_late :b",
+        ExpressionAttributeValues={":a": {"N": "3"}, ":b": {"N": "1"}})
+    row = next(r for r in assessment.compute(Period(day, day), "agent")["scores"] if r["subject"] == "agent")
+    by_id = {d["indicator"]: d for d in row["indicators"]}
+    assert by_id["agent-call-answer-rate"]["value"] is None and by_id["agent-call-handle-minutes"]["value"] is None
+    assert row["score"] == round(100 * (0.75 - 0.7) / (0.99 - 0.7), 2)  # 按时受理率 alone, as before the call indicators
