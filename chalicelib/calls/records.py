@@ -90,6 +90,9 @@ def _time(value: Any, field: str, errors: dict[str, str]) -> datetime | None:
     except ValueError:
         errors[field] = "an ISO 8601 time"
         return None
+    if not 2000 <= parsed.year <= 2199:  # also keeps time-zone arithmetic far from datetime's limits
+        errors[field] = "a time between the years 2000 and 2199"
+        return None
     return parsed if parsed.tzinfo else parsed.replace(tzinfo=TZ)
 
 

@@ -91,11 +91,13 @@ def test_the_webhook_refuses_bad_signatures_other_kinds_and_bad_records(api):
     assert _send(api, [_call("x-1", day)], partner="province-12315").status == 401  # an upper level, not a CTI
     assert _send(api, [_call("x-1", day)], partner="nobody").status == 401
     bad = _send(api, [_call("x-1", day), {**_call("x-2", day), "outcome": "lost", "caller": "abc"},
-                      {**_call("x-3", day), "end": _at(day, 8, 0)}])
+                      {**_call("x-3", day), "end": _at(day, 8, 0)},
+                      {**_call("x-5", day), "start": "9999-12-31T23:59:59-14:00"}])
     assert bad.status == 400, bad.body
     details = bad.json["error"]["details"]
     assert details["calls[1].outcome"].startswith("one of") and details["calls[1].caller"] == "a telephone number"
     assert details["calls[2].end"] == "not before start"
+    assert details["calls[3].start"] == "a time between the years 2000 and 2199"
     assert api.get(f"/calls?day={day.isoformat()}", user="manager").json["items"] == []  # nothing stored
     unknown_ticket = _send(api, [_call("x-4", day, ticket_id="T-NOPE")])
     assert unknown_ticket.status == 400 and "no such ticket" in json.dumps(unknown_ticket.json)
