@@ -42,7 +42,7 @@ def apply() -> None:
         return
     from moto.dynamodb.models import DynamoDBBackend
 
-    from chalicelib.local import moto_responses, moto_streams, moto_update
+    from chalicelib.local import moto_responses, moto_sfn, moto_streams, moto_update
 
     untrack_high_volume_models()
     moto_update.install(DynamoDBBackend)
@@ -54,6 +54,7 @@ def apply() -> None:
     DynamoDBBackend.transact_write_items = _transact_write_items  # type: ignore[method-assign]
     _index_queries()
     _stop_started_executions()
+    moto_sfn.install()
     _applied = True
 
 

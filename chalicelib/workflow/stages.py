@@ -9,7 +9,11 @@ iteration per department share and routes on each share's stage.
 A position also says how long the stage's task may wait (``timeout``, for ``TimeoutSecondsPath``):
 until the scope's next *wake* (a clock's yellow point or due time, or a supervision moment). When
 the task times out, the state machine runs a deadline checkpoint (warnings, urgings, supervision,
-applied by :mod:`chalicelib.workflow.timers`) and returns to the same stage. A token armed with a
+applied by :mod:`chalicelib.workflow.timers`) and returns to the same stage. A position whose wake
+has already passed when it is computed is ``due``: the state machine goes straight to the
+checkpoint instead of entering a waiting task with a one-second timeout (such a task could time out
+before its own token was even sent: moto's interpreter then reads the state's input as the timeout -
+issue 16's ``'>' not supported between 'dict' and 'int'`` - and on AWS it is a wasted round trip). A token armed with a
 ``(stage, wake)`` that the committed ticket no longer has is answered at once, so a deadline moved
 earlier (or later) re-arms the wait inside the same execution.
 
@@ -159,6 +163,13 @@ def timeout_seconds(wake: datetime | None, now: datetime, *, after_checkpoint: b
     return min(IDLE_SECONDS, math.ceil(seconds) + 1)
 
 
+def is_due(wake: datetime | None, now: datetime, *, after_checkpoint: bool = False) -> bool:
+    """Whether the scope's checkpoint should run now rather than after a waiting task: its wake has
+    passed. Never right after a checkpoint (one that could not apply what is due waits
+    ``RETRY_SECONDS`` instead: no spinning)."""
+    return wake is not None and wake <= now and not after_checkpoint
+
+
 def _stamp(moment: datetime | None) -> str:
     return timer_timestamp(moment) if moment is not None else NEVER_TIMESTAMP
 
@@ -168,9 +179,11 @@ def share_position(ticket: Ticket, assignment_id: str, policy: Policy, now: date
     """What a share's iteration of the handling Map needs: its stage, wake and timeout."""
     assignment = ticket.assignment(assignment_id)
     wake = scope_wake(ticket, assignment_id, policy)
+    stage = share_stage(ticket, assignment_id)
     return {"scope": assignment_id, "department": assignment.department if assignment else None,
-            "role": assignment.role if assignment else None, "stage": share_stage(ticket, assignment_id),
-            "wake": _stamp(wake), "timeout": timeout_seconds(wake, now, after_checkpoint=after_checkpoint)}
+            "role": assignment.role if assignment else None, "stage": stage,
+            "wake": _stamp(wake), "timeout": timeout_seconds(wake, now, after_checkpoint=after_checkpoint),
+            "due": stage != SHARE_DONE and is_due(wake, now, after_checkpoint=after_checkpoint)}
 
 
 def position(ticket: Ticket, policy: Policy, now: datetime, *, after_checkpoint: bool = False) -> dict[str, Any]:
@@ -180,8 +193,9 @@ def position(ticket: Ticket, policy: Policy, now: datetime, *, after_checkpoint:
     wake = scope_wake(ticket, TICKET_SCOPE, policy)
     timeout = ARCHIVE_WAIT_SECONDS if stage == "archive" else timeout_seconds(
         wake, now, after_checkpoint=after_checkpoint)
+    due = stage not in FINAL_STAGES and stage != "archive" and is_due(wake, now, after_checkpoint=after_checkpoint)
     return {"scope": TICKET_SCOPE, "stage": stage, "status": ticket.status, "wake": _stamp(wake),
-            "timeout": timeout, "shares": [share_position(ticket, a, policy, now, after_checkpoint=after_checkpoint)
+            "timeout": timeout, "due": due, "shares": [share_position(ticket, a, policy, now, after_checkpoint=after_checkpoint)
                                            for a in _waiting_shares(ticket)]}
 
 
