@@ -22,6 +22,7 @@ from chalicelib.api.tickets import tickets_bp
 from chalicelib.api.vocabulary import vocabulary_bp
 from chalicelib.analytics import aggregator, intake_watch  # noqa: F401 - register the analytics stream consumers
 from chalicelib.analytics import hotspots as analytics_hotspots
+from chalicelib.analytics import wall_refresh as analytics_wall
 from chalicelib.dispatch import autodispatch  # noqa: F401 - registers the auto-dispatch stream consumer
 from chalicelib.integration import relay  # noqa: F401 - registers the outbox relay stream consumer
 from chalicelib.integration import reconciliation as partner_reconciliation_jobs
@@ -137,6 +138,12 @@ def monthly_reports(event):
 def hotspot_scan(event):
     """Hourly: districts, categories and respondents whose count jumps above its usual level."""
     analytics_hotspots.alert_new_hotspots(clock.now())
+
+
+@app.schedule("rate(1 minute)", name="wall_refresh")
+def wall_refresh(event):
+    """Every minute: the manager's wall for 近7日/近30日/近90日, stored for GET /stats/wall to read."""
+    analytics_wall.refresh(clock.now())
 
 
 @app.schedule("cron(0 19 ? * SAT *)", name="dispatch_retraining")

@@ -16,7 +16,8 @@ moto, so a 90-day wall at demo size took seconds. The answer is therefore kept p
 by the table stream and are seconds behind anyway) and the backlog for
 :data:`BACKLOG_CACHE_SECONDS`: a manager switching between 近7日, 近30日 and 近90日, or several
 screens showing the wall, cost one computation per period and minute, and the independent reads
-of a computation run side by side.
+of a computation run side by side. The periods the wall page offers are not even computed on the
+request path: a schedule computes and stores them every minute (:mod:`wall_refresh`).
 """
 from __future__ import annotations
 
@@ -32,6 +33,7 @@ from chalicelib.analytics.measures import CUBE_DIMENSIONS, value_of
 from chalicelib.analytics.period import Period, month_period
 from chalicelib.analytics.statistics import Query
 from chalicelib.config import get_settings
+from chalicelib.services import clock
 from chalicelib.store import directory
 from chalicelib.workflow import monitoring
 
@@ -216,7 +218,8 @@ def wall(period: Period, *, queue_counts: Callable[[], dict[str, int]] | None = 
 def compute(period: Period) -> dict[str, Any]:
     """The wall's counter part for ``period``, read now: the daily totals, the five breakdowns
     (whole months from the cube's month cells) and the repeated respondents, read side by side
-    (:data:`READ_WORKERS`)."""
+    (:data:`READ_WORKERS`). ``as_of`` says when (Asia/Shanghai, to the second): the wall shows it."""
+    as_of = clock.now().isoformat(timespec="seconds")
     labels = statistics.Labels()
     for dimension in ("department", "district"):  # the directory read once here, not by each thread
         labels.of(dimension, "")
@@ -232,6 +235,7 @@ def compute(period: Period) -> dict[str, Any]:
     figures = {name: value_of(name, sums) for name in FIGURES}
     answer: dict[str, Any] = {
         "period": period.to_dict(),
+        "as_of": as_of,
         "figures": figures,
         "daily": [{"day": day.isoformat(), **{name: value_of(name, per_day.get(day.isoformat(), Counter()))
                                               for name in DAILY}} for day in period.each_day()],

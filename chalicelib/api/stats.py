@@ -9,7 +9,8 @@ from typing import Any
 
 from chalice import Blueprint
 
-from chalicelib.analytics import alerts, assessment, drilldown, hotspots, measures, statistics, templates, wall
+from chalicelib.analytics import alerts, assessment, drilldown, hotspots, measures, statistics, templates
+from chalicelib.analytics import wall_refresh
 from chalicelib.analytics import period as periods
 from chalicelib.analytics.measures import DIMENSION_LABELS, MEASURES, RATES
 from chalicelib.api.auth import DEPARTMENT_ROLES
@@ -117,9 +118,10 @@ def get_overview(ctx: RequestContext) -> dict[str, Any]:
 
 @route(stats_bp, "/stats/wall", roles=CENTRE_ROLES, query=PERIOD_QUERY,
        summary="The monitoring wall in one answer: figures, daily trend, breakdowns, repeated respondents, "
-               "satisfaction (counters) and the current backlog per work queue", tags=("statistics",))
+               "satisfaction (counters), the current backlog per work queue, and when they were read (as_of); "
+               "the last 7/30/90 days come from the answer the schedule stores every minute", tags=("statistics",))
 def get_wall(ctx: RequestContext) -> dict[str, Any]:
-    return wall.wall(_period(ctx), queue_counts=wall.current_backlog)
+    return wall_refresh.serve(_period(ctx))
 
 
 @route(stats_bp, "/stats/events", roles=STATS_ROLES, query=BY_QUERY,

@@ -4,12 +4,12 @@ period's answer is reused for a minute."""
 from __future__ import annotations
 
 from collections import Counter
-from datetime import date
+from datetime import date, datetime, timedelta
 from typing import Any
 
 import pytest
 
-from chalicelib.analytics import wall
+from chalicelib.analytics import wall, wall_refresh
 from chalicelib.analytics.period import Period, month_period
 from chalicelib.analytics import statistics
 
@@ -94,15 +94,25 @@ def test_the_wall_is_the_centre_s(march, api):
     assert api.get("/stats/wall?from=2030-03-31&to=2030-03-01", user="manager").status == 400
 
 
+def _figures(answer: dict[str, Any]) -> dict[str, Any]:
+    """An answer without ``as_of`` (when it was read), to compare the numbers of two readings."""
+    return {k: v for k, v in answer.items() if k != "as_of"}
+
+
 class _Reads:
-    """Counts the DynamoDB operations made through the shared client (the counters' reads)."""
+    """Counts the DynamoDB operations made through the shared client (the counters' reads), and
+    the partition keys each GetItem asked for."""
 
     def __init__(self) -> None:
         self.calls: Counter = Counter()
         self.items = 0
+        self.got: list[str] = []
 
     def before(self, model: Any, **_: Any) -> None:
         self.calls[model.name] += 1
+
+    def get_item(self, params: dict[str, Any], **_: Any) -> None:
+        self.got.append(params["Key"]["PK"]["S"])
 
     def after(self, parsed: Any, model: Any, **_: Any) -> None:
         if model.name == "Query" and isinstance(parsed, dict):
@@ -117,7 +127,9 @@ def reads():
     events = client("dynamodb").meta.events
     events.register("before-call.dynamodb", counted.before)
     events.register("after-call.dynamodb", counted.after)
+    events.register("before-parameter-build.dynamodb.GetItem", counted.get_item)
     yield counted
+    events.unregister("before-parameter-build.dynamodb.GetItem", counted.get_item)
     events.unregister("before-call.dynamodb", counted.before)
     events.unregister("after-call.dynamodb", counted.after)
 
@@ -145,7 +157,7 @@ def test_the_wall_reads_by_months_and_dimensions_and_reuses_a_period_s_answer(ma
     assert wall.wall(week)["figures"]["received"] == first["figures"]["received"], "callers get copies"
 
     now[0] += 2  # the minute is over: read afresh, same numbers
-    assert wall.wall(week) == first and dict(reads.calls) == {"Query": 7}
+    assert _figures(wall.wall(week)) == _figures(first) and dict(reads.calls) == {"Query": 7}
 
 
 def test_the_backlog_is_counted_per_queue_and_reused_briefly(march, monkeypatch):
@@ -169,3 +181,90 @@ def test_the_backlog_is_counted_per_queue_and_reused_briefly(march, monkeypatch)
     assert wall.current_backlog() == first and len(asked) == 1 + len(departments)
     now[0] += 2
     assert wall.current_backlog() == first and len(asked) == 2 * (1 + len(departments))
+
+
+# ------------------------------------------------------------------ the wall refreshed off the request path
+
+QUARTER = Period(date(2030, 1, 16), date(2030, 4, 15))  # 近90日 on 15 April 2030
+
+
+@pytest.fixture
+def april_15(monkeypatch):
+    """The services' clock at 10:00 on 15 April 2030 (Asia/Shanghai); ``now[0]`` moves it."""
+    from chalicelib.domain.calendar import TZ
+    from chalicelib.services import clock
+
+    now = [datetime(2030, 4, 15, 10, 0, tzinfo=TZ)]
+    monkeypatch.setattr(clock, "now", lambda: now[0])
+    return now
+
+
+def _fire_refresh() -> dict[str, Any]:
+    """The scheduled function as EventBridge invokes it (chalice.test.Client)."""
+    from chalice.test import Client
+
+    from app import app
+
+    with Client(app, stage_name="local") as client:
+        event = client.events.generate_cw_event(source="aws.events", detail_type="Scheduled Event", detail={},
+                                                resources=["arn:aws:events:cn-north-1:000000000000:rule/wall-refresh"])
+        return client.lambda_.invoke("wall_refresh", event)
+
+
+def test_the_schedule_stores_the_wall_of_every_period_the_page_offers(march, april_15, reads):
+    assert [p.days for p in wall_refresh.standard_periods(april_15[0])] == [7, 30, 90]
+    _fire_refresh()
+    assert not reads.calls["Scan"]
+    backlog = wall.count_backlog()
+    for period in wall_refresh.standard_periods(april_15[0]):
+        kept = wall_refresh.stored(period)
+        assert kept is not None, period
+        assert kept["as_of"] == "2030-04-15T10:00:00+08:00"
+        assert _figures(kept) == {**_figures(wall.compute(period)), "queues": backlog}, period
+    assert wall_refresh.stored(QUARTER)["figures"]["received"] == 5
+
+
+def test_the_route_answers_a_fresh_period_with_one_get_item(march, april_15, api, reads, monkeypatch):
+    wall_refresh.refresh()
+    expected = wall_refresh.stored(QUARTER)
+    api.token("manager")  # signed in before counting
+
+    def no_computing(*args, **kwargs):
+        raise AssertionError("a fresh period is not computed")
+
+    monkeypatch.setattr(wall, "compute", no_computing)
+    monkeypatch.setattr(wall, "count_backlog", no_computing)
+    reads.calls.clear()
+    reads.got.clear()
+    april_15[0] += timedelta(seconds=wall_refresh.FRESH_SECONDS - 1)
+    answer = api.get("/stats/wall?from=2030-01-16&to=2030-04-15", user="manager")
+    assert answer.status == 200, answer.body
+    assert answer.json == expected and answer.json["as_of"] == "2030-04-15T10:00:00+08:00"
+    assert reads.got == ["WALL#city"] and dict(reads.calls) == {"GetItem": 1}
+    by_name = api.get("/stats/wall?period=last_7_days", user="manager")
+    assert by_name.status == 200 and by_name.json["period"]["from"] == "2030-04-09"
+
+
+def test_a_stale_missing_or_custom_period_is_computed(march, april_15, api, reads, monkeypatch):
+    wall_refresh.refresh()
+    computed: list[Period] = []
+    real = wall.compute
+
+    def counting(period):
+        computed.append(period)
+        return real(period)
+
+    monkeypatch.setattr(wall, "compute", counting)
+    april_15[0] += timedelta(seconds=wall_refresh.FRESH_SECONDS)  # two runs missed: stale
+    stale = api.get("/stats/wall?from=2030-01-16&to=2030-04-15", user="manager")
+    assert stale.status == 200 and computed == [QUARTER]
+    assert stale.json["as_of"] == "2030-04-15T10:02:00+08:00" and stale.json["figures"]["received"] == 5
+
+    reads.calls.clear()
+    reads.got.clear()
+    custom = api.get("/stats/wall?from=2030-03-04&to=2030-03-10", user="manager")  # not a page period
+    assert custom.status == 200 and computed[-1] == Period(date(2030, 3, 4), date(2030, 3, 10))
+    assert "WALL#city" not in reads.got, "a custom period does not look for a stored wall"
+
+    april_15[0] += timedelta(days=1)  # a new day: its periods were never stored
+    assert wall_refresh.stored(wall_refresh.standard_periods(april_15[0])[0]) is None
