@@ -6,12 +6,10 @@ the timeline events and the outbox messages. Nothing is half-written.
 """
 from __future__ import annotations
 
-import base64
 import hashlib
 import heapq
 import hmac
 import itertools
-import json
 import secrets
 import time
 from contextlib import contextmanager
@@ -25,6 +23,7 @@ from pynamodb.exceptions import DoesNotExist, TransactWriteError
 from pynamodb.transactions import TransactWrite
 
 from chalicelib.config import blind_index_key
+from chalicelib.cursors import decode_cursor, encode_cursor
 from chalicelib.domain.calendar import TZ
 from chalicelib.domain.deadlines import clock_checkpoint
 from chalicelib.domain.errors import ConcurrentModification, NotFound, ValidationFailed
@@ -435,24 +434,3 @@ class TicketRepository:
         for shard in range(CHECKPOINT_SHARDS):
             for item in TicketItem.by_checkpoint.query(f"CK#{shard}", TicketItem.GSI4SK <= bound + "~", limit=limit):
                 yield load_ticket(item)
-
-
-def encode_cursor(key: dict[str, Any] | None) -> str | None:
-    """An opaque pagination cursor."""
-    if not key:
-        return None
-    return base64.urlsafe_b64encode(json.dumps(key, separators=(",", ":")).encode()).decode().rstrip("=")
-
-
-def decode_cursor(cursor: str | None) -> dict[str, Any] | None:
-    """The key behind a cursor; ValidationFailed for a forged or broken one."""
-    if not cursor:
-        return None
-    try:
-        padded = cursor + "=" * (-len(cursor) % 4)
-        key = json.loads(base64.urlsafe_b64decode(padded.encode()).decode())
-    except (ValueError, UnicodeDecodeError):
-        raise ValidationFailed("invalid cursor", details={"cursor": "not a cursor this API gave out"}) from None
-    if not isinstance(key, dict) or not all(isinstance(v, dict) for v in key.values()):
-        raise ValidationFailed("invalid cursor", details={"cursor": "not a cursor this API gave out"})
-    return key
