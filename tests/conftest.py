@@ -32,6 +32,8 @@ from chalicelib.local import moto_patches  # noqa: E402
 
 moto_patches.apply()
 
+from tests.moto_state import MotoState  # noqa: E402
+
 
 def reset_aws_clients() -> None:
     """Forget every cached client so the next call is made inside the current mock."""
@@ -58,17 +60,56 @@ def fresh_mock_aws() -> Any:
     return mock_aws(config={"stepfunctions": {"execute_state_machine": True}})
 
 
-@contextmanager
-def embedded_aws() -> Iterator[dict[str, str]]:
-    """moto in-process with every resource the bootstrap creates from infra/; yields their env and
-    puts it in ``os.environ`` until the block ends."""
+# The state a bootstrap (and a seeding) leaves in moto, built once per process and restored into each
+# fresh mock (tests/moto_state.py). Keyed by everything that state depends on besides the template and
+# data files: the environment, the hour of the wall clock and of the services' clock (a test that
+# moved that clock before the resources were made gets resources made at its time, as before).
+_BUILT: dict[tuple[Any, ...], tuple[MotoState, dict[str, str]]] = {}
+
+
+def _state_key(seeded: bool) -> tuple[Any, ...]:
+    from datetime import datetime
+
+    from chalicelib.domain.calendar import TZ
+    from chalicelib.services import clock
+
+    environment = tuple(sorted((k, v) for k, v in os.environ.items() if not k.startswith("PYTEST_")))
+    hour = "%Y-%m-%dT%H"
+    return seeded, datetime.now(TZ).strftime(hour), clock.now().astimezone(TZ).strftime(hour), environment
+
+
+def _make_resources(seeded: bool) -> dict[str, str]:
+    """Inside a fresh mock: the resources of infra/ (and the demo directory when ``seeded``), restored
+    from this process's copy when it has one, else created and copied; returns their env."""
+    key = _state_key(seeded)
+    built = _BUILT.get(key)
+    if built is not None:
+        state, env = built
+        state.restore()
+        return dict(env)
     from chalicelib.local.bootstrap import bootstrap
 
+    env = bootstrap(None)
+    if seeded:
+        from chalicelib.local.seed import seed_reference_data
+
+        os.environ.update(env)
+        reset_aws_clients()
+        seed_reference_data()
+    _BUILT[key] = (MotoState.capture(), dict(env))
+    return env
+
+
+@contextmanager
+def embedded_aws(*, seeded: bool = False) -> Iterator[dict[str, str]]:
+    """moto in-process with every resource the bootstrap creates from infra/ (plus the demo
+    departments, districts, users and partner when ``seeded``); yields their env and puts it in
+    ``os.environ`` until the block ends. Each block gets its own copy of that state."""
     with fresh_mock_aws():
         reset_aws_clients()
         saved = dict(os.environ)
         try:
-            env = bootstrap(None)
+            env = _make_resources(seeded)
             os.environ.update(env)
             reset_aws_clients()
             yield env
@@ -79,18 +120,20 @@ def embedded_aws() -> Iterator[dict[str, str]]:
 
 
 @pytest.fixture
-def aws() -> Iterator[dict[str, str]]:
-    """moto in-process with every resource the bootstrap creates from infra/; yields their env."""
-    with embedded_aws() as env:
+def aws(request: pytest.FixtureRequest) -> Iterator[dict[str, str]]:
+    """moto in-process with every resource the bootstrap creates from infra/; yields their env.
+
+    When the test also asks for ``seeded`` (directly or through ``api``), the copy restored here
+    is the seeded one, so that seeding costs nothing per test.
+    """
+    with embedded_aws(seeded="seeded" in request.fixturenames) as env:
         yield env
 
 
 @pytest.fixture
 def seeded(aws: dict[str, str]) -> dict[str, str]:
-    """The resources plus the demo departments, districts and users."""
-    from chalicelib.local.seed import seed_reference_data
-
-    seed_reference_data()
+    """The resources plus the demo departments, districts, users and partner (``seed_reference_data``;
+    the ``aws`` fixture restored them)."""
     return aws
 
 
@@ -160,10 +203,7 @@ def module_api() -> Iterator[ApiClient]:
 
     Do not mix with the function-scoped ``aws``/``api`` fixtures in the same module.
     """
-    from chalicelib.local.seed import seed_reference_data
-
-    with embedded_aws() as env:
-        seed_reference_data()
+    with embedded_aws(seeded=True) as env:
         client = ApiClient()
         client.env = env  # type: ignore[attr-defined]
         yield client
@@ -263,3 +303,27 @@ def pii_log(request: pytest.FixtureRequest) -> PiiLogCapture:
     (they read :meth:`PiiLogCapture.take` themselves; the test is not failed for it)."""
     request.node._pii_expected = True
     return PII_LOG_CAPTURE
+
+
+# --------------------------------------------------------------------------- order of files
+# `make test` hands whole files to two workers in collection order (--dist loadfile
+# --no-loadscope-reorder), each taking the next file when it is nearly done. Files that start a
+# subprocess runtime, a browser or `chalice package` take minutes where most take seconds, so they
+# go first: otherwise one of them, handed out last, keeps one worker busy while the other idles.
+# Within a file, and among files of equal weight, the collected order is kept.
+_HEAVY_MARKERS = {"browser": 3, "runtime": 3, "package": 2}
+_HEAVY_FIXTURES = {"runtime": 3, "browser": 3, "built_template": 2}
+
+
+def _weight(item: pytest.Item) -> int:
+    marks = [_HEAVY_MARKERS.get(mark.name, 0) for mark in item.iter_markers()]
+    fixtures = [_HEAVY_FIXTURES.get(name, 0) for name in getattr(item, "fixturenames", ())]
+    return max(marks + fixtures + [0])
+
+
+def pytest_collection_modifyitems(session: pytest.Session, config: pytest.Config, items: list[pytest.Item]) -> None:
+    heaviest: dict[str, int] = {}
+    for item in items:
+        path = item.nodeid.split("::", 1)[0]
+        heaviest[path] = max(heaviest.get(path, 0), _weight(item))
+    items.sort(key=lambda item: -heaviest[item.nodeid.split("::", 1)[0]])

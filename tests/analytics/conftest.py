@@ -16,11 +16,9 @@ import pytest
 def world() -> Iterator[dict[str, str]]:
     """moto with every resource of infra/ and the seeded directory, shared by the module (a package
     scope would outlive this directory: the test tree has no __init__.py)."""
-    from chalicelib.local.seed import seed_reference_data
     from tests.conftest import embedded_aws
 
-    with embedded_aws() as env:
-        seed_reference_data()
+    with embedded_aws(seeded=True) as env:
         _verify_sender()
         yield env
 

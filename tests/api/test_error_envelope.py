@@ -28,6 +28,13 @@ BAD_BODIES: list[bytes] = [
 ]
 
 
+@pytest.fixture
+def api(module_api):
+    """One seeded AWS (and the callers' tokens) for the whole module: the ~250 cases only check that
+    no input causes a 5xx and every refusal is an envelope, which holds whatever an earlier case left."""
+    return module_api
+
+
 def _caller(roles) -> str | None:
     if roles == PUBLIC:
         return None

@@ -99,16 +99,14 @@ def _open_shared() -> tuple[dict[str, str], Any]:
     from app import app
     from chalicelib.aws import client
     from chalicelib.local.pump import EventPump
-    from chalicelib.local.seed import seed_reference_data
     from chalicelib.notifications import recipients
     from chalicelib.services import policy
     from tests.conftest import embedded_aws
 
     stack = ExitStack()
     try:
-        env = stack.enter_context(embedded_aws())
+        env = stack.enter_context(embedded_aws(seeded=True))
         stack.callback(_stop_running, env["TICKET_FLOW_ARN"])  # runs before the mock ends (LIFO)
-        seed_reference_data()
         policy.save_sla_rules(FAST_RULES, expected_version=0, actor="test")
         recipients.forget_cache()
         pump = EventPump(app, env)
