@@ -53,7 +53,7 @@ reset: $(STAMP) portal/dist
 	PYTHONPATH=. $(PY) -m chalicelib.local run --port $(PORT) --reset
 
 test: $(STAMP) portal/dist $(CHROMIUM) checks
-	PYTHONPATH=. $(PY) -m pytest -n 2 --dist loadfile $(PYTEST_ARGS)
+	PYTHONPATH=. $(PY) -m pytest -n 2 --dist loadfile --no-loadscope-reorder $(PYTEST_ARGS)
 
 # External checkers, each installed where it cannot disturb the app's venv: checkov and statelint
 # in .venv-tools (checkov pins boto3/packaging versions the app cannot use), asl-validator in tools/.
@@ -76,7 +76,7 @@ checks: package tools
 	PYTHONPATH=. $(PY) -m infra.checks
 
 test-fast: $(STAMP)
-	PYTHONPATH=. $(PY) -m pytest -n 2 -m "not package and not runtime and not browser" $(PYTEST_ARGS)
+	PYTHONPATH=. $(PY) -m pytest -n 2 --dist loadfile --no-loadscope-reorder -m "not package and not runtime and not browser" $(PYTEST_ARGS)
 
 screenshots: $(STAMP) portal/dist $(CHROMIUM)
 	PORTAL_SCREENSHOTS=docs/screenshots PYTHONPATH=. $(PY) -m pytest -p no:cacheprovider tests/browser/test_workbenches.py $(PYTEST_ARGS)

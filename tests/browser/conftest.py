@@ -27,7 +27,7 @@ CHROMIUM_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic
                   "--disable-background-networking", "--disable-component-update", "--disable-sync"]
 DESKTOP = {"width": 1366, "height": 768}
 PHONE = {"width": 390, "height": 844}
-STARTUP_SECONDS = 90
+STARTUP_SECONDS = 180  # a deadline, not a wait: under `make test` the other worker may be starting one too
 UI_TIMEOUT_MS = 30_000
 expect.set_options(timeout=UI_TIMEOUT_MS)  # a loaded 2-core machine is slow to draw; failures still fail
 
@@ -102,7 +102,8 @@ def runtime(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Runtime]:
                 log.seek(0)
                 pytest.fail(f"the runtime exited early:\n{log.read()[-4000:]}")
             try:
-                if requests.get(f"{base}/health", timeout=1).status_code == 200:
+                # a loaded machine may take seconds to answer: a 1 s timeout could miss every answer
+                if requests.get(f"{base}/health", timeout=10).status_code == 200:
                     break
             except requests.RequestException:
                 pass
