@@ -160,8 +160,11 @@ def csv_rows(text: Any) -> list[dict[str, str]]:
     """The rows of a CSV text with a header line naming :data:`FIELDS` (a UTF-8 BOM is allowed)."""
     if not isinstance(text, str) or not text.strip():
         raise ValidationFailed("empty CSV", details={"csv": "a header line and at least one row"})
-    reader = csv.DictReader(io.StringIO(text.lstrip("\ufeff")))
-    header = [h.strip() for h in (reader.fieldnames or [])]
+    reader = csv.DictReader(io.StringIO(text.lstrip("\ufeff"), newline=""))
+    try:
+        header = [h.strip() for h in (reader.fieldnames or [])]
+    except csv.Error as exc:
+        raise ValidationFailed("the CSV cannot be read", details={"csv": str(exc)[:200]}) from None
     missing = [f for f in REQUIRED if f not in header]
     unknown = [h for h in header if h not in FIELDS]
     if missing or unknown:

@@ -142,6 +142,8 @@ def test_csv_import_links_tickets_and_agents_see_their_own_calls(api):
     assert bad.status == 400
     details = bad.json["error"]["details"]
     assert details["row 1: start"] == "an ISO 8601 time" and details["row 1: caller"] == "a telephone number"
+    for broken in ('"call_id\n', "call_id,ag\rent\n1,2\n", "a\x00b\n"):  # unreadable CSV: a 400, never a 500
+        assert api.post("/calls/import", json={"csv": broken}, user="manager").status == 400, repr(broken)
     assert api.post("/calls/import", json={"csv": "id,who\n1,2\n"}, user="manager").json["error"]["details"] == {
         "header.call_id": "missing column", "header.caller": "missing column", "header.start": "missing column",
         "header.end": "missing column", "header.outcome": "missing column", "header.id": "unknown column",
