@@ -18,6 +18,7 @@ then sends the execution to its back-off, after which it reads again.
 from __future__ import annotations
 
 import json
+from datetime import datetime
 from typing import Any
 
 from chalicelib.domain.errors import NotFound
@@ -51,9 +52,11 @@ def parse(body: str) -> dict[str, Any]:
     return message
 
 
-def answer(token: str, ticket: Ticket, scope: str, policy: Policy, *, after_checkpoint: bool = False) -> dict[str, Any]:
-    """Send the scope's committed position to the waiting task; returns what was sent."""
-    output = stages.scope_position(ticket, scope, policy, clock.now(), after_checkpoint=after_checkpoint)
+def answer(token: str, ticket: Ticket, scope: str, policy: Policy, *, after_checkpoint: bool = False,
+           now: datetime | None = None) -> dict[str, Any]:
+    """Send the scope's committed position (as of ``now``, default the clock) to the waiting task;
+    returns what was sent."""
+    output = stages.scope_position(ticket, scope, policy, now or clock.now(), after_checkpoint=after_checkpoint)
     executions.send_success(token, output)
     return output
 
@@ -90,6 +93,10 @@ def handle_checkpoint(message: dict[str, Any]) -> timers.CheckResult:
     """Apply what is due on the ticket and answer the waiting task with the scope's position."""
     ticket_id, scope = message["ticket_id"], message["scope"]
     policy = ticket_service.current_policy()
+    # The position is computed as of the moment before the checkpoint looked: a wake that passed
+    # while it ran (red right after yellow, on a slow runtime) is then due, not "could not be
+    # applied" (which waits RETRY_SECONDS).
+    checked_at = clock.now()
     result = timers.run_checkpoint(ticket_id, policy=policy)
     if not result.found or result.ticket is None:
         executions.send_success(message["token"], GONE if scope == stages.TICKET_SCOPE else
@@ -97,7 +104,7 @@ def handle_checkpoint(message: dict[str, Any]) -> timers.CheckResult:
         return result
     # the check is recorded, and the sweeper's supervision index follows what the flow now waits for
     records.record_check(ticket_id, now=clock.now(), supervise_at=result.supervise_at)
-    output = answer(message["token"], result.ticket, scope, policy, after_checkpoint=True)
+    output = answer(message["token"], result.ticket, scope, policy, after_checkpoint=True, now=checked_at)
     logger.info("checkpoint handled", extra={"ticket_id": ticket_id, "execution": message.get("execution"),
                                              "scope": scope, "applied": result.summary(), "stage": output["stage"],
                                              "timeout": output["timeout"]})

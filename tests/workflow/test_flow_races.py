@@ -98,3 +98,28 @@ def test_late_parallel_flows_with_concurrent_answers_run_without_runtime_errors(
         assert all(timeout > 1 for timeout in _sign_timeouts(ticket_id))
         assert "Checkpoint" not in entered(ticket_id)  # never the ticket-level back-off path
         assert "BackOff" not in entered(ticket_id) and "ShareBackOff" not in entered(ticket_id)
+
+
+def test_a_wake_that_passes_while_the_checkpoint_runs_is_waited_for_not_retried_later(flow, monkeypatch):
+    """Red falls due while the yellow checkpoint runs (a slow runtime): the answer still waits for
+    red (seconds), not ``RETRY_SECONDS`` as if red had been due and refused."""
+    from freezegun import freeze_time
+
+    from chalicelib.workflow import executions, handlers, timers
+
+    ticket = ticket_in_handling()
+    state = ticket.clocks["sign:A1"]
+    sent: list[dict] = []
+    monkeypatch.setattr(executions, "send_success", lambda token, output: sent.append(output) or True)
+    original = timers.run_checkpoint
+    with freeze_time(state.yellow_at + timedelta(seconds=0.2)) as frozen:
+        def slow_checkpoint(ticket_id: str, **kwargs):  # type: ignore[no-untyped-def]
+            result = original(ticket_id, **kwargs)
+            frozen.move_to(state.due + timedelta(seconds=0.5))  # red passed meanwhile
+            return result
+
+        monkeypatch.setattr(timers, "run_checkpoint", slow_checkpoint)
+        handlers.handle_checkpoint({"kind": "checkpoint", "ticket_id": ticket.id, "token": "t", "scope": "A1",
+                                    "stage": "sign"})
+    assert service.repository().get(ticket.id).clocks["sign:A1"].warning == "yellow"
+    assert sent[-1]["stage"] == "sign" and sent[-1]["timeout"] < stages.RETRY_SECONDS
