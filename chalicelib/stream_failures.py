@@ -21,16 +21,14 @@ from __future__ import annotations
 import json
 import time
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
 from chalicelib.aws import client
 from chalicelib.config import get_settings, stream_dlq_url
 from chalicelib.observability import logger
-
-if TYPE_CHECKING:  # streams imports this module
-    from chalicelib.streams import TableChange
+from chalicelib.stream_records import TableChange
 
 GIVE_UP_AFTER_ATTEMPTS = 3
 """Failed attempts at one change, by one consumer, before the function gives it up (the mapping

@@ -20,62 +20,11 @@ function per consumer.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from decimal import Decimal
 from typing import Any, Callable
-
-from boto3.dynamodb.types import TypeDeserializer
 
 from chalicelib import stream_failures
 from chalicelib.observability import logger
-
-_deserializer = TypeDeserializer()
-
-
-@dataclass(frozen=True)
-class TableChange:
-    """One changed item: what happened, its keys, and its images before and after."""
-
-    event_id: str
-    event_name: str  # INSERT | MODIFY | REMOVE
-    sequence_number: str
-    pk: str
-    sk: str
-    new: dict[str, Any] | None
-    old: dict[str, Any] | None
-
-    @property
-    def item(self) -> dict[str, Any]:
-        """The newest image there is."""
-        return self.new if self.new is not None else (self.old or {})
-
-
-def _plain(value: Any) -> Any:
-    if isinstance(value, Decimal):
-        return int(value) if value == value.to_integral_value() else float(value)
-    if isinstance(value, dict):
-        return {k: _plain(v) for k, v in value.items()}
-    if isinstance(value, (list, set, tuple)):
-        return [_plain(v) for v in value]
-    return value
-
-
-def _image(raw: dict[str, Any] | None) -> dict[str, Any] | None:
-    if raw is None:
-        return None
-    return _plain({k: _deserializer.deserialize(v) for k, v in raw.items()})
-
-
-def parse(event: dict[str, Any]) -> list[TableChange]:
-    """The stream event's records as :class:`TableChange` values."""
-    changes = []
-    for record in event.get("Records", []):
-        ddb = record.get("dynamodb", {})
-        keys = _image(ddb.get("Keys")) or {}
-        changes.append(TableChange(
-            event_id=record.get("eventID", ""), event_name=record.get("eventName", ""),
-            sequence_number=str(ddb.get("SequenceNumber", "")), pk=str(keys.get("PK", "")), sk=str(keys.get("SK", "")),
-            new=_image(ddb.get("NewImage")), old=_image(ddb.get("OldImage"))))
-    return changes
+from chalicelib.stream_records import TableChange, parse  # re-exported: the consumers' record type
 
 
 Consumer = Callable[[list[TableChange]], None]
