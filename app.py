@@ -23,7 +23,6 @@ from chalicelib.api.vocabulary import vocabulary_bp
 from chalicelib.analytics import aggregator, intake_watch  # noqa: F401 - register the analytics stream consumers
 from chalicelib.analytics import hotspots as analytics_hotspots
 from chalicelib.analytics import wall_refresh as analytics_wall
-from chalicelib.dispatch import autodispatch  # noqa: F401 - registers the auto-dispatch stream consumer
 from chalicelib.integration import relay  # noqa: F401 - registers the outbox relay stream consumer
 from chalicelib.integration import reconciliation as partner_reconciliation_jobs
 from chalicelib.integration import reports as partner_reports
@@ -34,6 +33,7 @@ from chalicelib.notifications import events as notification_events  # noqa: F401
 from chalicelib.notifications import port as notifications
 from chalicelib.reports import monthly_run
 from chalicelib.reports import worker as report_worker
+from chalicelib.services import autodispatch  # noqa: F401 - registers the auto-dispatch stream consumer
 from chalicelib.services import clock
 from chalicelib.workflow import handlers as workflow_handlers
 from chalicelib.workflow import starter as workflow_starter  # noqa: F401 - registers the workflow starter consumer

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from dispatch_helpers import act, register, submission
 
-from chalicelib.dispatch import autodispatch
 from chalicelib.dispatch.registry import bundled_version
+from chalicelib.services import autodispatch
 
 UNSURE = {
     "kind": "help_request", "channel": "phone",

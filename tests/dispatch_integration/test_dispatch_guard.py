@@ -6,8 +6,8 @@ from __future__ import annotations
 
 from dispatch_helpers import act, register, submission
 
-from chalicelib.dispatch import autodispatch, corrections, guard
-from chalicelib.services import clock
+from chalicelib.dispatch import corrections, guard
+from chalicelib.services import autodispatch, clock
 
 # Two prepaid-card complaints the bundled model sends to MARKET alone, one surer than the other.
 SURE_FACTS = "健身房突然关门停业，办的预付卡里还有3000元余额无法退还，商家联系不上。"

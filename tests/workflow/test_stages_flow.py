@@ -65,7 +65,7 @@ class Walk:
 @pytest.fixture
 def manual_dispatch(monkeypatch):
     """The model dispatches nothing by itself (these paths need a dispatcher's mode)."""
-    from chalicelib.dispatch import autodispatch
+    from chalicelib.services import autodispatch
 
     monkeypatch.setattr(autodispatch, "auto_dispatch", lambda ticket_id: "disabled")
 

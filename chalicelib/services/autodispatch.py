@@ -11,21 +11,23 @@ dispatcher's queue with the model's top 3.
 The consumer re-reads the ticket before acting, and a ticket a dispatcher already took, or that
 comes back to ``to_dispatch`` after a return (Art. 41: the centre decides again), is left alone,
 so replays of the stream are harmless.
+
+A ticket use case, so it lives in the services layer and changes the ticket through the one door
+(:class:`chalicelib.services.tickets.TicketService`); :mod:`chalicelib.dispatch` keeps the model
+side (predictor, guard, taxonomy) and never imports services (the layers of docs/architecture.md).
 """
 from __future__ import annotations
 
 from typing import Any
 
 from chalicelib import streams
+from chalicelib.dispatch import guard
 from chalicelib.domain.errors import ConcurrentModification, IllegalTransition, NotFound, ValidationFailed
 from chalicelib.domain.ticket import BASIS_POINTS, SYSTEM_ACTOR, DispatchRecommendation, Status, Ticket
 from chalicelib.domain.vocabulary import ACCEPTING  # the statuses before the acceptance decision
 from chalicelib.observability import count, logger
 from chalicelib.services import recommend
 from chalicelib.services import tickets as service
-
-from . import guard
-
 
 
 def _percent(bp: int) -> str:
@@ -95,8 +97,9 @@ def auto_dispatch(ticket_id: str) -> str:
     settings = recommend.dispatch_settings()
     if not settings.auto_dispatch:
         return "disabled"
+    door = service.default()
     try:
-        ticket = service.repository().get(ticket_id)
+        ticket = door.repository.get(ticket_id)
     except NotFound:
         return "not_found"
     rec = ticket.recommendation
@@ -110,7 +113,7 @@ def auto_dispatch(ticket_id: str) -> str:
         threshold_bp = max(threshold_bp, guarded.threshold_bp)
     params = dispatch_params(ticket, rec, threshold_bp)
     try:
-        service.act(ticket_id, "dispatch", params, SYSTEM_ACTOR, check_scope=False)
+        door.act(ticket_id, "dispatch", params, SYSTEM_ACTOR)
     except (ConcurrentModification, IllegalTransition):
         return "taken"  # a dispatcher was quicker: theirs stands
     except ValidationFailed as exc:  # e.g. the model knows a department the directory no longer has
