@@ -8,7 +8,8 @@ import math
 from chalicelib.domain.errors import IllegalTransition
 from chalicelib.domain.ticket import SYSTEM_ACTOR
 from chalicelib.services import tickets as service
-from chalicelib.workflow import stages, timers
+from chalicelib.services.tickets import TicketService
+from chalicelib.workflow import stages
 from tests.workflow.conftest import DISPATCHER, HANDLER, MANAGER
 from tests.workflow.flowhistory import entered, history, timeline_sequence, top_sequence
 from tests.workflow.test_stages_flow import Walk, _closure, _dispatch_single
@@ -44,14 +45,14 @@ def test_the_longest_realistic_ticket_stays_far_below_the_history_limit(flow):
 
 
 def test_a_refused_step_waits_instead_of_spinning(flow, monkeypatch):
-    original = timers.lifecycle.apply
+    original = TicketService.change
 
-    def refuse(*args, **kwargs):  # the rules refuse the system's own steps (a bug, not a race)
-        if kwargs.get("actor") is SYSTEM_ACTOR:
+    def refuse(self, ticket, changes, actor, **kwargs):  # the rules refuse the system's own steps (a bug)
+        if actor is SYSTEM_ACTOR:
             raise IllegalTransition("refused for the test")
-        return original(*args, **kwargs)
+        return original(self, ticket, changes, actor, **kwargs)
 
-    monkeypatch.setattr(timers.lifecycle, "apply", refuse)
+    monkeypatch.setattr(TicketService, "change", refuse)
     walk = Walk(flow).accept_and_dispatch(_dispatch_single())  # sign: yellow after 1.5 s
     flow.until(lambda: "ShareCheckpoint" in entered(walk.id), what="the sign deadline")
     flow.until(lambda: entered(walk.id)[-1] == "Sign", what="back in the sign stage")
