@@ -119,6 +119,31 @@ def stream_dlq_url() -> str:
     return _env("STREAM_DLQ_URL")
 
 
+# The dispatch model's files (chalicelib/dispatch/): "" means the module's own default (the checkout's or
+# the Lambda layer's copy), which it knows; the tests and the offline tools set these.
+
+
+def dispatch_data_dir() -> str:
+    """Where the gazetteer, user dictionary and taxonomy are (``DISPATCH_DATA_DIR``); "" for the default."""
+    return _env("DISPATCH_DATA_DIR")
+
+
+def dispatch_model_dir() -> str:
+    """The default model's artifact directory (``DISPATCH_MODEL_DIR``); "" for the default."""
+    return _env("DISPATCH_MODEL_DIR")
+
+
+def dispatch_model_check_seconds() -> str:
+    """How often a container looks for a newly promoted model (``DISPATCH_MODEL_CHECK_SECONDS``); "" for
+    the registry's default."""
+    return _env("DISPATCH_MODEL_CHECK_SECONDS")
+
+
+def dispatch_jieba_cache() -> str:
+    """jieba's dictionary cache file (``DISPATCH_JIEBA_CACHE``); "" for the default."""
+    return _env("DISPATCH_JIEBA_CACHE")
+
+
 @dataclass(frozen=True)
 class ObservabilitySettings:
     """Powertools' service name, metric namespace and switch (Powertools' own variable names)."""

@@ -12,7 +12,6 @@ month by month with one Query each (never a Scan).
 """
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any, Iterator
@@ -23,6 +22,7 @@ from pynamodb.models import Model
 from chalicelib.domain.calendar import TZ
 from chalicelib.domain.errors import ValidationFailed
 from chalicelib.domain.ticket import aware
+from chalicelib.store.models import TableMeta
 
 PARTITION_PREFIX = "LABEL#"
 
@@ -30,12 +30,8 @@ PARTITION_PREFIX = "LABEL#"
 class LabelledExampleItem(Model):
     """One labelled example (``LABEL#<yyyy-mm>`` / ``<at>#<ticket id>#<version>``), written once."""
 
-    class Meta:
-        table_name = os.environ.get("TABLE_NAME", "tickets")
-        region = os.environ.get("AWS_DEFAULT_REGION") or os.environ.get("AWS_REGION") or "us-east-1"
-        max_retry_attempts = 3
-        connect_timeout_seconds = 2
-        read_timeout_seconds = 10
+    class Meta(TableMeta):  # the single table, declared once in store/models.py
+        pass
 
     PK = UnicodeAttribute(hash_key=True)
     SK = UnicodeAttribute(range_key=True)

@@ -5,17 +5,17 @@
 """
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
-DATA_ENV = "DISPATCH_DATA_DIR"
+from chalicelib.config import dispatch_data_dir
+
 REPO_DATA = Path(__file__).resolve().parents[2] / "data"
 LAYER_DATA = Path("/opt/dispatch/data")
 
 
 def data_dir() -> Path:
     """The data root holding ``dispatch/`` and ``taxonomy/``."""
-    env = os.environ.get(DATA_ENV)
+    env = dispatch_data_dir()  # read at each call: tests and tools point it elsewhere
     if env:
         return Path(env)
     if (REPO_DATA / "dispatch").is_dir() or not LAYER_DATA.is_dir():

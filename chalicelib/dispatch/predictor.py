@@ -14,6 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
+from ..config import dispatch_model_dir
 from ..domain.errors import ValidationFailed
 from . import artifact as artifact_io
 from .paths import data_dir
@@ -22,7 +23,6 @@ from .textproc import AnalyzerConfig, Knowledge, analyze
 
 BUNDLED_MODEL_DIR = data_dir() / "dispatch" / "model"
 LAYER_MODEL_DIR = Path("/opt/dispatch/model")
-MODEL_DIR_ENV = "DISPATCH_MODEL_DIR"
 
 
 @dataclass(frozen=True)
@@ -229,7 +229,7 @@ def load_model(source: str | os.PathLike[str] | bytes) -> Predictor:
 
 def default_model_dir() -> Path:
     """Where the default model lives: env override, the Lambda layer, or the bundled copy."""
-    env = os.environ.get(MODEL_DIR_ENV)
+    env = dispatch_model_dir()
     if env:
         return Path(env)
     if (LAYER_MODEL_DIR / artifact_io.METADATA).exists():

@@ -25,7 +25,6 @@ nor numpy until a model is loaded.
 from __future__ import annotations
 
 import json
-import os
 import re
 import threading
 import time
@@ -37,7 +36,7 @@ from typing import TYPE_CHECKING, Any
 from botocore.exceptions import BotoCoreError, ClientError
 
 from chalicelib.aws import client
-from chalicelib.config import get_settings
+from chalicelib.config import dispatch_model_check_seconds, get_settings
 from chalicelib.domain.calendar import TZ
 from chalicelib.domain.errors import Conflict, ConcurrentModification, NotFound, ValidationFailed
 from chalicelib.observability import logger
@@ -51,7 +50,6 @@ PREFIX = "dispatch/"
 ACTIVE_KEY = PREFIX + "active.json"
 INDEX_KIND = "MODEL"
 POINTER_KEY = "DISPATCH_MODEL"
-CHECK_SECONDS_ENV = "DISPATCH_MODEL_CHECK_SECONDS"
 DEFAULT_CHECK_SECONDS = 60.0
 MAX_HISTORY = 20
 VERSION_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
@@ -393,7 +391,7 @@ class ActiveModel:
     def check_seconds(self) -> float:
         if self._check_seconds is not None:
             return self._check_seconds
-        return float(os.environ.get(CHECK_SECONDS_ENV) or DEFAULT_CHECK_SECONDS)
+        return float(dispatch_model_check_seconds() or DEFAULT_CHECK_SECONDS)
 
     def predictor(self, *, force_check: bool = False) -> "Predictor":
         """The active model's predictor (loading it on first use or after a promotion)."""

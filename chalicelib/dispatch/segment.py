@@ -15,10 +15,10 @@ import os
 from collections.abc import Iterable
 from pathlib import Path
 
+from ..config import dispatch_jieba_cache
 from .paths import data_dir
 
 USERDICT = data_dir() / "dispatch" / "userdict.txt"
-CACHE_ENV = "DISPATCH_JIEBA_CACHE"
 LAYER_CACHE = Path("/opt/dispatch/jieba.cache")
 
 #: Frequency given to user words: high enough that jieba keeps them whole.
@@ -57,7 +57,7 @@ def build_user_words(extra: Iterable[str] = ()) -> list[str]:
 
 
 def _cache_file() -> str | None:
-    env = os.environ.get(CACHE_ENV)
+    env = dispatch_jieba_cache()
     if env:
         return env
     if LAYER_CACHE.exists():

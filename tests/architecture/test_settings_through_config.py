@@ -15,12 +15,6 @@ NOT_DEPLOYED = ("chalicelib/local/",)
 STILL_READING = {
     # a command-line tool: its argparse defaults (listed in config.OPTIONAL_SETTINGS)
     "chalicelib/integration/simulator.py": "the partner simulator's --base-url/--secret defaults",
-    # owned by the dispatch work, to move to config.py (and corrections' Meta to store.models.TableMeta)
-    "chalicelib/dispatch/paths.py": "DISPATCH_DATA_DIR",
-    "chalicelib/dispatch/predictor.py": "DISPATCH_MODEL_DIR",
-    "chalicelib/dispatch/registry.py": "DISPATCH_MODEL_CHECK_SECONDS",
-    "chalicelib/dispatch/segment.py": "DISPATCH_JIEBA_CACHE",
-    "chalicelib/dispatch/corrections.py": "TABLE_NAME and the region, for LabelledExampleItem's own Meta",
 }
 
 
