@@ -375,7 +375,7 @@ def act(ticket_id: str, action: str, params: Any, actor: Actor, *, expected_vers
 
     ``check_scope`` is obsolete and has no effect: the door checks the department scope of every
     department actor, and other actors (citizen, system) were never scope-checked here. It stays
-    until its last callers (api/public.py, dispatch/autodispatch.py) drop it.
+    until its last caller (api/public.py) drops it.
     """
     del check_scope
     return default().act(ticket_id, action, params, actor, expected_version=expected_version)
