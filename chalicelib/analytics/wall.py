@@ -25,7 +25,6 @@ import copy
 import threading
 import time
 from collections import Counter, OrderedDict, defaultdict
-from concurrent.futures import ThreadPoolExecutor
 from typing import Any, Callable, Hashable
 
 from chalicelib.analytics import counters, statistics
@@ -33,6 +32,7 @@ from chalicelib.analytics.measures import CUBE_DIMENSIONS, value_of
 from chalicelib.analytics.period import Period, month_period
 from chalicelib.analytics.statistics import Query
 from chalicelib.config import get_settings
+from chalicelib.context_pool import ContextPool
 from chalicelib.services import clock
 from chalicelib.store import directory
 from chalicelib.workflow import monitoring
@@ -118,7 +118,7 @@ def count_backlog() -> dict[str, int]:
     scopes = [monitoring.Scope(kind="centre", owner=monitoring.CENTER)]
     scopes += [monitoring.Scope(kind="department", owner=str(entry["code"]))
                for entry in directory.list_entries(directory.DEPARTMENTS) if entry.get("code")]
-    with ThreadPoolExecutor(max_workers=BACKLOG_WORKERS) as pool:
+    with ContextPool(max_workers=BACKLOG_WORKERS) as pool:
         answers = list(pool.map(monitoring.queue_counts, scopes))
     counts = dict(answers[0])
     for name in DEPARTMENT_BACKLOG:
@@ -152,7 +152,7 @@ def _part_of_month(dimension: str, part: Period) -> Sums:
     return {dimension: counters.totals(dimension, part)}
 
 
-def _breakdown_sums(period: Period, pool: ThreadPoolExecutor) -> Sums:
+def _breakdown_sums(period: Period, pool: ContextPool) -> Sums:
     """Every value of the five breakdown dimensions with its measures summed over ``period``: the
     months it covers whole from the cube's month cells, the others from each dimension's day items."""
     jobs = []
@@ -223,7 +223,7 @@ def compute(period: Period) -> dict[str, Any]:
     labels = statistics.Labels()
     for dimension in ("department", "district"):  # the directory read once here, not by each thread
         labels.of(dimension, "")
-    with ThreadPoolExecutor(max_workers=READ_WORKERS) as pool:
+    with ContextPool(max_workers=READ_WORKERS) as pool:
         daily = pool.submit(lambda: counters.read("total", period, by_day=True).get(counters.TOTAL, {}))
         respondents = pool.submit(_hot_respondents, period)
         breakdown_sums = _breakdown_sums(period, pool)

@@ -110,6 +110,7 @@ class LocalRuntime:
             # items (the starter restarts each accepted ticket's flow) and the sweeper, run at once,
             # applies what fell due while the runtime was down.
             self.pump.force_due("sweeper")
+        self.pump.force_due("wall_refresh")  # the manager's wall is stored at once, not a minute after start
         self.http = LocalHttpServer(self.port, EnvelopeGateway(app), ROOT / "portal" / "dist")
         self.http.start()
         self.pump.start()
@@ -192,6 +193,7 @@ class LocalRuntime:
                          "seconds": round(seconds, 1)}
         snapshot.write_state(self.data_dir, state)
         print(f"  demo data: {result['tickets']} tickets seeded in {seconds:.0f} s", flush=True)
+        self.pump.force_due("wall_refresh")  # the wall shows the seeded tickets on the next pass
 
     def _wait_healthy(self, timeout: float = 30.0) -> None:
         deadline = time.monotonic() + timeout

@@ -7,13 +7,13 @@ under ``degraded`` and detailed under its own name; a component that is down mak
 """
 from __future__ import annotations
 
-from concurrent.futures import ThreadPoolExecutor
 from typing import Any, Callable
 
 from botocore.exceptions import BotoCoreError, ClientError
 
 from chalicelib.aws import client
 from chalicelib.config import Settings, get_settings
+from chalicelib.context_pool import ContextPool
 
 
 def _checks(settings: Settings) -> dict[str, Callable[[], object]]:
@@ -50,7 +50,7 @@ def component_status(settings: Settings | None = None) -> dict[str, str]:
     """Component name -> "ok" or what went wrong, checked in parallel."""
     settings = settings or get_settings()
     checks = _checks(settings)
-    with ThreadPoolExecutor(max_workers=len(checks)) as pool:
+    with ContextPool(max_workers=len(checks)) as pool:
         results = dict(zip(checks, pool.map(_run, checks.values())))
     return results
 

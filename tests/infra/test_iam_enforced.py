@@ -300,7 +300,7 @@ def run_flows(world: World) -> dict[str, Any]:
 
     # schedules: each runs as its own function
     for name in ("sweeper", "webhook_retries", "data_center_daily_report", "partner_reconciliation",
-                 "monthly_reports", "hotspot_scan", "dispatch_retraining"):
+                 "monthly_reports", "hotspot_scan", "dispatch_retraining", "wall_refresh"):
         assert world.pump.fire_schedule(name), f"{name} failed"
     world.pump.drain()
     return seen
