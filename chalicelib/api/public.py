@@ -83,5 +83,5 @@ def track(ctx: RequestContext, code: str) -> dict[str, Any]:
 def evaluate(ctx: RequestContext, code: str) -> dict[str, Any]:
     ticket = tracking.prove(code, ctx.body["phone_last4"], ctx.source_ip or "unknown")
     params = {k: ctx.body[k] for k in ("satisfaction", "solved", "comment") if k in ctx.body}
-    updated = service.act(ticket.id, "evaluate", params, _citizen(), check_scope=False)
+    updated = service.act(ticket.id, "evaluate", params, _citizen())
     return _public_view(updated)

@@ -369,13 +369,6 @@ def register(data: Any, actor: Actor) -> Registration:
     return default().register(data, actor)
 
 
-def act(ticket_id: str, action: str, params: Any, actor: Actor, *, expected_version: int | None = None,
-        check_scope: bool = True) -> Ticket:
-    """:meth:`TicketService.act` through the default door.
-
-    ``check_scope`` is obsolete and has no effect: the door checks the department scope of every
-    department actor, and other actors (citizen, system) were never scope-checked here. It stays
-    until its last caller (api/public.py) drops it.
-    """
-    del check_scope
+def act(ticket_id: str, action: str, params: Any, actor: Actor, *, expected_version: int | None = None) -> Ticket:
+    """:meth:`TicketService.act` through the default door."""
     return default().act(ticket_id, action, params, actor, expected_version=expected_version)
