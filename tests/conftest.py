@@ -61,21 +61,18 @@ def fresh_mock_aws() -> Any:
 
 
 # The state a bootstrap (and a seeding) leaves in moto, built once per process and restored into each
-# fresh mock (tests/moto_state.py). Keyed by everything that state depends on besides the template and
-# data files: the environment, the hour of the wall clock and of the services' clock (a test that
-# moved that clock before the resources were made gets resources made at its time, as before).
+# fresh mock (tests/moto_state.py). Keyed by what that state depends on besides the template and the
+# data files: the environment, and the hour (seeding stamps partner keys and audit entries with the
+# time; a copy never crosses a day, or an hour, boundary). Tests that fake the services' clock do so
+# after these fixtures, so the resources are made at the real time, as they always were.
 _BUILT: dict[tuple[Any, ...], tuple[MotoState, dict[str, str]]] = {}
 
 
 def _state_key(seeded: bool) -> tuple[Any, ...]:
-    from datetime import datetime
-
-    from chalicelib.domain.calendar import TZ
-    from chalicelib.services import clock
+    from datetime import datetime, timezone
 
     environment = tuple(sorted((k, v) for k, v in os.environ.items() if not k.startswith("PYTEST_")))
-    hour = "%Y-%m-%dT%H"
-    return seeded, datetime.now(TZ).strftime(hour), clock.now().astimezone(TZ).strftime(hour), environment
+    return seeded, datetime.now(timezone.utc).strftime("%Y-%m-%dT%H"), environment  # UTC+8: same hours
 
 
 def _make_resources(seeded: bool) -> dict[str, str]:
