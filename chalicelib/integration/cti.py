@@ -10,47 +10,22 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from chalicelib.domain.errors import DomainError, NotFound, ValidationFailed
+from chalicelib.domain.errors import ValidationFailed
 from chalicelib.domain.jsonbody import parse_json
 from chalicelib.integration import keys as partner_keys
-from chalicelib.integration import registry, signing
-from chalicelib.observability import logger
+from chalicelib.integration import registry
+from chalicelib.integration.keys import SignatureRejected
 
 KIND = "call_center"
 EVENT_TYPE = "call.completed"
 
 
-class CtiSignatureRejected(DomainError):
-    """Not an authentic, fresh webhook of an enabled call-centre partner (HTTP 401)."""
-
-    code = "invalid_signature"
-    http_status = 401
-
-
 def verify(partner_id: str, headers: dict[str, str], raw: bytes, now: datetime) -> None:
-    """Raise :class:`CtiSignatureRejected` unless a call-centre partner signed exactly these bytes."""
+    """Raise :class:`SignatureRejected` unless a call-centre partner signed exactly these bytes."""
     entry = registry.find(partner_id, cached=True)
     if entry is None or not entry.get("enabled", True) or entry.get("kind") != KIND:
-        raise CtiSignatureRejected("unknown or disabled call-centre partner")
-
-    def check(force: bool) -> None:
-        bundle = partner_keys.store.load(partner_id, force=force)
-        signing.verify(headers, raw, now=now.timestamp(),
-                       hmac_secrets=partner_keys.active(bundle, "hmac", now),
-                       public_keys=partner_keys.active(bundle, "ed25519_public", now))
-    try:
-        try:
-            check(False)
-        except signing.SignatureError as exc:
-            if exc.reason != "no_matching_signature" or not partner_keys.store.may_refresh(partner_id):
-                raise
-            check(True)
-    except signing.SignatureError as exc:
-        logger.info("cti webhook signature rejected", extra={"partner": partner_id, "reason": exc.reason})
-        raise CtiSignatureRejected("the webhook signature could not be verified",
-                                   details={"reason": exc.reason}) from None
-    except NotFound:
-        raise CtiSignatureRejected("the partner has no keys") from None
+        raise SignatureRejected("unknown or disabled call-centre partner")
+    partner_keys.verify_signed(partner_id, headers, raw, now)
 
 
 def calls_of(raw: bytes) -> list[Any]:

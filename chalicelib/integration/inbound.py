@@ -55,7 +55,8 @@ from chalicelib.domain.errors import (
 from chalicelib.domain.jsonbody import parse_json
 from chalicelib.domain.ticket import CENTER, Actor, AssignmentRole, AssignmentStatus, Outcome, Role, Ticket
 from chalicelib.integration import keys as partner_keys
-from chalicelib.integration import records, registry, signing
+from chalicelib.integration.keys import SignatureRejected
+from chalicelib.integration import records, registry
 from chalicelib.integration.records import InboundItem, LinkItem, MappingItem, iso
 from chalicelib.observability import logger
 from chalicelib.services import clock
@@ -66,13 +67,6 @@ from chalicelib.store.tickets import Companion, companions
 IDEMPOTENCY_DAYS = 7  # longer than the partners' retry schedules (Standard Webhooks: ~3 days)
 LEDGER_TTL_DAYS = records.LEDGER_TTL_DAYS
 CHANNEL_OF_KIND = {"upper": "upper_level", "hotline_12345": "hotline_12345"}
-
-
-class SignatureRejected(DomainError):
-    """The request is not a partner's authentic, fresh webhook (HTTP 401)."""
-
-    code = "invalid_signature"
-    http_status = 401
 
 
 class WebhookIdReused(Conflict):
@@ -193,30 +187,10 @@ def receive(partner_id: str, headers: dict[str, str], raw: bytes, *, now: dateti
     entry = registry.find(partner_id, cached=True)
     if entry is None or not entry.get("enabled", True):
         raise SignatureRejected("unknown or disabled partner")
-    verified = _verify(partner_id, headers, raw, now)
+    verified = partner_keys.verify_signed(partner_id, headers, raw, now)
     event = parse(raw, entry["kind"], now)
     door = service or tickets.default()
     return _process(entry, verified.id, hashlib.sha256(raw).hexdigest(), event, now, door, lambda_context)
-
-
-def _verify(partner_id: str, headers: dict[str, str], raw: bytes, now: datetime) -> signing.WebhookHeaders:
-    def check(force: bool) -> signing.WebhookHeaders:
-        bundle = partner_keys.store.load(partner_id, force=force)
-        return signing.verify(headers, raw, now=now.timestamp(),
-                              hmac_secrets=partner_keys.active(bundle, "hmac", now),
-                              public_keys=partner_keys.active(bundle, "ed25519_public", now))
-    try:
-        try:
-            return check(False)
-        except signing.SignatureError as exc:
-            if exc.reason != "no_matching_signature" or not partner_keys.store.may_refresh(partner_id):
-                raise
-            return check(True)  # a key rotated by another instance: look once more
-    except signing.SignatureError as exc:
-        logger.info("webhook signature rejected", extra={"partner": partner_id, "reason": exc.reason})
-        raise SignatureRejected("the webhook signature could not be verified", details={"reason": exc.reason}) from None
-    except NotFound:
-        raise SignatureRejected("the partner has no keys") from None
 
 
 # --------------------------------------------------------------------------- idempotency

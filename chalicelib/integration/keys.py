@@ -28,8 +28,9 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from chalicelib.aws import client
-from chalicelib.domain.errors import Conflict, NotFound, ValidationFailed
+from chalicelib.domain.errors import Conflict, DomainError, NotFound, ValidationFailed
 from chalicelib.integration import signing
+from chalicelib.observability import logger
 
 KINDS = ("hmac", "ed25519_public", "ed25519_signing")
 SECRET_PREFIX = "partners/"
@@ -204,3 +205,35 @@ store = KeyStore()
 def active(keys: list[PartnerKey], kind: str, now: datetime) -> list[str]:
     """Values of the active keys of one kind."""
     return [k.value for k in keys if k.kind == kind and k.active(now)]
+
+
+class SignatureRejected(DomainError):
+    """The request is not a partner's authentic, fresh webhook (HTTP 401)."""
+
+    code = "invalid_signature"
+    http_status = 401
+
+
+def verify_signed(partner_id: str, headers: dict[str, str], raw: bytes, now: datetime) -> signing.WebhookHeaders:
+    """The verified webhook headers, if ``partner_id`` signed exactly ``raw`` with one of its active keys.
+
+    Several keys are active during a rotation; a key rotated by another instance is looked up once
+    more before the signature is refused. Only the partner and the reason are logged, never the body.
+    Raises :class:`SignatureRejected`."""
+    def check(force: bool) -> signing.WebhookHeaders:
+        bundle = store.load(partner_id, force=force)
+        return signing.verify(headers, raw, now=now.timestamp(),
+                              hmac_secrets=active(bundle, "hmac", now),
+                              public_keys=active(bundle, "ed25519_public", now))
+    try:
+        try:
+            return check(False)
+        except signing.SignatureError as exc:
+            if exc.reason != "no_matching_signature" or not store.may_refresh(partner_id):
+                raise
+            return check(True)  # a key rotated by another instance: look once more
+    except signing.SignatureError as exc:
+        logger.info("webhook signature rejected", extra={"partner": partner_id, "reason": exc.reason})
+        raise SignatureRejected("the webhook signature could not be verified", details={"reason": exc.reason}) from None
+    except NotFound:
+        raise SignatureRejected("the partner has no keys") from None
