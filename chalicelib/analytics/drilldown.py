@@ -4,7 +4,8 @@ Every counted fact (except durations) also has a small item ``AGGF#<yyyy-mm>#<me
 ``<dd>#<dept>#<ticket>#<version>#<n>`` written with the counters, so a figure - "MARKET's late
 signings in March in GUSU" - lists exactly the tickets that made it: one Query per month of the
 period, the other dimensions filtered, paginated. A page costs what it shows, not what the
-period holds.
+period holds. A department's figure includes its grassroots offices' facts (as the statistics
+count them under it); an office's own code lists that office's alone.
 """
 from __future__ import annotations
 
@@ -19,6 +20,7 @@ from chalicelib.analytics.measures import DURATION_MEASURES, MEASURES
 from chalicelib.analytics.period import Period
 from chalicelib.domain.errors import ValidationFailed
 from chalicelib.domain.ticket import Ticket
+from chalicelib.services import policy
 from chalicelib.store.tickets import summary
 
 FILTER_ATTRS = {"department": "dp", "district": "ds", "category": "cat", "kind": "kind", "channel": "ch",
@@ -65,8 +67,10 @@ def facts(measure: str, period: Period, filters: dict[str, str], *, limit: int =
     conditions = []
     for n, (dim, value) in enumerate(sorted(filters.items())):
         names[f"#f{n}"] = FILTER_ATTRS[dim]
-        values[f":f{n}"] = S(value)
-        conditions.append(f"#f{n} = :f{n}")
+        family = [value, *policy.offices_of(value)] if dim == "department" else [value]
+        for m, code in enumerate(family):
+            values[f":f{n}_{m}"] = S(code)
+        conditions.append(f"#f{n} IN ({', '.join(f':f{n}_{m}' for m in range(len(family)))})")
     found: list[dict[str, Any]] = []
     pages = 0
     while index < len(months) and len(found) < limit and pages < MAX_PAGES_PER_REQUEST:

@@ -7,6 +7,10 @@ period's months and the number of distinct dimension values, never on the number
 
 The standard views - :func:`overview`, :func:`events`, :func:`efficiency`, :func:`integration` -
 are fixed queries; department roles get them scoped to their department.
+
+A grassroots office's figures count under its department (:class:`Rollup`): a department's row,
+filter and scope include its offices, and a row grouped by department lists its offices' shares
+(``offices``) for the page to expand; an office's own staff still see the office alone.
 """
 from __future__ import annotations
 
@@ -28,6 +32,7 @@ from chalicelib.analytics.measures import (
 )
 from chalicelib.analytics.period import Period
 from chalicelib.domain.errors import Forbidden, ValidationFailed
+from chalicelib.services import policy
 from chalicelib.store import directory
 
 MAX_DIMENSIONS = 2
@@ -99,12 +104,46 @@ class Query:
         if department is None:
             return self
         asked = self.filters.get("department")
-        if asked is not None and asked != (department,):
+        if asked is not None and not set(asked) <= department_family(department):
             raise Forbidden("a department sees only its own figures", details={"department": department})
         if any(d in ("agent", "respondent") for d in (*self.dimensions, *self.filters)):
             raise Forbidden("this breakdown is for the centre only", details={"dimensions": "agent/respondent"})
-        return Query(self.period, self.measures, self.dimensions, {**self.filters, "department": (department,)},
-                     self.top)
+        return Query(self.period, self.measures, self.dimensions,
+                     {**self.filters, "department": asked or (department,)}, self.top)
+
+
+def department_family(department: str) -> set[str]:
+    """A department and its grassroots offices: what its staff may see figures of."""
+    return {department, *policy.offices_of(department)}
+
+
+class Rollup:
+    """Grassroots offices counted under their department (the directory says whose they are).
+
+    An office's value is shown as its department's when no department filter is set or the filter
+    names that department; a filter naming the office itself keeps it apart (an office's own view).
+    """
+
+    def __init__(self, department_filter: tuple[str, ...] | None) -> None:
+        self.parents = policy.office_departments()
+        self.filter = department_filter
+
+    def department(self, value: str) -> str:
+        """The department ``value``'s figures count under."""
+        parent = self.parents.get(value)
+        if parent is not None and (self.filter is None or parent in self.filter):
+            return parent
+        return value
+
+    def allows(self, value: str) -> bool:
+        """Whether the filter takes ``value`` (a department named takes its offices)."""
+        return self.filter is None or value in self.filter or self.parents.get(value) in self.filter
+
+    def wanted(self) -> tuple[str, ...] | None:
+        """The counter values to read for the filter: the departments named and their offices."""
+        if self.filter is None:
+            return None
+        return (*self.filter, *sorted(o for o, p in self.parents.items() if p in self.filter and o not in self.filter))
 
 
 def _names(kind: str) -> dict[str, str]:
@@ -122,6 +161,8 @@ class Labels:
             kind = directory.DEPARTMENTS if dimension == "department" else directory.DISTRICTS
             if kind not in self._cache:
                 self._cache[kind] = _names(kind)
+                if dimension == "department":  # grassroots offices share the departments' codes
+                    self._cache[kind] = {**_names(directory.OFFICES), **self._cache[kind]}
             return self._cache[kind].get(value, value)
         return dimension_label(dimension, value)
 
@@ -154,24 +195,44 @@ def _source(q: Query) -> str:
     return "cube"
 
 
-def _grouped(q: Query, source: str, names: dict[str, str]) -> dict[tuple[str, ...], Counter]:
-    """Row key -> summed measures, from the chosen counters (respondent names go to ``names``)."""
+OfficeRows = dict[tuple[str, ...], dict[str, Counter]]  # row key -> office -> its share of the row
+
+
+def _grouped(q: Query, source: str, names: dict[str, str],
+             offices: OfficeRows | None = None) -> dict[tuple[str, ...], Counter]:
+    """Row key -> summed measures, from the chosen counters (respondent names go to ``names``;
+    an office's share of a department's row goes to ``offices``)."""
     by_day = any(d in TIME_DIMENSIONS for d in q.dimensions)
     rows: dict[tuple[str, ...], Counter] = defaultdict(Counter)
+    shares: OfficeRows = offices if offices is not None else {}
+    rollup = Rollup(q.filters.get("department"))
+
+    def add(values: dict[str, str], day: str, counts: Counter) -> None:
+        raw = values.get("department")
+        if raw is not None:
+            values = {**values, "department": rollup.department(raw)}
+        key = _row_key(q.dimensions, values, day)
+        rows[key].update(counts)
+        if raw is not None and raw != values["department"] and "department" in q.dimensions:
+            shares.setdefault(key, defaultdict(Counter))[raw].update(counts)
+
     if source == "respondent":
         return _respondent_rows(q, names)
     if source == "cube":
         index = {d: i for i, d in enumerate(CUBE_DIMENSIONS)}
         for cell, day, counts in counters.cube(q.period, by_day=by_day):
             values = {d: cell[i] for d, i in index.items()}
-            if all(values[d] in allowed for d, allowed in q.filters.items()):
-                rows[_row_key(q.dimensions, values, day)].update(counts)
+            if rollup.allows(values["department"]) and \
+                    all(values[d] in allowed for d, allowed in q.filters.items() if d != "department"):
+                add(values, day, counts)
         return rows
     dimension = "total" if source == "total" else source
     wanted = q.filters.get(source) if source != "total" else None
+    if source == "department":
+        wanted = rollup.wanted()
     for value, days in counters.read(dimension, q.period, values=wanted, by_day=by_day).items():
         for day, counts in days.items():
-            rows[_row_key(q.dimensions, {source: value}, day)].update(counts)
+            add({source: value}, day, counts)
     return rows
 
 
@@ -211,7 +272,8 @@ def run(q: Query, *, labels: Labels | None = None) -> dict[str, Any]:
     labels = labels or Labels()
     source = _source(q)
     respondent_names: dict[str, str] = {}
-    grouped = _grouped(q, source, respondent_names)
+    office_shares: OfficeRows = {}
+    grouped = _grouped(q, source, respondent_names, office_shares)
     total: Counter = Counter()
     for counts in grouped.values():
         total.update(counts)
@@ -222,12 +284,19 @@ def run(q: Query, *, labels: Labels | None = None) -> dict[str, Any]:
     rows = []
     for key, counts in grouped.items():
         keys = dict(zip(q.dimensions, key))
-        rows.append({
+        row: dict[str, Any] = {
             "keys": keys,
             "labels": {d: (respondent_names.get(v, v) if d == "respondent" else labels.of(d, v))
                        for d, v in keys.items()},
             "values": {name: value_of(name, counts) for name in q.measures},
-        })
+        }
+        if key in office_shares:  # the department's grassroots offices, for the row's drill-down
+            row["offices"] = sorted(
+                ({"key": office, "label": labels.of("department", office),
+                  "values": {name: value_of(name, share) for name in q.measures}}
+                 for office, share in office_shares[key].items()),
+                key=lambda o: (-(o["values"][q.measures[0]] or 0), o["key"]))
+        rows.append(row)
     if not (time_dim and len(q.dimensions) == 1):  # a breakdown shows the values that have something
         rows = [r for r in rows if any(v not in (0, None) for v in r["values"].values())]
     first = q.measures[0]
@@ -254,7 +323,12 @@ def sums(period: Period, department: str | None = None) -> Counter:
     """Every measure summed over the period (for the city, or one department)."""
     if department is None:
         return counters.totals("total", period).get(counters.TOTAL, Counter())
-    return counters.totals("department", period, values=[department]).get(department, Counter())
+    values = Rollup((department,)).wanted() or (department,)
+    found = counters.totals("department", period, values=values)
+    total: Counter = Counter()
+    for value in values:  # the department's own figures and its grassroots offices'
+        total.update(found.get(value, Counter()))
+    return total
 
 
 def _change(now: float | int | None, before: float | int | None) -> float | None:

@@ -191,11 +191,11 @@ def get_drilldown(ctx: RequestContext) -> dict[str, Any]:
     filters = {d: ctx.query[d] for d in drilldown.FILTER_ATTRS if ctx.query.get(d)}
     department = department_scope(ctx)
     if department is not None:
-        if filters.get("department", department) != department:
+        if filters.get("department", department) not in statistics.department_family(department):
             raise Forbidden("a department sees only its own figures", details={"department": department})
         if "agent" in filters or "respondent" in filters:
             raise Forbidden("this breakdown is for the centre only")
-        filters["department"] = department
+        filters.setdefault("department", department)  # its own, or one of its grassroots offices
     limit = int(ctx.query.get("limit") or 50)
     return drilldown.page(ctx.query["measure"], _period(ctx), filters, limit=limit, cursor=ctx.query.get("cursor"))
 

@@ -8,7 +8,8 @@ only decides the entries; it never reads or writes anything.
   urgings (those addressed to the centre, e.g. a national urging before dispatch)
 * dispatchers (owner ``center``): to_dispatch, extension_requests, return_requests,
   closure_reviews, non_acceptance_reviews, urgings (the centre's, as for agents)
-* departments (owner = the department code): to_sign, in_progress, urgings
+* departments (owner = the department code): to_sign, in_progress, urgings; a grassroots office owns
+  its own, and its department's lead opens them merged with the department's (services.tickets.queue)
 * managers (owner ``center``): warnings (every running clock with a yellow or red warning recorded)
 
 ``key`` is unique across all tickets: the ticket id, plus ``#<assignment, urging or clock>``
@@ -43,6 +44,7 @@ QUEUES_BY_ROLE: dict[str, tuple[str, ...]] = {
 }
 DEPARTMENT_QUEUES = frozenset({"to_sign", "in_progress", "urgings"})  # owned by the caller's department
 # (for the centre's roles, "urgings" holds the urgings addressed to the centre itself)
+OFFICE_QUEUES = frozenset({"to_sign", "in_progress", "urgings"})  # a lead opens these with its offices' too
 QUEUES: frozenset[str] = frozenset(q for qs in QUEUES_BY_ROLE.values() for q in qs)
 
 # Ticket statuses that put the whole ticket in a centre queue, and the clock giving its due.

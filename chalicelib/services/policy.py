@@ -121,6 +121,11 @@ def office_departments() -> dict[str, str]:
     return _cached("DEPARTMENTS", _dispatch_targets)[1]
 
 
+def offices_of(department: str) -> list[str]:
+    """The grassroots offices under ``department``, sorted (retired ones too: their old work still counts)."""
+    return sorted(code for code, parent in office_departments().items() if parent == department)
+
+
 def district_codes() -> frozenset[str]:
     """Codes of the city's districts (cached): a ticket's district must be one of them."""
     return _cached("DISTRICTS", lambda: frozenset(

@@ -29,7 +29,7 @@ from chalicelib.domain import intake, lifecycle
 from chalicelib.domain.errors import ConcurrentModification, Duplicate, Forbidden, ValidationFailed
 from chalicelib.domain.privacy import (REVEAL_ROLES, can_reveal, event_view_for, party_names, summary_view_for,
                                        view_for)
-from chalicelib.domain.queues import DEPARTMENT_QUEUES, QUEUES_BY_ROLE
+from chalicelib.domain.queues import DEPARTMENT_QUEUES, OFFICE_QUEUES, QUEUES_BY_ROLE
 from chalicelib.domain.ticket import (CENTER, Actor, Channel, Outcome, Policy, Role, Ticket,
                                       TimelineEvent)
 from chalicelib.services import clock, people, policy, recommend
@@ -280,9 +280,13 @@ class TicketService:
         owner = actor.department if name in DEPARTMENT_QUEUES and actor.role in DEPARTMENT_ROLES else CENTER
         if owner is None:
             raise Forbidden("a department queue needs a department")
-        items, next_cursor = self.repository.queue(name, owner, limit=limit, cursor=cursor)
-        return {"queue": name, "owner": owner, "items": [summary_view_for(i, actor) for i in items],
-                "next_cursor": next_cursor}
+        offices = policy.offices_of(owner) if name in OFFICE_QUEUES and actor.role == Role.DEPT_LEAD else []
+        if offices:  # a lead sees the department's grassroots offices' work too, each row naming its owner
+            items, next_cursor = self.repository.queues(name, [owner, *offices], limit=limit, cursor=cursor)
+        else:
+            items, next_cursor = self.repository.queue(name, owner, limit=limit, cursor=cursor)
+        return {"queue": name, "owner": owner, "offices": offices,
+                "items": [summary_view_for(i, actor) for i in items], "next_cursor": next_cursor}
 
     def search(self, actor: Actor, start: date, end: date, *, filters: dict[str, str], department: str | None,
                limit: int, cursor: str | None, read_page: int) -> tuple[list[dict[str, Any]], str | None]:

@@ -250,6 +250,21 @@ def _queue_item(ticket: Ticket, entry: QueueEntry) -> QueueItem:
                      GSI1SK=f"{_iso(entry.due)}#{entry.key}", summary=summary(ticket, entry))
 
 
+_QUEUE_KEY = ("PK", "SK", "GSI1PK", "GSI1SK")
+
+
+def _merged_positions(queue: str, owners: Sequence[str], cursor: str | None) -> dict[str, dict]:
+    """Each owner's position in a merged queue's cursor; ValidationFailed for a cursor this
+    queue did not give out (another owner, another queue, a key of another shape)."""
+    positions = decode_cursor(cursor) or {}
+    for owner, key in positions.items():
+        if owner not in owners or (key and (set(key) != set(_QUEUE_KEY)
+                                            or not all(isinstance(key[k].get("S"), str) for k in _QUEUE_KEY)
+                                            or key["GSI1PK"]["S"] != f"Q#{queue}#{owner}")):
+            raise ValidationFailed("invalid cursor", details={"cursor": "not a cursor this API gave out"})
+    return dict(positions)
+
+
 def _event_items(ticket_id: str, version: int, events: Sequence[TimelineEvent]) -> list[EventItem]:
     return [EventItem(ticket_pk(ticket_id), f"E#{version:010d}#{n:03d}", data=e.to_dict())
             for n, e in enumerate(events)]
@@ -401,6 +416,36 @@ class TicketRepository:
         result = QueueItem.by_queue.query(f"Q#{queue}#{owner}", limit=limit, last_evaluated_key=start)
         items = [i.summary.as_dict() for i in result]
         return items, encode_cursor(result.last_evaluated_key)
+
+    def queues(self, queue: str, owners: Sequence[str], *, limit: int = 50,
+               cursor: str | None = None) -> tuple[list[dict], str | None]:
+        """One page of several owners' partitions of a work queue (a department and its grassroots
+        offices), merged by due time, and the cursor of the next page.
+
+        One Query of at most ``limit`` items per owner not yet read to its end: the first ``limit``
+        of the merge are then exact. The cursor holds each owner's position (its last item shown,
+        ``{}`` once read to the end; an owner not named starts from its beginning).
+        """
+        positions = _merged_positions(queue, owners, cursor)
+        fetched: list[tuple[str, str, QueueItem]] = []
+        ended: dict[str, bool] = {}
+        for owner in owners:
+            start = positions.get(owner)
+            if start == {}:
+                continue
+            result = QueueItem.by_queue.query(f"Q#{queue}#{owner}", limit=limit, last_evaluated_key=start)
+            fetched.extend((item.GSI1SK, owner, item) for item in result)
+            ended[owner] = result.last_evaluated_key is None
+        fetched.sort(key=lambda row: (row[0], row[1]))
+        page = fetched[:limit]
+        for sort_key, owner, item in page:
+            positions[owner] = {"PK": {"S": item.PK}, "SK": {"S": item.SK}, "GSI1PK": {"S": item.GSI1PK},
+                                "GSI1SK": {"S": sort_key}}
+        for owner, done in ended.items():
+            if done and not any(o == owner for _, o, _ in fetched[limit:]):
+                positions[owner] = {}
+        more = any(positions.get(owner) != {} for owner in owners)
+        return [item.summary.as_dict() for _, _, item in page], encode_cursor(positions) if more else None
 
     def recent_for_complainant(self, phone: str, *, limit: int = 20) -> list[Ticket]:
         """The complainant's most recent tickets (repeat detection, Art. 35)."""
