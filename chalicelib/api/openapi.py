@@ -17,6 +17,15 @@ ERROR_SCHEMA = {
         "code": {"type": "string"}, "message": {"type": "string"}, "details": {}}}},
 }
 _PARAM = re.compile(r"\{([^}]+)\}")
+# Optimistic locking over HTTP (docs/decisions/0013): a read answers with the version as a strong
+# ETag; a change may send it back as If-Match (or as the body's expected_version; both must agree).
+ETAG_HEADER = {"description": 'The resource\'s version as a strong entity tag, e.g. "3": send it back as If-Match',
+               "schema": {"type": "string", "pattern": '^"[1-9][0-9]*"$'}}
+IF_MATCH = {"name": "If-Match", "in": "header", "required": False,
+            "description": 'The version the client saw (the ETag of its last read: "3", 3 or W/"3"; * states none). '
+                           "A stale one is a 409 and changes nothing; it must agree with expected_version if both "
+                           "are given (else a 400)",
+            "schema": {"type": "string", "pattern": '^(\\*|(W/)?"?[1-9][0-9]*"?)$'}}
 
 
 # Routes whose 503 is a status report rather than an error (a load balancer reads the code).
@@ -48,6 +57,11 @@ def _responses(policy: Any) -> dict[str, Any]:
     if policy.roles != PUBLIC:
         responses["401"] = _error("No valid bearer token")
         responses["403"] = _error("The caller's role or department may not do this")
+    if policy.versioned:
+        responses["2XX"]["headers"] = {"ETag": ETAG_HEADER}
+        if policy.method != "GET":
+            responses["409"] = _error("Conflict: illegal transition, or the version in If-Match / expected_version "
+                                      "is no longer the current one (reload and retry)")
     if (policy.method, policy.path) in _STATUS_REPORTS:
         responses["503"] = {"description": "Degraded: the same status report, naming the components that are down",
                             "content": {"application/json": {"schema": {}}}}
@@ -65,6 +79,8 @@ def build_document() -> dict[str, Any]:
             parameters.append({"name": name, "in": "query",
                                "required": name in ((policy.query_schema or {}).get("required") or []),
                                "schema": schema})
+        if policy.versioned and method in ("POST", "PUT", "PATCH"):
+            parameters.append(IF_MATCH)
         responses = _responses(policy)
         operation: dict[str, Any] = {
             "operationId": f"{method.lower()}_{path.strip('/').replace('/', '_').replace('{', '').replace('}', '')}",

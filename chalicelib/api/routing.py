@@ -55,6 +55,7 @@ class RoutePolicy:
     ticket_scoped: bool = False
     tags: tuple[str, ...] = field(default_factory=tuple)
     audit: str | None = None  # audit action name; admins' non-GET calls are audited in any case
+    versioned: bool = False  # answers carry the resource's version as ETag; a change takes If-Match
 
     @property
     def is_public(self) -> bool:
@@ -148,18 +149,21 @@ def route(bp: Blueprint, path: str, *, method: str = "GET", roles: tuple[str, ..
           summary: str, body: dict[str, Any] | None = None, query: dict[str, Any] | None = None,
           ticket_scoped: bool = False, content_types: list[str] | None = None,
           tags: tuple[str, ...] = (), audit: str | None = None,
-          citizen: bool | None = None) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+          citizen: bool | None = None, versioned: bool = False) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
     """Declare a route with its policy.
 
     The view is called as ``view(ctx, **uri_params)`` with a :class:`RequestContext`, and may
     return a dict/list (200 JSON), a ``(status, body)`` tuple, or a Chalice ``Response``.
     ``citizen`` routes (default: public routes under ``/public/``) answer errors in Chinese.
+    ``versioned`` routes answer with an ``ETag`` (the version) and, when they change something, take
+    ``If-Match``: the OpenAPI document says so (the view sets the header, see api/tickets.py).
     """
     if citizen is None:
         citizen = roles == PUBLIC and path.startswith("/public/")
     method = method.upper()
     policy = RoutePolicy(method=method, path=path, roles=roles, summary=summary, body_schema=body,
-                         query_schema=query, ticket_scoped=ticket_scoped, tags=tags, audit=audit)
+                         query_schema=query, ticket_scoped=ticket_scoped, tags=tags, audit=audit,
+                         versioned=versioned)
     if (method, path) in ROUTE_POLICIES:
         raise ValueError(f"route declared twice: {method} {path}")
     ROUTE_POLICIES[(method, path)] = policy

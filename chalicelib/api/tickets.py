@@ -8,16 +8,18 @@ from __future__ import annotations
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from chalice import Blueprint
+from chalice import Blueprint, Response
 
 from chalicelib.api.action_schemas import action_body
 from chalicelib.api.auth import STAFF_ROLES
+from chalicelib.api.errors import JSON_HEADERS
 from chalicelib.api.principal import actor_of
 from chalicelib.api.routing import RequestContext, route
 from chalicelib.domain import lifecycle
 from chalicelib.domain.calendar import TZ
 from chalicelib.domain.errors import ValidationFailed
 from chalicelib.domain.queues import QUEUES
+from chalicelib.domain.ticket import Ticket
 from chalicelib.services import tickets as service
 
 tickets_bp = Blueprint(__name__)
@@ -74,13 +76,19 @@ def version_seen(ctx: RequestContext) -> int | None:
     if header is None or header.strip() == "*":
         return stated
     raw = header.strip().removeprefix("W/").strip('"')
-    if not raw.isdigit() or int(raw) < 1:
+    if not (raw.isascii() and raw.isdigit()) or int(raw) < 1:  # "²" is a digit to str.isdigit
         raise ValidationFailed("If-Match must be the ticket version you saw",
                                details={"If-Match": 'a version such as "3"'})
     if stated is not None and stated != int(raw):
         raise ValidationFailed("two different versions stated",
                                details={"expected_version": "differs from If-Match"})
     return int(raw)
+
+
+def with_etag(ticket: Ticket, body: dict[str, Any]) -> Response:
+    """The answer about one ticket, with its version as a strong ETag (``"3"``): the client sends it
+    back as ``If-Match`` on its next action, and a stale one is a 409 (:func:`version_seen`)."""
+    return Response(body=body, status_code=200, headers={**JSON_HEADERS, "ETag": f'"{ticket.version}"'})
 
 
 @route(tickets_bp, "/tickets", method="POST", roles=("agent",), body=REGISTER_BODY,
@@ -94,11 +102,12 @@ def register_ticket(ctx: RequestContext) -> tuple[int, dict[str, Any]]:
     return 201, {"tickets": [service.view(t, actor) for t in result.tickets]}
 
 
-@route(tickets_bp, "/tickets/{ticket_id}", roles=STAFF_ROLES, ticket_scoped=True,
+@route(tickets_bp, "/tickets/{ticket_id}", roles=STAFF_ROLES, ticket_scoped=True, versioned=True,
        summary="A ticket (personal data masked) with the actions the caller can take", tags=("tickets",))
-def get_ticket(ctx: RequestContext, ticket_id: str) -> dict[str, Any]:
+def get_ticket(ctx: RequestContext, ticket_id: str) -> Response:
     actor = actor_of(ctx.principal)
-    return service.view(_door().load(ticket_id, actor), actor)
+    ticket = _door().load(ticket_id, actor)
+    return with_etag(ticket, service.view(ticket, actor))
 
 
 @route(tickets_bp, "/tickets/{ticket_id}/timeline", roles=STAFF_ROLES, ticket_scoped=True,
@@ -117,15 +126,15 @@ def reveal(ctx: RequestContext, ticket_id: str) -> dict[str, Any]:
 def _action_route(action: str, roles: tuple[str, ...]) -> None:
     body = action_body(action)  # the same schema validates the body and types it in the OpenAPI document
 
-    def view(ctx: RequestContext, ticket_id: str) -> dict[str, Any]:
+    def view(ctx: RequestContext, ticket_id: str) -> Response:
         actor = actor_of(ctx.principal)
         params_in = {k: v for k, v in ctx.body.items() if k != "expected_version"}
         ticket = _door().act(ticket_id, action, params_in, actor, expected_version=version_seen(ctx))
-        return service.view(ticket, actor)
+        return with_etag(ticket, service.view(ticket, actor))
 
     view.__name__ = f"action_{action}"
     route(tickets_bp, f"/tickets/{{ticket_id}}/{action.replace('_', '-')}", method="POST", roles=roles, body=body,
-          ticket_scoped=True, summary=f"Lifecycle action: {action}", tags=("lifecycle",))(view)
+          ticket_scoped=True, versioned=True, summary=f"Lifecycle action: {action}", tags=("lifecycle",))(view)
 
 
 for _row in lifecycle.ROWS:

@@ -61,3 +61,43 @@ def test_a_body_outside_the_document_is_refused_by_the_route_naming_the_field(mo
         assert answer.status == 400, (action, body, answer.body)
         assert list(answer.json["error"]["details"]) == [field], answer.json
     assert api.get(f"/tickets/{tid}", user="agent").json["version"] == 1
+
+
+def _header(answer, name: str) -> str | None:
+    return next((v for k, v in answer.headers.items() if k.lower() == name.lower()), None)
+
+
+def test_ticket_reads_and_actions_carry_the_version_as_etag_and_if_match_is_documented(module_api):
+    api = module_api
+    complaint = {"kind": "complaint", "channel": "phone",
+                 "complainant": {"name": "卢俊义", "phone": "13955550001", "address": "苏州市姑苏区十全街2号"},
+                 "respondent": {"name": "十全街某某饭店", "address": "苏州市姑苏区十全街10号"},
+                 "request": "要求赔偿", "facts": "菜品变质。"}
+    tid = api.post("/tickets", json=complaint, user="agent").json["tickets"][0]["id"]
+    read = api.get(f"/tickets/{tid}", user="agent")
+    assert read.status == 200 and _header(read, "ETag") == f'"{read.json["version"]}"'
+    accepted = api.post(f"/tickets/{tid}/accept", json={}, user="agent", headers={"If-Match": _header(read, "ETag")})
+    assert accepted.status == 200, accepted.body
+    assert _header(accepted, "ETag") == f'"{accepted.json["version"]}"' and accepted.json["version"] > read.json["version"]
+    # the ETag of the first read is stale now: a change sent with it is refused and writes nothing
+    stale = api.post(f"/tickets/{tid}/dispatch", json={"mode": "single", "department": "MARKET"}, user="dispatcher",
+                     headers={"If-Match": _header(read, "ETag")})
+    assert stale.status == 409 and stale.json["error"]["code"] == "concurrent_modification"
+    assert _header(api.get(f"/tickets/{tid}", user="agent"), "ETag") == _header(accepted, "ETag")
+    odd = api.post(f"/tickets/{tid}/dispatch", json={"mode": "single", "department": "MARKET"}, user="dispatcher",
+                   headers={"If-Match": "²"})  # a digit to str.isdigit, not a version
+    assert odd.status == 400 and "If-Match" in odd.json["error"]["details"]
+
+    document = api.get("/openapi.json").json
+    ticket_read = document["paths"]["/tickets/{ticket_id}"]["get"]
+    assert "ETag" in ticket_read["responses"]["2XX"]["headers"]
+    assert not any(p["in"] == "header" for p in ticket_read["parameters"])  # a read takes no If-Match
+    operations = _operations(document)
+    assert len(operations) >= 20
+    for action, operation in operations.items():
+        if_match = [p for p in operation["parameters"] if p["in"] == "header" and p["name"] == "If-Match"]
+        assert len(if_match) == 1 and if_match[0]["required"] is False, action
+        assert "ETag" in operation["responses"]["2XX"]["headers"], action
+        assert "If-Match" in operation["responses"]["409"]["description"], action
+    register = document["paths"]["/tickets"]["post"]
+    assert not any(p["in"] == "header" for p in register["parameters"])
