@@ -148,3 +148,38 @@ def test_a_manager_adds_an_indicator_and_rescores(screens, runtime, arranged):
     market.locator(".el-table__expand-icon").click()
     expect(manager.by("score-detail-MARKET").locator("tr").filter(has_text="签收达标")).to_contain_text("100")
     assert manager.errors == [], manager.errors
+
+
+def test_a_departments_row_expands_into_its_grassroots_offices(screens, runtime, arranged):
+    """A ticket dispatched to a grassroots office counts in its department's row; the row expands
+    into the office's share, which drills down to that ticket alone (issue 19, item 2)."""
+    tid = _register(runtime, 4, "商品质量")
+    runtime.act(tid, "accept", "agent", district="GUSU")
+    runtime.act(tid, "dispatch", "dispatcher", mode="single", department="MARKET-GUSU")
+    deadline = time.monotonic() + COUNTED_WITHIN_S
+    while True:
+        rows = runtime.call("POST", "/stats/query", "manager", json={
+            "measures": ["dispatched"], "dimensions": ["department"], "period": "this_month"})["rows"]
+        market = next((r for r in rows if r["keys"]["department"] == "MARKET"), {})
+        if market.get("offices"):
+            break
+        assert time.monotonic() < deadline, f"the aggregator did not count the office's ticket: {rows}"
+        time.sleep(0.3)
+    template = runtime.call("POST", "/stats/templates", "manager", json={
+        "name": "本月各部门分派", "measures": ["dispatched"], "dimensions": ["department"], "period": "this_month"})
+
+    manager = screens().sign_in("manager")
+    manager.by("nav-stats").click()
+    manager.by(f"run-template-{template['id']}").click()
+    table = manager.by("stats-result-table")
+    market_row = table.locator("tr.el-table__row").filter(has_text="市场监督管理局").first
+    expect(market_row.locator("[data-testid^='cell-dispatched-']")).to_have_text("2")  # its own and the office's
+    market_row.locator(".el-table__expand-icon").click()
+    office_cell = table.locator("[data-testid$='-MARKET-GUSU'][data-testid^='cell-dispatched-']")
+    expect(office_cell).to_have_text("1")
+    expect(table.locator("tr.el-table__row").filter(has_text="姑苏市场监督管理所")).to_have_count(1)
+    office_cell.click()
+    drawer = manager.by("drilldown")
+    expect(drawer.get_by_test_id(f"drill-{tid}")).to_be_visible()
+    expect(drawer.locator("[data-testid^='drill-']")).to_have_count(1)
+    assert manager.errors == [], manager.errors
