@@ -113,11 +113,12 @@ def current_backlog() -> dict[str, int]:
 
 def count_backlog() -> dict[str, int]:
     """What waits now in every work queue of the city: the centre's queues, and the departments'
-    to-sign, in-progress and urging queues summed over the departments (a ticket handled by two
-    departments counts in each). One counting Query per queue, never a ticket read."""
+    to-sign, in-progress and urging queues summed over the departments and their grassroots offices
+    (a ticket handled by two of them counts in each). One counting Query per queue, never a ticket read."""
     scopes = [monitoring.Scope(kind="centre", owner=monitoring.CENTER)]
     scopes += [monitoring.Scope(kind="department", owner=str(entry["code"]))
-               for entry in directory.list_entries(directory.DEPARTMENTS) if entry.get("code")]
+               for kind in (directory.DEPARTMENTS, directory.OFFICES)
+               for entry in directory.list_entries(kind) if entry.get("code")]
     with ContextPool(max_workers=BACKLOG_WORKERS) as pool:
         answers = list(pool.map(monitoring.queue_counts, scopes))
     counts = dict(answers[0])
@@ -164,10 +165,11 @@ def _breakdown_sums(period: Period, pool: ContextPool) -> Sums:
         part = Period(max(period.start, whole.start), min(period.end, whole.end))
         jobs += [pool.submit(_part_of_month, dimension, part) for dimension in CUBE_DIMENSIONS]
     out: Sums = {d: defaultdict(Counter) for d in CUBE_DIMENSIONS}
+    rollup = statistics.Rollup(None)  # a grassroots office's figures count under its department
     for job in jobs:
         for dimension, values in job.result().items():
             for value, counts in values.items():
-                out[dimension][value].update(counts)
+                out[dimension][rollup.department(value) if dimension == "department" else value].update(counts)
     return out
 
 

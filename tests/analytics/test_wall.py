@@ -174,9 +174,10 @@ def test_the_backlog_is_counted_per_queue_and_reused_briefly(march, monkeypatch)
     now = [50.0]
     monkeypatch.setattr(monitoring, "queue_counts", counting)
     monkeypatch.setattr(wall._BACKLOG, "clock", lambda: now[0])
-    departments = [e for e in directory.list_entries(directory.DEPARTMENTS) if e.get("code")]
+    departments = [e for kind in (directory.DEPARTMENTS, directory.OFFICES)
+                   for e in directory.list_entries(kind) if e.get("code")]
     first = wall.current_backlog()
-    assert len(asked) == 1 + len(departments), "one scope for the centre, one per department"
+    assert len(asked) == 1 + len(departments), "one scope for the centre, one per department or grassroots office"
     now[0] += wall.BACKLOG_CACHE_SECONDS - 1
     assert wall.current_backlog() == first and len(asked) == 1 + len(departments)
     now[0] += 2

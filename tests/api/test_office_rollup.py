@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import itertools
 
+from chalicelib.analytics import wall
+from chalicelib.analytics.period import month_period
 from chalicelib.domain.calendar import TZ
 from chalicelib.services import tickets as service
 from tests.analytics import helpers
@@ -80,6 +82,8 @@ def test_a_leads_queues_show_the_offices_work_each_row_naming_its_unit(api):
     assert api.put("/admin/users/lead-urban", json={"role": "dept_lead", "name": "城管局 负责人", "department": "URBAN"},
                    user="admin").status == 200
     assert _queue(api, "to_sign", "lead-urban")["items"] == []
+    # the manager's wall counts the offices' queues in the city's backlog
+    assert wall.count_backlog()["to_sign"] == 3
 
     # pages of one row each walk the merged queue once, in the same order
     seen, cursor = [], None
@@ -127,6 +131,9 @@ def test_statistics_count_an_offices_work_under_its_department(api):
     assert rows["MARKET"]["offices"][0]["label"] == "姑苏市场监督管理所"
     assert "offices" not in rows["URBAN"]
     assert city["total"]["dispatched"] == 3
+    on_wall = {r["code"]: r["dispatched"] for r in
+               wall.compute(month_period(int(month[:4]), int(month[5:])))["by_department"]}
+    assert on_wall == {"MARKET": 2, "URBAN": 1}  # the wall's breakdown rolls offices up as well
 
     # the lead of the department sees the office's work in its figures and can drill into it
     lead = api.get(f"/stats/efficiency?by=department&{period}", user="dept_lead").json
