@@ -5,7 +5,9 @@ queues, what is yellow or red, and - for the tickets received in a period - how 
 Read from the work-queue index (GSI1: one counting Query per queue) and the tickets-by-received-time
 index (GSI2: one Query per month touched and shard), never a scan. A period is capped at :data:`MAX_DAYS` days and
 :data:`MAX_TICKETS` tickets (the answer says when it was cut short); pre-aggregated counters
-(the statistics module) answer longer periods.
+(the statistics module) answer longer periods. A department lead's scope takes in the department's
+grassroots offices (基层所): their queues are counted and their shares of the tickets read with the
+department's own.
 """
 from __future__ import annotations
 
@@ -17,6 +19,7 @@ from typing import Any
 from chalicelib.domain.calendar import TZ
 from chalicelib.domain.queues import DEPARTMENT_QUEUES
 from chalicelib.domain.ticket import CENTER, Role
+from chalicelib.services import policy
 from chalicelib.store.models import QueueItem
 from chalicelib.store.tickets import items_received_between
 
@@ -36,21 +39,28 @@ class Scope:
     kind: str  # centre | department
     owner: str  # CENTER or a department code
     district: str | None = None
+    offices: tuple[str, ...] = ()  # a lead's: the department's grassroots offices, watched with it
 
     @classmethod
     def of(cls, role: str, department: str | None, district: str | None) -> "Scope":
         if role in (Role.HANDLER, Role.DEPT_LEAD):
-            return cls(kind="department", owner=department or "")
+            offices = tuple(policy.offices_of(department)) if role == Role.DEPT_LEAD and department else ()
+            return cls(kind="department", owner=department or "", offices=offices)
         return cls(kind="centre", owner=CENTER, district=district)
 
+    @property
+    def units(self) -> tuple[str, ...]:
+        """The owners of the queues watched: the department (or the centre) and a lead's offices."""
+        return (self.owner, *self.offices)
+
     def to_dict(self) -> dict[str, Any]:
-        return {"kind": self.kind, "owner": self.owner, "district": self.district}
+        return {"kind": self.kind, "owner": self.owner, "district": self.district, "offices": list(self.offices)}
 
 
 def queue_counts(scope: Scope) -> dict[str, int]:
     """How many entries wait in each of the scope's queues (a counting Query each)."""
     names = DEPARTMENT_QUEUE_ORDER if scope.kind == "department" else CENTRE_QUEUES
-    return {name: QueueItem.by_queue.count(f"Q#{name}#{scope.owner}") for name in names}
+    return {name: sum(QueueItem.by_queue.count(f"Q#{name}#{unit}") for unit in scope.units) for name in names}
 
 
 def warning_counts(scope: Scope) -> dict[str, Any]:
@@ -60,8 +70,8 @@ def warning_counts(scope: Scope) -> dict[str, Any]:
     level: dict[str, str] = {}
     read = 0
     truncated = False
-    for name in queues:
-        for item in QueueItem.by_queue.query(f"Q#{name}#{scope.owner}", limit=MAX_WARNING_ITEMS):
+    for name, unit in ((name, unit) for name in queues for unit in scope.units):
+        for item in QueueItem.by_queue.query(f"Q#{name}#{unit}", limit=MAX_WARNING_ITEMS):
             read += 1
             if read > MAX_WARNING_ITEMS:
                 truncated = True
@@ -78,7 +88,7 @@ def warning_counts(scope: Scope) -> dict[str, Any]:
 
 def _in_scope(data: dict[str, Any], scope: Scope) -> bool:
     if scope.kind == "department":
-        return any(a.get("department") == scope.owner for a in data.get("assignments") or [])
+        return any(a.get("department") in scope.units for a in data.get("assignments") or [])
     return scope.district is None or data.get("district") == scope.district
 
 
@@ -106,7 +116,7 @@ def period_counts(scope: Scope, start: date, end: date) -> dict[str, Any]:
         totals["tickets"] += 1
         by_status[str(data.get("status"))] += 1
         assignments = [a for a in data.get("assignments") or []
-                       if scope.kind == "centre" or a.get("department") == scope.owner]
+                       if scope.kind == "centre" or a.get("department") in scope.units]
         signed = [a for a in assignments if a.get("signed_at")]
         if signed:
             totals["signed"] += 1
@@ -121,10 +131,10 @@ def period_counts(scope: Scope, start: date, end: date) -> dict[str, Any]:
             if last.get("solved"):
                 totals["solved"] += 1
         urgings = [u for u in data.get("urgings") or []
-                   if scope.kind == "centre" or u.get("department") == scope.owner]
+                   if scope.kind == "centre" or u.get("department") in scope.units]
         totals["urgings"] += len(urgings)
         supervisions = [s for s in data.get("supervisions") or []
-                        if scope.kind == "centre" or s.get("department") == scope.owner]
+                        if scope.kind == "centre" or s.get("department") in scope.units]
         if supervisions:
             totals["supervised"] += 1
         warnings = {str(c.get("warning")) for c in (data.get("clocks") or {}).values()}

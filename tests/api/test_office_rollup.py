@@ -109,6 +109,15 @@ def test_a_leads_queues_show_the_offices_work_each_row_naming_its_unit(api):
     assert [(r["id"], r["owner"]) for r in urgings] == [(office_tid, "MARKET-GUSU")]
     assert _queue(api, "urgings", "handler-urban")["items"] == []
 
+    # the lead's monitoring counts the offices' queues and their shares of the day's tickets
+    day = service.repository().get(office_tid).created_at.astimezone(TZ).date().isoformat()
+    watched = api.get(f"/monitoring/overview?from={day}&to={day}", user="dept_lead").json
+    assert watched["queues"] == {"to_sign": 2, "in_progress": 1, "urgings": 1}
+    assert watched["period"]["tickets"] == 3 and watched["period"]["urgings"] == 1
+    assert api.get(f"/monitoring/overview?from={day}&to={day}", user="handler").status == 403  # leads watch
+    other = api.get(f"/monitoring/overview?from={day}&to={day}", user="lead-urban").json
+    assert set(other["queues"].values()) == {0} and other["period"]["tickets"] == 0
+
 
 def _rows(answer: dict) -> dict:
     return {r["keys"]["department"]: r for r in answer["rows"]}

@@ -82,7 +82,7 @@ def test_monitoring_counts_the_callers_scope(flow, api):
     answer = api.get("/monitoring/overview", user="lead-water")
     assert answer.status == 200, answer.body
     body = answer.json
-    assert body["scope"] == {"kind": "department", "owner": "WATER", "district": None}
+    assert body["scope"] == {"kind": "department", "owner": "WATER", "district": None, "offices": []}
     assert body["queues"]["to_sign"] >= 1 and set(body["queues"]) == {"to_sign", "in_progress", "urgings"}
     period = body["period"]
     assert period["tickets"] >= 2 and period["by_status"].get("replied", 0) >= 1
