@@ -38,6 +38,7 @@ from chalicelib.analytics.measures import NONE
 from chalicelib.analytics.period import Period
 from chalicelib.analytics.statistics import Labels
 from chalicelib.domain.calendar import TZ
+from chalicelib.services import categories
 
 WINDOW_DAYS = 7
 BASELINE_WINDOWS = 8
@@ -199,6 +200,8 @@ def detect(end: date, *, window: int = WINDOW_DAYS, baseline: int = BASELINE_WIN
     for (dimension, value), result, history, threshold in find(series, end, window=window, baseline=baseline,
                                                                 alpha=alpha):
         label = names.get(value, value) if dimension == "respondent" else labels.of(dimension, value)
+        if dimension == "category":  # the category's path in the tree (old free text as written)
+            label = categories.tree().label(value)
         found.append(Hotspot(dimension, value, label, (end - timedelta(days=window - 1)).isoformat(),
                              end.isoformat(), result, threshold, history))
     return found, len(series)

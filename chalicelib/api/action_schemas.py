@@ -50,7 +50,7 @@ _DECLINE_REASONS = "; ".join(f"{r.value} = {DECLINE_REASON_LABELS[r]}" for r in 
 
 # What a parameter holds when its name means the same in every action.
 PARAM_SCHEMAS: dict[str, dict[str, Any]] = {
-    "category": _text("Category of the matter (分类), as in the category list", 64),
+    "category": _text("Category (诉求分类): a code of the active category tree (GET /categories)", 64),
     "district": _code("District (属地) code, one of GET /districts"),
     "priority": _choice(Priority, "normal, or urgent (shorter sign limit)"),
     "text": _text("Free text for the record: a note, an opinion, the reason for a decision"),

@@ -1,5 +1,6 @@
-"""Reference data routes: departments (by list and keyword), districts, grassroots offices, and their
-administration (create, change, retire, reinstate: admins only, audited), and user administration."""
+"""Reference data routes: departments (by list and keyword), districts, grassroots offices, the
+category tree (诉求分类), and their administration (create, change, retire, reinstate: admins only,
+audited), and user administration."""
 from __future__ import annotations
 
 from datetime import date
@@ -10,7 +11,7 @@ from chalice import Blueprint
 from chalicelib.api.auth import ROLES, STAFF_ROLES
 from chalicelib.api.routing import RequestContext, route
 from chalicelib.domain.errors import ValidationFailed
-from chalicelib.services import audit, people, reference
+from chalicelib.services import audit, categories, people, reference
 
 directory_bp = Blueprint(__name__)
 
@@ -62,6 +63,11 @@ RETIRE_BODY = {"type": "object", "properties": {"reason": {"type": "string", "mi
                "required": ["reason", "expected_version"], "additionalProperties": False}
 REINSTATE_BODY = {"type": "object", "properties": {"expected_version": VERSION},
                   "required": ["expected_version"], "additionalProperties": False}
+CATEGORY_BODY = {"type": "object", "properties": {
+    "name": ENTRY_NAME, "parent": {"type": ["string", "null"], "maxLength": 32}, "expected_version": VERSION},
+    "required": ["name", "expected_version"], "additionalProperties": False}
+CATEGORY_QUERY = {"type": "object", "properties": {"q": {"type": "string", "maxLength": 30},
+                                                   "all": {"type": "string", "enum": ["true", "false"]}}}
 OFFICE_QUERY = {"type": "object", "properties": {"department": {"type": "string", "maxLength": 32}}}
 
 
@@ -96,6 +102,31 @@ def list_offices(ctx: RequestContext) -> dict[str, Any]:
     department = ctx.query.get("department")
     return {"items": [o for o in reference.entries("office")
                       if not department or o.get("department") == department]}
+
+
+@route(directory_bp, "/categories", roles=STAFF_ROLES, query=CATEGORY_QUERY,
+       summary="The category tree (领域 → 事项 → 具体问题) for a cascader; all=true adds retired entries "
+               "(marked active=false) and the flat list with versions; q finds entries by name", tags=("directory",))
+def list_categories(ctx: RequestContext) -> dict[str, Any]:
+    tree = categories.tree()
+    every = ctx.query.get("all") == "true"
+    answer: dict[str, Any] = {"tree": tree.as_nested(active_only=not every)}
+    keyword = (ctx.query.get("q") or "").strip()
+    if every or keyword:
+        flat = [{**entry, "path": tree.path(entry["code"])} for entry in reference.entries("category")]
+        if not every:
+            flat = [e for e in flat if tree.is_active(e["code"])]
+        if keyword:
+            flat = [e for e in flat if keyword in e["name"] or keyword.upper() == e["code"]]
+        answer["items"] = flat
+    return answer
+
+
+@route(directory_bp, "/admin/categories/{code}", method="PUT", roles=("admin",), body=CATEGORY_BODY,
+       summary="Create (expected_version 0) or rename a category; parent: an active 领域 or 事项 (none for a 领域)",
+       tags=("admin",))
+def put_category(ctx: RequestContext, code: str) -> dict[str, Any]:
+    return reference.save_category(code, ctx.body, actor=_actor(ctx), expected_version=ctx.body["expected_version"])
 
 
 @route(directory_bp, "/admin/departments/{code}", method="PUT", roles=("admin",), body=DEPARTMENT_BODY,
@@ -143,6 +174,9 @@ _declare_retirement("department", "departments",
 _declare_retirement("district", "districts",
                     "Retire a district or street: no longer chosen for new tickets; old ones keep its name",
                     "Reinstate a retired district or street")
+_declare_retirement("category", "categories",
+                    "Retire a category (its active children first): no longer chosen at registration; "
+                    "old tickets keep it", "Reinstate a retired category (its parent must be active)")
 _declare_retirement("office", "offices", "Retire a grassroots office: no longer a dispatch target",
                     "Reinstate a retired grassroots office (its department must be active)")
 

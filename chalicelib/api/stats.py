@@ -10,7 +10,7 @@ from typing import Any
 from chalice import Blueprint
 
 from chalicelib.analytics import alerts, assessment, drilldown, hotspots, measures, statistics, templates
-from chalicelib.analytics import wall_refresh
+from chalicelib.analytics import category_breakdown, wall_refresh
 from chalicelib.analytics import period as periods
 from chalicelib.analytics.measures import DIMENSION_LABELS, MEASURES, RATES
 from chalicelib.api.auth import DEPARTMENT_ROLES
@@ -125,10 +125,15 @@ def get_wall(ctx: RequestContext) -> dict[str, Any]:
 
 
 @route(stats_bp, "/stats/events", roles=STATS_ROLES, query=BY_QUERY,
-       summary="Event analysis by source, kind, category, district, department or respondent", tags=("statistics",))
+       summary="Event analysis by source, kind, category (or its level: category_l1 领域, category_l2 事项), "
+               "district, department or respondent", tags=("statistics",))
 def get_events(ctx: RequestContext) -> dict[str, Any]:
     top = int(ctx.query["top"]) if ctx.query.get("top") else None
-    return statistics.events(_period(ctx), ctx.query.get("by") or "channel", department_scope(ctx), top=top)
+    by = ctx.query.get("by") or "channel"
+    if by in category_breakdown.LEVELS:  # the category tree's 领域 or 事项
+        return category_breakdown.by_level(_period(ctx), by, department_scope(ctx))
+    answer = statistics.events(_period(ctx), by, department_scope(ctx), top=top)
+    return category_breakdown.labelled(answer) if by == "category" else answer
 
 
 @route(stats_bp, "/stats/efficiency", roles=STATS_ROLES, query=BY_QUERY,

@@ -8,7 +8,7 @@ from chalice import Blueprint
 
 from chalicelib.api.routing import RequestContext, route
 from chalicelib.domain.errors import ValidationFailed
-from chalicelib.services import reply_templates
+from chalicelib.services import categories, reply_templates
 
 templates_bp = Blueprint(__name__)
 
@@ -28,12 +28,14 @@ TEMPLATE_BODY = {
 }
 LIST_QUERY = {"type": "object", "properties": {
     "use": {"type": "string", "maxLength": 20}, "kind": {"type": "string", "maxLength": 20},
-    "q": {"type": "string", "maxLength": 50}}}
+    "q": {"type": "string", "maxLength": 50}, "category": {"type": "string", "maxLength": 64}}}
 _ID = re.compile(r"^[a-z0-9][a-z0-9-]{0,39}$")
 
 
 @route(templates_bp, "/reply-templates", roles=("agent", "dispatcher", "handler", "dept_lead", "manager"),
-       query=LIST_QUERY, summary="Active reply templates, filtered by use, kind or keyword", tags=("templates",))
+       query=LIST_QUERY, summary="Active reply templates, filtered by use, kind, keyword or a ticket's category "
+                                 "(templates linked to it or to a category above it, and unlinked ones)",
+       tags=("templates",))
 def list_templates(ctx: RequestContext) -> dict[str, Any]:
     items = [t for t in reply_templates.all_templates()
              if t.get("active", True) or (ctx.principal and ctx.principal.role == "manager")]
@@ -44,6 +46,8 @@ def list_templates(ctx: RequestContext) -> dict[str, Any]:
         items = [t for t in items if t.get("kind") in (None, kind)]
     if keyword:
         items = [t for t in items if keyword in t["title"] or keyword in t["text"]]
+    if ctx.query.get("category"):
+        items = [t for t in items if categories.matches(t.get("category"), ctx.query["category"])]
     return {"items": items}
 
 
@@ -54,6 +58,8 @@ def put_template(ctx: RequestContext, template_id: str) -> dict[str, Any]:
     if not _ID.match(template_id):
         raise ValidationFailed("invalid template id", details={"template_id": "lowercase letters, digits and -"})
     assert ctx.principal is not None
+    if ctx.body.get("category") is not None:  # a template is linked to an active category of the tree
+        categories.check_code(ctx.body["category"], "category")
     data = {"id": template_id, "title": ctx.body["title"], "text": ctx.body["text"], "use": ctx.body["use"],
             "kind": ctx.body.get("kind"), "category": ctx.body.get("category"),
             "active": ctx.body.get("active", True), "updated_by": ctx.principal.username}

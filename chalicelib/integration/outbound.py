@@ -29,6 +29,7 @@ from chalicelib.domain.ticket import (
     STATUS_LABELS,
     Ticket,
 )
+from chalicelib.services import categories
 
 PROGRESS_STAGES: dict[str, str] = {
     "dispatched": "已分拨", "signed": "已签收", "note_added": "阶段反馈", "paused": "中止计时",
@@ -62,12 +63,20 @@ def _base(ticket: Ticket, payload: dict[str, Any], external_id: str | None) -> d
             "at": payload.get("at")}
 
 
+def _category(ticket: Ticket) -> dict[str, Any]:
+    """A ticket's category for another platform: ``category`` in words (the entry's own name, or the
+    free text an old ticket or the partner itself gave), and our tree's code and path beside it."""
+    shown = categories.view(ticket.category)
+    name = shown["category_path"][-1] if shown["category_path"] else ticket.category
+    return {"category": name, "category_code": shown["category_code"], "category_path": shown["category_path"]}
+
+
 def for_origin(topic: str, payload: dict[str, Any], ticket: Ticket, external_id: str | None) -> tuple[str, dict] | None:
     """(event type, data) for the partner a ticket came from, or None when it has nothing to hear."""
     event = topic.removeprefix("ticket.")
     data = _base(ticket, payload, external_id)
     if event == "accepted":
-        return "ticket.accepted", {**data, "category": ticket.category, "district": ticket.district}
+        return "ticket.accepted", {**data, **_category(ticket), "district": ticket.district}
     if event == "declined":
         if payload.get("status") != Status.CLOSED:
             return None  # an upper-level assignment's decline is reviewed first (non_acceptance_review)
@@ -117,7 +126,7 @@ def assigned_to_lower(ticket: Ticket, partner_id: str, assignment_id: str, paylo
     reporter_hidden = ticket.kind == Kind.REPORT
     data = {
         **_base(ticket, payload, None), "assignment_id": assignment_id, "kind": ticket.kind,
-        "category": ticket.category, "priority": ticket.priority, "district": ticket.district,
+        **_category(ticket), "priority": ticket.priority, "district": ticket.district,
         "received_at": ticket.received_at.isoformat(), "request": ticket.request, "facts": ticket.facts,
         "respondent": ticket.respondent.to_dict() if ticket.respondent else None,
         "complainant": None if reporter_hidden else ticket.complainant.to_dict(),

@@ -95,8 +95,11 @@ def seed_reference_data(data_dir: Path = DATA_DIR) -> dict[str, int]:
     for template in REPLY_TEMPLATES:
         directory.put_entry(directory.TEMPLATES, template["id"], {**template, "active": True, "category": None})
     partners = seed_partners()
+    from chalicelib.services import categories
+
+    written = categories.ensure_default(SEED_ACTOR)  # the default tree, as a fresh deployment gets it on first use
     return {"departments": len(departments), "districts": len(districts), "offices": len(DEMO_OFFICES),
-            "users": len(users), "partners": partners}
+            "users": len(users), "partners": partners, "categories": written}
 
 
 # The upper-level platform of the demo: the provincial 12315 platform. Its Standard Webhooks secret

@@ -1,4 +1,5 @@
-"""Managing the directory: departments, districts and streets, grassroots offices (基层所).
+"""Managing the directory: departments, districts and streets, grassroots offices (基层所), and the
+problem classification (categories: 领域 → 事项 → 具体问题).
 
 Admins create, change, retire and reinstate entries through the API; the local seed calls the very
 same functions, so a deployed stack and a demo stack are filled the same way. Nothing is deleted:
@@ -15,6 +16,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from chalicelib.domain.categories import MAX_LEVEL, CategoryTree
 from chalicelib.domain.errors import Conflict, NotFound, ValidationFailed
 from chalicelib.services import clock, policy
 from chalicelib.store import directory
@@ -27,7 +29,8 @@ MAX_REASON = 200
 #: District kinds: the city's districts and county-level cities, and the streets and towns within them.
 TOP_KINDS = ("区", "县级市", "功能区")
 STREET_KINDS = ("街道", "镇", "乡")
-KINDS = {"department": directory.DEPARTMENTS, "district": directory.DISTRICTS, "office": directory.OFFICES}
+KINDS = {"department": directory.DEPARTMENTS, "district": directory.DISTRICTS, "office": directory.OFFICES,
+         "category": directory.CATEGORIES}
 
 
 def _code(code: str, name: str) -> str:
@@ -132,6 +135,30 @@ def save_office(code: str, body: dict[str, Any], *, actor: str,
     return _save(directory.OFFICES, code, _stamp(entry, actor), expected_version)
 
 
+def save_category(code: str, body: dict[str, Any], *, actor: str,
+                  expected_version: int | None) -> dict[str, Any]:
+    """Create or change a category: its name and its parent (an active 领域 or 事项; none for a 领域).
+
+    The level follows from the parent, at most three (具体问题 have no children). A category's
+    parent never changes once created: tickets counted under it stay under the same 领域.
+    """
+    _code(code, "code")
+    parent = body.get("parent")
+    existing = directory.find_entry(directory.CATEGORIES, code)
+    if existing is not None and existing.get("parent") != parent:
+        raise Conflict("a category keeps its parent", details={"parent": f"stays {existing.get('parent')}"})
+    level = 1
+    if parent is not None:
+        tree = CategoryTree(directory.list_entries(directory.CATEGORIES))
+        if not isinstance(parent, str) or not tree.is_active(parent):
+            raise ValidationFailed("unknown category", details={"parent": f"no active category {parent}"})
+        level = tree.level(parent) + 1
+        if level > MAX_LEVEL:
+            raise ValidationFailed("too deep", details={"parent": f"{parent} is a 具体问题: at most {MAX_LEVEL} levels"})
+    entry = {"code": code, "name": _name(body.get("name")), "parent": parent, "level": level, **_kept(existing)}
+    return _save(directory.CATEGORIES, code, _stamp(entry, actor), expected_version)
+
+
 def set_active(kind: str, code: str, *, active: bool, actor: str, expected_version: int,
                reason: str | None = None) -> dict[str, Any]:
     """Retire (``active=False``, with a reason) or reinstate an entry; history stays as it was.
@@ -149,6 +176,10 @@ def set_active(kind: str, code: str, *, active: bool, actor: str, expected_versi
             parent = directory.find_entry(directory.DEPARTMENTS, entry["department"])
             if parent is None or not parent.get("active", True):
                 raise Conflict("the office's department is retired", details={"department": entry["department"]})
+        if kind == "category" and entry.get("parent"):
+            parent = directory.find_entry(directory.CATEGORIES, entry["parent"])
+            if parent is None or not parent.get("active", True):
+                raise Conflict("the category's parent is retired", details={"parent": entry["parent"]})
         for key in ("retired_at", "retired_by", "retire_reason"):
             entry.pop(key, None)
         entry["active"] = True
@@ -168,8 +199,8 @@ def _active_children(kind: str, code: str) -> list[str]:
     if kind == "department":
         return [o["code"] for o in directory.list_entries(directory.OFFICES)
                 if o.get("department") == code and o.get("active", True)]
-    if kind == "district":
-        return [d["code"] for d in directory.list_entries(directory.DISTRICTS)
+    if kind in ("district", "category"):
+        return [d["code"] for d in directory.list_entries(KINDS[kind])
                 if d.get("parent") == code and d.get("active", True)]
     return []
 
@@ -184,6 +215,6 @@ def check_user_department(code: str) -> None:
 
 
 def entries(kind: str) -> list[dict[str, Any]]:
-    """Every ``department``, ``district`` or ``office`` entry, retired ones included (``active`` false),
+    """Every ``department``, ``district``, ``office`` or ``category`` entry, retired ones included (``active`` false),
     in code order: the directory's lists for staff screens (one Query)."""
     return directory.list_entries(KINDS[kind])

@@ -32,7 +32,7 @@ from chalicelib.domain.privacy import (REVEAL_ROLES, can_reveal, event_view_for,
 from chalicelib.domain.queues import DEPARTMENT_QUEUES, OFFICE_QUEUES, QUEUES_BY_ROLE
 from chalicelib.domain.ticket import (CENTER, Actor, Channel, Outcome, Policy, Role, Ticket,
                                       TimelineEvent)
-from chalicelib.services import clock, people, policy, recommend
+from chalicelib.services import categories, clock, people, policy, recommend
 from chalicelib.store.models import EventItem
 from chalicelib.store.tickets import (TicketRepository, companions, new_ticket_id, new_tracking_code,
                                       received_cursor, summary, ticket_pk)
@@ -137,6 +137,7 @@ def view(ticket: Ticket, actor: Actor, *, reveal: bool = False) -> dict[str, Any
     data = view_for(ticket.to_dict(), actor, reveal=reveal)
     data["allowed_actions"] = lifecycle.allowed_actions(ticket, actor)
     data["action_shares"] = lifecycle.action_shares(ticket, actor)  # which own shares each can be about
+    data.update(categories.view(ticket.category))  # the category's code, path and label (old free text as written)
     data["registered_by_name"] = people.display_name(
         ticket.registered_by, Role.CITIZEN if ticket.channel == Channel.WEB else None)
     return data
@@ -158,7 +159,11 @@ class TicketService:
 
     # ----------------------------------------------------------------------- changes
     def register(self, data: Any, actor: Actor) -> Registration:
-        """Register a submission (Art. 9 split, Art. 35 repeats: duplicate refused, new facts merged)."""
+        """Register a submission (Art. 9 split, Art. 35 repeats: duplicate refused, new facts merged).
+
+        ``category_code`` (or a legacy ``category`` naming one category) is checked against the active
+        category tree and stored as the ticket's ``category`` (services/categories.py)."""
+        data = categories.normalize_registration(data, actor.role)
         submission = validate_registration(data, now=self.clock())  # refused before any repeat check
         phone = submission.complainant.phone
         if phone:
@@ -195,7 +200,7 @@ class TicketService:
         """
         if action not in lifecycle.ACTIONS:
             raise ValidationFailed(f"unknown action {action}", details={"action": "unknown action"})
-        params = params if params is not None else {}
+        params = categories.normalize_params(params if params is not None else {})
         ticket = self.repository.get(ticket_id)
         if expected_version is not None:  # may they see it at all, before telling them it changed
             check_department_scope(ticket, actor)

@@ -1,4 +1,4 @@
-"""Reference data kept in the table: users, departments, districts, offices, configuration documents.
+"""Reference data kept in the table: users, departments, districts, offices, categories, configuration documents.
 
 Each kind lives in one small partition (``PK = USER`` and so on), so listing is one Query and
 reading one entry is one GetItem: nothing here scans.
@@ -16,6 +16,7 @@ USERS = "USER"
 DEPARTMENTS = "DEPT"
 DISTRICTS = "DISTRICT"
 OFFICES = "OFFICE"  # grassroots offices (基层所): dispatch targets under a department
+CATEGORIES = "CATEGORY"  # the problem classification (领域 → 事项 → 具体问题)
 CONFIG = "CONFIG"
 TEMPLATES = "TEMPLATE"
 
