@@ -239,3 +239,28 @@ def test_expired_login_refusal_and_registrar_are_shown(screens, runtime, tickets
     expect(agent.by("registered-by")).to_have_text("座席员 王芳")
     for screen in (manager, agent):
         assert screen.errors == [], screen.errors
+
+
+def test_a_leads_queue_shows_its_grassroots_offices_work_naming_the_office(screens, runtime):
+    """Issue 19, item 2: a ticket dispatched to a grassroots office (基层所) waits in its department
+    lead's to-sign queue, the row naming the office; the department's handler keeps its own queue."""
+    made = {}
+    for department, n in (("MARKET-GUSU", 12), ("MARKET", 13)):
+        tid = runtime.call("POST", "/tickets", "agent", json=_complaint(n))["tickets"][0]["id"]
+        runtime.act(tid, "accept", "agent", district="GUSU")
+        runtime.act(tid, "dispatch", "dispatcher", mode="single", department=department)
+        made[department] = tid
+
+    lead = screens().sign_in("dept_lead")
+    queue = lead.by("queue-to_sign")
+    office_row = queue.locator("tr.el-table__row").filter(has=lead.page.get_by_test_id(f"open-{made['MARKET-GUSU']}"))
+    expect(office_row.get_by_test_id("queue-owner-MARKET-GUSU")).to_have_text("姑苏市场监督管理所")
+    own_row = queue.locator("tr.el-table__row").filter(has=lead.page.get_by_test_id(f"open-{made['MARKET']}"))
+    expect(own_row.get_by_test_id("queue-owner-MARKET")).to_have_text("市场监督管理局")
+
+    handler = screens().sign_in("handler")
+    expect(handler.by("queue-to_sign").get_by_test_id(f"open-{made['MARKET']}")).to_have_count(1)
+    expect(handler.by("queue-to_sign").get_by_test_id(f"open-{made['MARKET-GUSU']}")).to_have_count(0)
+    expect(handler.by("queue-to_sign").get_by_test_id("queue-owner-MARKET")).to_have_count(0)  # no unit column
+    for screen in (lead, handler):
+        assert screen.errors == [], screen.errors
