@@ -103,6 +103,8 @@ PARAM_SCHEMAS: dict[str, dict[str, Any]] = {
               "description": "A clock of the ticket, by its key: acceptance, handling:A1, mediation..."},
     "urging_id": {"type": "string", "minLength": 1, "maxLength": 16, "description": "The urging (催办), e.g. U1"},
     "level": _choice(("yellow", "red"), "The warning level (黄牌/红牌)"),
+    "handler": {"type": "string", "minLength": 1, "maxLength": 64,
+                "description": "The username of a handler of the caller's department (指派承办人)"},
 }
 
 # Where the same name means something else in one action.
@@ -114,6 +116,9 @@ ACTION_PARAM_SCHEMAS: dict[tuple[str, str], dict[str, Any]] = {
     ("review_non_acceptance", "department"): _code("The local department, with hand_to_local"),
     ("decide_extension", "decision"): _choice(("approve", "refuse"), "approve moves the deadline; refuse needs "
                                                                       "a text"),
+    ("decide_closure_approval", "decision"): _choice(
+        ("approve", "send_back"), "approve: the closure goes on to the centre's closure review; send_back: back "
+                                  "to the handler (text required)"),
     ("decide_return", "decision"): _choice(("approve", "refuse"), "approve sends the ticket back to dispatch; "
                                                                    "refuse needs a text"),
     ("review_closure", "decision"): _choice(

@@ -41,14 +41,18 @@ _RETIREMENT = ("retired_at", "retired_by", "retire_reason")
 
 def _public_department(dept: dict[str, Any]) -> dict[str, Any]:
     shown = {"code": dept["code"], "name": dept["name"], "duties": dept.get("duties", []),
-             "active": dept.get("active", True), "_version": dept.get("_version", 0)}
+             "active": dept.get("active", True), "_version": dept.get("_version", 0),
+             "closure_needs_approval": dept.get("closure_needs_approval") is True}
     return {**shown, **{k: dept[k] for k in _RETIREMENT if k in dept}}
 
 
 ENTRY_NAME = {"type": "string", "minLength": 1, "maxLength": 60}
 DUTIES = {"type": "array", "maxItems": 60, "items": {"type": "string", "maxLength": 60}}
 VERSION = {"type": "integer", "minimum": 0}
-DEPARTMENT_BODY = {"type": "object", "properties": {"name": ENTRY_NAME, "duties": DUTIES, "expected_version": VERSION},
+APPROVAL_FLAG = {"type": "boolean", "description": "A handler's closure needs the lead's approval (呈批) first; "
+                                                  "left out: unchanged (off for a new department)"}
+DEPARTMENT_BODY = {"type": "object", "properties": {"name": ENTRY_NAME, "duties": DUTIES, "expected_version": VERSION,
+                                                    "closure_needs_approval": APPROVAL_FLAG},
                    "required": ["name", "expected_version"], "additionalProperties": False}
 DISTRICT_BODY = {"type": "object", "properties": {
     "name": ENTRY_NAME, "kind": {"type": "string", "enum": list(reference.TOP_KINDS + reference.STREET_KINDS)},
@@ -196,6 +200,14 @@ def audit_log(ctx: RequestContext) -> dict[str, Any]:
         raise ValidationFailed("not a date", details={"date": "YYYY-MM-DD"}) from None
     return {"date": day.isoformat(),
             "items": audit.query(day, actor=ctx.query.get("actor"), action=ctx.query.get("action"))}
+
+
+@route(directory_bp, "/handlers", roles=("dept_lead",),
+       summary="The active handlers of the caller's department (a lead assigns shares to them)", tags=("directory",))
+def list_department_handlers(ctx: RequestContext) -> dict[str, Any]:
+    assert ctx.principal is not None
+    department = ctx.principal.department
+    return {"department": department, "items": people.department_handlers(department) if department else []}
 
 
 @route(directory_bp, "/admin/users", roles=("admin",), summary="Every user account", tags=("admin",))

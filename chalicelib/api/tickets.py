@@ -103,6 +103,13 @@ def register_ticket(ctx: RequestContext) -> tuple[int, dict[str, Any]]:
     return 201, {"tickets": [service.view(t, actor) for t in result.tickets]}
 
 
+@route(tickets_bp, "/tickets/mine", roles=STAFF_ROLES, query=PAGE_QUERY,
+       summary="My tickets (我的工单): those the caller registered, dispatched, handled or approved, newest first",
+       tags=("tickets",))
+def my_tickets(ctx: RequestContext) -> dict[str, Any]:
+    return _door().mine(actor_of(ctx.principal), limit=_limit(ctx), cursor=ctx.query.get("cursor"))
+
+
 @route(tickets_bp, "/tickets/{ticket_id}", roles=STAFF_ROLES, ticket_scoped=True, versioned=True,
        summary="A ticket (personal data masked) with the actions the caller can take", tags=("tickets",))
 def get_ticket(ctx: RequestContext, ticket_id: str) -> Response:

@@ -11,6 +11,9 @@ only decides the entries; it never reads or writes anything.
 * departments (owner = the department code): to_sign, in_progress, urgings; a grassroots office owns
   its own, and its department's lead opens them merged with the department's (services.tickets.queue)
 * managers (owner ``center``): warnings (every running clock with a yellow or red warning recorded)
+* department leads also: closure_approvals (handlers' closures waiting for their approval, 呈批)
+* a person (owner ``@<username>``): assigned_to_me (shares their lead assigned them), and mine
+  (:func:`mine_entries`: every ticket they took part in, open or closed; stored under its own prefix)
 
 ``key`` is unique across all tickets: the ticket id, plus ``#<assignment, urging or clock>``
 when a ticket can appear more than once in a queue.
@@ -38,11 +41,13 @@ QUEUES_BY_ROLE: dict[str, tuple[str, ...]] = {
     Role.AGENT: ("internet_inbox", "upper_assignments", "pending_acceptance", "pending_callback", "urgings"),
     Role.DISPATCHER: ("to_dispatch", "extension_requests", "return_requests", "closure_reviews",
                       "non_acceptance_reviews", "urgings"),
-    Role.HANDLER: ("to_sign", "in_progress", "urgings"),
-    Role.DEPT_LEAD: ("to_sign", "in_progress", "urgings"),
+    Role.HANDLER: ("to_sign", "in_progress", "urgings", "assigned_to_me"),
+    Role.DEPT_LEAD: ("to_sign", "in_progress", "urgings", "closure_approvals"),
     Role.MANAGER: ("warnings",),
 }
-DEPARTMENT_QUEUES = frozenset({"to_sign", "in_progress", "urgings"})  # owned by the caller's department
+DEPARTMENT_QUEUES = frozenset({"to_sign", "in_progress", "urgings", "closure_approvals"})  # the caller's department
+PERSONAL_QUEUES = frozenset({"assigned_to_me"})  # owned by the caller (see :func:`personal_owner`)
+MINE = "mine"  # every ticket a person registered, dispatched, handled or approved (:func:`mine_entries`)
 # (for the centre's roles, "urgings" holds the urgings addressed to the centre itself)
 OFFICE_QUEUES = frozenset({"to_sign", "in_progress", "urgings"})  # a lead opens these with its offices' too
 QUEUES: frozenset[str] = frozenset(q for qs in QUEUES_BY_ROLE.values() for q in qs)
@@ -81,6 +86,10 @@ def queue_entries(ticket: Ticket) -> list[QueueEntry]:
             entries.append(QueueEntry("to_sign", a.department, _due(sign), key))
         if ticket.status == S.IN_HANDLING and a.status in (AS.IN_PROGRESS, AS.PAUSED):
             entries.append(QueueEntry("in_progress", a.department, _due(handling), key))
+            if a.assigned_to:
+                entries.append(QueueEntry("assigned_to_me", personal_owner(a.assigned_to), _due(handling), key))
+        if ticket.status == S.IN_HANDLING and a.status == AS.PENDING_APPROVAL:
+            entries.append(QueueEntry("closure_approvals", a.department, _due(handling), key))
         if a.extension_request is not None:
             entries.append(QueueEntry("extension_requests", CENTER, _due(handling), key))
         if a.return_request is not None:
@@ -93,3 +102,39 @@ def queue_entries(ticket: Ticket) -> list[QueueEntry]:
         if state.status == "running" and state.warning in ("yellow", "red"):
             entries.append(QueueEntry("warnings", CENTER, state.due, f"{ticket.id}#{name}"))
     return entries
+
+def personal_owner(username: str) -> str:
+    """The owner of a person's own queue entries (``@`` + username: never a department code)."""
+    return f"@{username}"
+
+
+def involvement(ticket: Ticket) -> dict[str, list[str]]:
+    """Who took part in ``ticket`` and how: username -> some of ``registered`` (staff who registered
+    or accepted it), ``dispatched``, ``handled`` (signed, assigned, submitted a closure) and
+    ``approved`` (a lead's approval of a closure). Citizens and the system are not listed."""
+    seen: dict[str, list[str]] = {}
+
+    def add(username: str | None, how: str) -> None:
+        if username and username != "system" and how not in seen.setdefault(username, []):
+            seen[username].append(how)
+
+    if ticket.channel != "web":
+        add(ticket.registered_by, "registered")
+    if ticket.acceptance is not None:
+        add(ticket.acceptance.by, "registered")
+    for a in ticket.assignments:
+        add(a.dispatched_by, "dispatched")
+        add(a.owner, "handled")
+        add(a.assigned_to, "handled")
+        if a.closure is not None:
+            add(a.closure.submitted_by, "handled")
+            add(a.closure.approved_by, "approved")
+    return seen
+
+
+def mine_entries(ticket: Ticket) -> list[QueueEntry]:
+    """One entry per person in :func:`involvement`, open or closed alike, sorted by when the ticket
+    came in (``due`` holds the creation time; the list is read newest first). The key carries how
+    the person took part (``<id>#registered+handled``)."""
+    return [QueueEntry(MINE, personal_owner(user), ticket.created_at, f"{ticket.id}#{'+'.join(sorted(hows))}")
+            for user, hows in involvement(ticket).items()]

@@ -280,6 +280,8 @@ class Closure(Record):
     submitted_at: datetime
     submitted_by: str
     termination_reason: str | None = None  # Art. 23, when result == terminated
+    approved_by: str | None = None  # the department lead who approved it (呈批), where the department asks for that
+    approved_at: datetime | None = None
 
 
 @dataclass(frozen=True)
@@ -323,6 +325,8 @@ class Assignment(Record):
     pause: PauseRecord | None = None
     ended_at: datetime | None = None
     rework_count: int = 0
+    assigned_to: str | None = None  # the handler the department lead assigned the share to (指派承办人)
+    dispatched_by: str | None = None  # the person who dispatched it (None: the system)
 
     @property
     def active(self) -> bool:
@@ -591,3 +595,5 @@ class Policy:
 
     sla: SlaRules
     calendar: WorkingCalendar
+    # Departments whose handlers' closures need their lead's approval (呈批) before reaching the centre.
+    approval_departments: frozenset[str] = frozenset()

@@ -103,6 +103,7 @@ class AssignmentStatus(StrEnum):
     IN_PROGRESS = "in_progress"  # 办理中
     PAUSED = "paused"  # 中止
     SUBMITTED = "submitted"  # 已提交办结
+    PENDING_APPROVAL = "pending_approval"  # 待负责人审批 (呈批: the department's lead approves a closure first)
     COMPLETED = "completed"  # 办结审核通过
     RETURNED = "returned"  # 退回获准
     WITHDRAWN = "withdrawn"  # 随退回收回 (another share was returned, the ticket is re-dispatched)
@@ -110,7 +111,8 @@ class AssignmentStatus(StrEnum):
 
 
 ACTIVE_ASSIGNMENT_STATUSES: frozenset[str] = frozenset(
-    {AssignmentStatus.TO_SIGN, AssignmentStatus.IN_PROGRESS, AssignmentStatus.PAUSED, AssignmentStatus.SUBMITTED}
+    {AssignmentStatus.TO_SIGN, AssignmentStatus.IN_PROGRESS, AssignmentStatus.PAUSED, AssignmentStatus.SUBMITTED,
+     AssignmentStatus.PENDING_APPROVAL}
 )
 
 
@@ -258,6 +260,7 @@ ASSIGNMENT_STATUS_LABELS: dict[str, str] = {
     AssignmentStatus.TO_SIGN: "待签收", AssignmentStatus.IN_PROGRESS: "办理中", AssignmentStatus.PAUSED: "已中止计时",
     AssignmentStatus.SUBMITTED: "已提交办结", AssignmentStatus.COMPLETED: "审核通过", AssignmentStatus.RETURNED: "已退回",
     AssignmentStatus.WITHDRAWN: "已收回", AssignmentStatus.TRANSFERRED: "已转办",
+    AssignmentStatus.PENDING_APPROVAL: "待负责人审批",
 }
 SATISFACTION_LABELS: dict[str, str] = {
     Satisfaction.SATISFIED: "满意", Satisfaction.BASICALLY_SATISFIED: "基本满意", Satisfaction.DISSATISFIED: "不满意",
@@ -294,6 +297,7 @@ WARNING_LABELS: dict[str, str] = {"none": "正常", "yellow": "黄牌", "red": "
 DECISION_LABELS: dict[str, str] = {
     "approve": "同意", "refuse": "不同意", "rework": "退回重办", "transfer": "转办",
     "return_upward": "退回上级", "hand_to_local": "交本地部门办理",
+    "send_back": "退回修改",
 }
 # The lifecycle's actions (``lifecycle.ACTIONS``; a test keeps the two equal) and its events.
 ACTION_LABELS: dict[str, str] = {
@@ -304,6 +308,7 @@ ACTION_LABELS: dict[str, str] = {
     "record_termination_notice": "登记终止告知", "record_callback": "登记回访", "evaluate": "评价",
     "reopen": "重办", "close": "办结归档", "archive": "归档", "merge_repeat": "合并重复件", "join": "并案",
     "urge": "催办", "answer_urging": "答复催办", "record_warning": "记录预警", "supervise": "督办",
+    "assign_handler": "指派承办人", "decide_closure_approval": "办结审批",
 }
 EVENT_LABELS: dict[str, str] = {
     "registered": "登记", "accepted": "受理", "declined": "不予受理", "answered": "直接答复",
@@ -314,12 +319,14 @@ EVENT_LABELS: dict[str, str] = {
     "evaluated": "公众评价", "reopened": "重办", "closed": "办结", "archived": "归档", "repeat_merged": "重复件合并",
     "complainant_joined": "并案", "urged": "催办", "urging_answered": "催办答复", "warning_recorded": "预警",
     "supervised": "督办", "personal_data_revealed": "查看个人信息",
+    "handler_assigned": "指派承办人", "closure_proposed": "办结呈批", "closure_sent_back": "呈批退回",
 }
 QUEUE_LABELS: dict[str, str] = {
     "internet_inbox": "互联网渠道", "upper_assignments": "上级交办", "pending_acceptance": "待受理",
     "pending_callback": "待回访", "to_dispatch": "待分拨", "extension_requests": "延期申请", "return_requests": "退回申请",
     "closure_reviews": "结案审核", "non_acceptance_reviews": "不予受理审核", "to_sign": "待签收", "in_progress": "办理中",
     "urgings": "催办待答复", "warnings": "预警工单",
+    "assigned_to_me": "指派给我", "closure_approvals": "办结呈批", "mine": "我的工单",
 }
 
 

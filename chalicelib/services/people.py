@@ -40,3 +40,9 @@ def save_user(user: dict[str, Any], *, expected_version: int | None) -> int:
     """Create or replace the account ``user["username"]``; with ``expected_version`` only if nobody changed
     it meanwhile (ConcurrentModification otherwise). Returns the new version."""
     return directory.put_entry(directory.USERS, user["username"], user, expected_version=expected_version)
+
+
+def department_handlers(department: str) -> list[dict[str, Any]]:
+    """The active handlers of ``department`` (username and name): whom its lead can assign a share to."""
+    return [{"username": u["username"], "name": u.get("name")} for u in users()
+            if u.get("role") == Role.HANDLER and u.get("department") == department and u.get("active", True)]

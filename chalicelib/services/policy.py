@@ -103,12 +103,14 @@ def save_calendar_overrides(raw: Any, *, expected_version: int, actor: str) -> d
     return {"overrides": stored, "_version": version}
 
 
-def _dispatch_targets() -> tuple[frozenset[str], dict[str, str]]:
-    """(active department and office codes, office -> department of every office), read together."""
+def _dispatch_targets() -> tuple[frozenset[str], dict[str, str], frozenset[str]]:
+    """(active department and office codes, office -> department of every office, the departments and
+    offices whose closures need their lead's approval), read together."""
     departments = directory.list_entries(directory.DEPARTMENTS)
     offices = directory.list_entries(directory.OFFICES)
     return (frozenset(d["code"] for d in departments + offices if d.get("active", True)),
-            {o["code"]: o["department"] for o in offices})
+            {o["code"]: o["department"] for o in offices},
+            frozenset(d["code"] for d in departments + offices if d.get("closure_needs_approval") is True))
 
 
 def department_codes() -> frozenset[str]:
@@ -124,6 +126,13 @@ def office_departments() -> dict[str, str]:
 def offices_of(department: str) -> list[str]:
     """The grassroots offices under ``department``, sorted (retired ones too: their old work still counts)."""
     return sorted(code for code, parent in office_departments().items() if parent == department)
+
+
+def approval_departments() -> frozenset[str]:
+    """Departments and offices whose handlers' closures need their lead's approval (呈批) first: the
+    directory entries with ``closure_needs_approval`` set (cached with the dispatch targets; off unless an
+    admin turned it on)."""
+    return _cached("DEPARTMENTS", _dispatch_targets)[2]
 
 
 def district_codes() -> frozenset[str]:

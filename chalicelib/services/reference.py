@@ -89,8 +89,19 @@ def save_department(code: str, body: dict[str, Any], *, actor: str,
     if directory.find_entry(directory.OFFICES, code) is not None:
         raise Conflict(f"{code} is already a grassroots office", details={"code": "taken by an office"})
     existing = directory.find_entry(directory.DEPARTMENTS, code)
-    entry = {"code": code, "name": _name(body.get("name")), "duties": _duties(body.get("duties")), **_kept(existing)}
+    entry = {"code": code, "name": _name(body.get("name")), "duties": _duties(body.get("duties")), **_kept(existing),
+             "closure_needs_approval": _approval_flag(body, existing)}
     return _save(directory.DEPARTMENTS, code, _stamp(entry, actor), expected_version)
+
+
+def _approval_flag(body: dict[str, Any], existing: dict[str, Any] | None) -> bool:
+    """``closure_needs_approval`` (呈批) as given, else as stored (an edit of the name keeps it), else off."""
+    value = body.get("closure_needs_approval")
+    if value is None:
+        return bool(existing and existing.get("closure_needs_approval") is True)
+    if not isinstance(value, bool):
+        raise ValidationFailed("invalid closure_needs_approval", details={"closure_needs_approval": "true or false"})
+    return value
 
 
 def save_district(code: str, body: dict[str, Any], *, actor: str,

@@ -29,7 +29,8 @@ from chalicelib.domain import intake, lifecycle
 from chalicelib.domain.errors import ConcurrentModification, Duplicate, Forbidden, ValidationFailed
 from chalicelib.domain.privacy import (REVEAL_ROLES, can_reveal, event_view_for, party_names, summary_view_for,
                                        view_for)
-from chalicelib.domain.queues import DEPARTMENT_QUEUES, OFFICE_QUEUES, QUEUES_BY_ROLE
+from chalicelib.domain.queues import (DEPARTMENT_QUEUES, MINE, OFFICE_QUEUES, PERSONAL_QUEUES, QUEUES_BY_ROLE,
+                                      personal_owner)
 from chalicelib.domain.ticket import (CENTER, Actor, Channel, Outcome, Policy, Role, Ticket,
                                       TimelineEvent)
 from chalicelib.services import categories, clock, people, policy, recommend
@@ -38,12 +39,14 @@ from chalicelib.store.tickets import (TicketRepository, companions, new_ticket_i
                                       received_cursor, summary, ticket_pk)
 
 DEPARTMENT_ROLES = (Role.HANDLER, Role.DEPT_LEAD)
+MINE_ROLES = frozenset({Role.AGENT, Role.DISPATCHER, Role.HANDLER, Role.DEPT_LEAD, Role.MANAGER, Role.ADMIN})
 Step = tuple[str, dict[str, Any]]  # (action, params): one lifecycle transition to take
 
 
 def current_policy() -> Policy:
     """The SLA rules and the calendar in force."""
-    return Policy(sla=policy.sla_rules(), calendar=policy.working_calendar())
+    return Policy(sla=policy.sla_rules(), calendar=policy.working_calendar(),
+                  approval_departments=policy.approval_departments())
 
 
 def system_now() -> datetime:
@@ -123,6 +126,17 @@ def check_departments(action: str, params: Any, ticket: Ticket) -> None:
     unknown = {key: f"no department {code}" for key, code in named if code not in known}
     if unknown:
         raise ValidationFailed("unknown department", details=unknown)
+
+
+def check_handler(action: str, params: Any, actor: Actor) -> None:
+    """A lead assigns a share only to an active handler of their own department (the user directory)."""
+    if action != "assign_handler" or not isinstance(params, dict) or not isinstance(params.get("handler"), str):
+        return  # the lifecycle refuses a missing or malformed handler itself
+    user = people.find_user(params["handler"])
+    if user is None or not user.get("active", True) or user.get("role") != Role.HANDLER \
+            or user.get("department") != actor.department:
+        raise ValidationFailed("not a handler of your department",
+                               details={"handler": f"no active handler {params['handler']} in {actor.department}"})
 
 
 def check_version(ticket: Ticket, expected_version: int | None) -> None:
@@ -208,6 +222,7 @@ class TicketService:
         check_departments(action, params, ticket)
         check_districts(params)
         check_department_scope(ticket, actor)
+        check_handler(action, params, actor)
         now = self.clock()
         outcome = lifecycle.apply(ticket, action, params, actor=actor, now=now, policy=self.policy())
         with companions(recommend.corrections):  # a dispatcher overruling the model: a labelled example
@@ -283,6 +298,8 @@ class TicketService:
         if name not in allowed:
             raise Forbidden(f"queue {name} is not for role {actor.role}", details={"queues": list(allowed)})
         owner = actor.department if name in DEPARTMENT_QUEUES and actor.role in DEPARTMENT_ROLES else CENTER
+        if name in PERSONAL_QUEUES:  # the caller's own ("assigned to me")
+            owner = personal_owner(actor.username)
         if owner is None:
             raise Forbidden("a department queue needs a department")
         offices = policy.offices_of(owner) if name in OFFICE_QUEUES and actor.role == Role.DEPT_LEAD else []
@@ -292,6 +309,15 @@ class TicketService:
             items, next_cursor = self.repository.queue(name, owner, limit=limit, cursor=cursor)
         return {"queue": name, "owner": owner, "offices": offices,
                 "items": [summary_view_for(i, actor) for i in items], "next_cursor": next_cursor}
+
+    def mine(self, actor: Actor, *, limit: int, cursor: str | None) -> dict[str, Any]:
+        """One page (newest first) of the tickets the caller registered, dispatched, handled or approved,
+        open or closed, masked as lists are; each row's ``ref`` says how they took part."""
+        if actor.role not in MINE_ROLES:
+            raise Forbidden(f"role {actor.role} has no tickets of its own")
+        items, next_cursor = self.repository.queue(MINE, personal_owner(actor.username), limit=limit,
+                                                   cursor=cursor, newest_first=True)
+        return {"items": [summary_view_for(i, actor) for i in items], "next_cursor": next_cursor}
 
     def search(self, actor: Actor, start: date, end: date, *, filters: dict[str, str], department: str | None,
                limit: int, cursor: str | None, read_page: int) -> tuple[list[dict[str, Any]], str | None]:

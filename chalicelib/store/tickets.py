@@ -29,7 +29,7 @@ from chalicelib.domain.deadlines import clock_checkpoint
 from chalicelib.domain.errors import ConcurrentModification, NotFound, ValidationFailed
 from chalicelib.domain.intake import normalize_phone
 from chalicelib.domain.privacy import mask_name, mask_text
-from chalicelib.domain.queues import QueueEntry, queue_entries
+from chalicelib.domain.queues import MINE, QueueEntry, mine_entries, queue_entries
 from chalicelib.domain.ticket import STATUS_LABELS, Outcome, Ticket, TimelineEvent, encode
 from chalicelib.store import fieldcrypt
 from chalicelib.store.models import LookupItem, EventItem, OutboxItem, QueueItem, TicketItem, TrackingItem
@@ -241,7 +241,14 @@ def summary(ticket: Ticket, entry: QueueEntry | None = None) -> dict[str, Any]:
     return encode(data)
 
 
+def stored_entries(ticket: Ticket) -> list[QueueEntry]:
+    """The work-queue entries of ``ticket`` and its "my tickets" entries (kept after closure too)."""
+    return [*queue_entries(ticket), *mine_entries(ticket)]
+
+
 def _queue_sk(entry: QueueEntry) -> str:
+    if entry.queue == MINE:  # not a work queue: its own prefix, so a ticket's Q# items stay its work queues
+        return f"M#{entry.owner}#{entry.key}"
     return f"Q#{entry.queue}#{entry.owner}#{entry.key}"
 
 
@@ -354,7 +361,7 @@ class TicketRepository:
                     tx.save(lookup)
                 tx.save(TrackingItem(f"TRACK#{ticket.tracking_code}", TRACK_SK, ticket_id=ticket.id),
                         condition=TrackingItem.PK.does_not_exist())
-                for entry in queue_entries(ticket):
+                for entry in stored_entries(ticket):
                     tx.save(_queue_item(ticket, entry))
                 for step in (outcome, *history):
                     for event in _event_items(ticket.id, step.ticket.version, step.events):
@@ -374,8 +381,8 @@ class TicketRepository:
         """
         after = outcomes[-1].ticket
         expected = before.version if expected_version is None else expected_version
-        old = {_queue_sk(e): e for e in queue_entries(before)}
-        new = {_queue_sk(e): e for e in queue_entries(after)}
+        old = {_queue_sk(e): e for e in stored_entries(before)}
+        new = {_queue_sk(e): e for e in stored_entries(after)}
         try:
             with TransactWrite(connection=_connection()) as tx:
                 tx.save(ticket_item(after), condition=TicketItem.version == expected)
@@ -410,10 +417,12 @@ class TicketRepository:
         items = EventItem.query(ticket_pk(ticket_id), EventItem.SK.startswith("E#"), consistent_read=True)
         return [TimelineEvent.from_dict(i.data.as_dict()) for i in items]
 
-    def queue(self, queue: str, owner: str, *, limit: int = 50, cursor: str | None = None) -> tuple[list[dict], str | None]:
-        """One page of a work queue sorted by due time, and the cursor of the next page."""
+    def queue(self, queue: str, owner: str, *, limit: int = 50, cursor: str | None = None,
+              newest_first: bool = False) -> tuple[list[dict], str | None]:
+        """One page of a work queue sorted by due time (latest first if asked), and the cursor of the next page."""
         start = decode_cursor(cursor)
-        result = QueueItem.by_queue.query(f"Q#{queue}#{owner}", limit=limit, last_evaluated_key=start)
+        result = QueueItem.by_queue.query(f"Q#{queue}#{owner}", limit=limit, last_evaluated_key=start,
+                                          scan_index_forward=not newest_first)
         items = [i.summary.as_dict() for i in result]
         return items, encode_cursor(result.last_evaluated_key)
 

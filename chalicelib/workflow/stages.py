@@ -85,6 +85,7 @@ SHARE_STAGE_OF_STATUS: dict[str, str] = {
     AssignmentStatus.TO_SIGN: "sign",
     AssignmentStatus.IN_PROGRESS: "handling",
     AssignmentStatus.PAUSED: "paused",
+    AssignmentStatus.PENDING_APPROVAL: "handling",  # the lead's approval (呈批) is within the handling time
 }
 SHARE_DONE = "done"
 

@@ -26,7 +26,7 @@ const textarea = (key, label, required = true, extra = {}) => ({ key, label, typ
 
 export const ACTION_FORMS = {
   accept: [
-    { key: 'category', label: '问题分类', type: 'text', placeholder: '如：商品质量、食品安全' },
+    { key: 'category', label: '问题分类', type: 'category' },
     { key: 'district', label: '属地', type: 'district' },
     { key: 'priority', label: '缓急程度', type: 'select', options: PRIORITY },
     textarea('text', '受理意见', false),
@@ -87,6 +87,15 @@ export const ACTION_FORMS = {
     textarea('text', '审核意见', false, { requiredWhen: (f) => f.decision && f.decision !== 'approve' }),
   ],
   record_termination_notice: [assignmentField('record_termination_notice'), textarea('text', '告知情况', false)],
+  assign_handler: [
+    assignmentField('assign_handler'),
+    { key: 'handler', label: '承办人', type: 'handler', required: true },
+  ],
+  decide_closure_approval: [
+    assignmentField('decide_closure_approval'),
+    { key: 'decision', label: '审批决定', type: 'select', optionsFor: () => pick(DECISION, ['approve', 'send_back']), required: true },
+    textarea('text', '审批意见', false, { requiredWhen: (f) => f.decision === 'send_back', placeholder: '退回时请写明需要补充或修改的内容' }),
+  ],
   record_callback: [
     { key: 'satisfaction', label: '满意度', type: 'select', options: SATISFACTION, required: true },
     { key: 'solved', label: '问题是否解决', type: 'bool', required: true },
@@ -145,7 +154,12 @@ export function dispatchParams(form) {
 export const UI_ACTIONS = Object.keys(ACTION_FORMS)
 
 export const PRIMARY_ACTIONS = new Set(['accept', 'dispatch', 'sign', 'submit_closure', 'review_closure', 'record_callback',
-  'decide_extension', 'decide_return', 'review_non_acceptance', 'close', 'answer_urging'])
+  'decide_extension', 'decide_return', 'review_non_acceptance', 'close', 'answer_urging', 'assign_handler'])
+
+/** Actions shown as one button per decision (办结呈批: 同意 / 退回), each opening the form with it chosen. */
+export const DECISION_BUTTONS = {
+  decide_closure_approval: [['approve', '同意', 'primary'], ['send_back', '退回', 'warning']],
+}
 
 export const ACTIVE_ASSIGNMENT = ACTIVE
 

@@ -26,6 +26,7 @@ const routes = [
       { path: 'admin/models', component: () => import('./views/staff/AdminModels.vue'), meta: { roles: ['admin'], title: '智能分拨模型' } },
       { path: 'admin/workflows/:id?', component: () => import('./views/staff/AdminWorkflow.vue'), meta: { roles: ['admin'], title: '工单流程' } },
       { path: 'search', component: () => import('./views/staff/TicketSearch.vue'), meta: { roles: STAFF, title: '综合查询' } },
+      { path: 'mine', component: () => import('./views/staff/MyTickets.vue'), meta: { roles: STAFF, title: '我的工单' } },
       { path: 'tickets/:id', component: () => import('./views/staff/TicketDetail.vue'), meta: { roles: STAFF, title: '工单详情' }, props: true },
     ],
   },

@@ -113,6 +113,7 @@ def test_every_queue_belongs_to_a_role():
         "internet_inbox", "upper_assignments", "pending_acceptance", "pending_callback", "to_dispatch",
         "extension_requests", "return_requests", "closure_reviews", "non_acceptance_reviews", "to_sign",
         "in_progress", "urgings", "warnings",
+        "assigned_to_me", "closure_approvals",  # a handler's own shares, a lead's approvals (issue 19 item 5)
     }
     assert QUEUES_BY_ROLE["manager"] == ("warnings",)
     assert QueueEntry("to_sign", "D1", None, "k") == QueueEntry("to_sign", "D1", None, "k")

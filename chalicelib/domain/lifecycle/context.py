@@ -191,7 +191,8 @@ class Context:
 
     def add_assignment(self, department: str, role: str) -> Assignment:
         assignment = Assignment(id=f"A{len(self.ticket.assignments) + 1}", department=department, role=role,
-                                status=AS.TO_SIGN, dispatched_at=self.now)
+                                status=AS.TO_SIGN, dispatched_at=self.now,
+                                dispatched_by=None if self.actor.role == Role.SYSTEM else self.actor.username)
         self.ticket.assignments.append(assignment)
         self.start(ClockName.SIGN, assignment.id)
         return assignment

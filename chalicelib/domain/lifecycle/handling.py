@@ -33,7 +33,10 @@ from chalicelib.domain.ticket import (
     TerminationReason,
     Ticket,
 )
-from chalicelib.domain.vocabulary import DEPARTMENT_ROLES, DISPATCHER, HANDLING, RESULTS_BY_KIND
+from chalicelib.domain.vocabulary import DEPARTMENT_ROLES, DISPATCHER, HANDLING, RESULTS_BY_KIND, Role
+
+LEADS = frozenset({Role.DEPT_LEAD})
+MAX_USERNAME = 64
 
 # Ticket-level clocks a department's pause also pauses (while at least one share is paused).
 PAUSED_WITH_DEPARTMENT = (ClockName.MEDIATION, ClockName.REPORT_VERIFICATION)
@@ -68,6 +71,22 @@ def returnable(t: Ticket, a: Assignment) -> bool:
 
 def closable(t: Ticket, a: Assignment) -> bool:
     return a.status == AS.IN_PROGRESS and a.return_request is None
+
+
+def assignable(t: Ticket, a: Assignment) -> bool:
+    """A signed share the department still works on: its lead may (re)assign it to a handler."""
+    return a.status in (AS.IN_PROGRESS, AS.PAUSED)
+
+
+def awaiting_approval(t: Ticket, a: Assignment) -> bool:
+    """A closure a handler submitted that waits for the department lead's approval (呈批)."""
+    return a.status == AS.PENDING_APPROVAL
+
+
+def needs_approval(ctx: Context, a: Assignment) -> bool:
+    """A handler's closure goes to the lead first where the department asks for that (directory
+    setting ``closure_needs_approval``, carried in the policy); a lead's own closure does not."""
+    return ctx.actor.role == Role.HANDLER and a.department in ctx.policy.approval_departments
 
 
 def _may_submit(t: Ticket, actor: Actor) -> bool:
@@ -221,6 +240,20 @@ def _submit_closure(ctx: Context) -> str:
                                 details={"assists_pending": assists_pending(t)})
     closure = Closure(result=result, facts=facts, submitted_at=ctx.now, submitted_by=ctx.actor.username,
                       termination_reason=reason)
+    if needs_approval(ctx, a):  # 呈批: to the lead; the handling clock runs on until the lead decides
+        t.set_assignment(replace(a, status=AS.PENDING_APPROVAL, closure=closure, extension_request=None))
+        ctx.data.update(assignment_id=a.id, department=a.department, role=a.role, result=result,
+                        termination_reason=reason, facts=facts, approval_required=True,
+                        extension_request_withdrawn=a.extension_request is not None)
+        return "closure_proposed"
+    return _hand_in(ctx, a, closure)
+
+
+def _hand_in(ctx: Context, a: Assignment, closure: Closure) -> str:
+    """The share's closure reaches the centre: submitted, its handling clock stopped, and the
+    ticket on to closure review once every active share has submitted."""
+    t = ctx.ticket
+    result, reason = closure.result, closure.termination_reason
     t.set_assignment(replace(a, status=AS.SUBMITTED, closure=closure, extension_request=None))
     ctx.stop(clock_key(ClockName.HANDLING, a.id), primary=True)
     if result == MediationResult.TERMINATED:
@@ -232,9 +265,43 @@ def _submit_closure(ctx: Context) -> str:
         ctx.start(ClockName.CLOSURE_REVIEW)
         t.status = S.CLOSURE_REVIEW
     ctx.data.update(assignment_id=a.id, department=a.department, role=a.role, result=result,
-                  termination_reason=reason, facts=facts, ready_for_review=ready,
+                  termination_reason=reason, facts=closure.facts, ready_for_review=ready,
                   extension_request_withdrawn=a.extension_request is not None)
+    if closure.approved_by is not None:
+        ctx.data.update(approved_by=closure.approved_by, submitted_by=closure.submitted_by)
     return "closure_submitted"
+
+
+def _decide_closure_approval(ctx: Context) -> str:
+    """The lead approves a handler's closure (on to the centre exactly as a submission) or sends
+    it back with a reason (the share is in progress again, its closure dropped)."""
+    decision = ctx.choice("decision", {"approve", "send_back"})
+    text = ctx.text("text", required=decision == "send_back")
+    a = ctx.resolve(awaiting_approval)
+    assert a.closure is not None
+    if decision == "approve":
+        closure = replace(a.closure, approved_by=ctx.actor.username, approved_at=ctx.now)
+        ctx.data.update(decision=decision, text=text)
+        return _hand_in(ctx, a, closure)
+    ctx.ticket.set_assignment(replace(a, status=AS.IN_PROGRESS, closure=None))
+    ctx.data.update(assignment_id=a.id, department=a.department, decision=decision, text=text,
+                    submitted_by=a.closure.submitted_by)
+    return "closure_sent_back"
+
+
+def _assign_handler(ctx: Context) -> str:
+    """The department lead gives a signed share to one of the department's handlers (the door
+    checks the user directory); reassigning replaces the previous handler."""
+    handler = ctx.params.get("handler")
+    if not isinstance(handler, str) or not handler.strip() or len(handler) > MAX_USERNAME:
+        raise ValidationFailed("invalid handler", details={"handler": "the username of a handler of your department"})
+    a = ctx.resolve(assignable)
+    if a.assigned_to == handler:
+        raise ValidationFailed("already assigned to this handler", details={"handler": "already assigned"})
+    ctx.ticket.set_assignment(replace(a, assigned_to=handler))
+    ctx.data.update(assignment_id=a.id, department=a.department, handler=handler, previous=a.assigned_to)
+    return "handler_assigned"
+
 
 
 ROWS: tuple[Action, ...] = (
@@ -257,4 +324,8 @@ ROWS: tuple[Action, ...] = (
         _decide_return, guard=_return_pending),
     row("submit_closure", HANDLING, DEPARTMENT_ROLES, "assignment_id result termination_reason facts",
         "closure_review =", _submit_closure, guard=_may_submit, share=closable),
+    row("assign_handler", HANDLING, LEADS, "assignment_id handler", "=",
+        _assign_handler, share=assignable),
+    row("decide_closure_approval", HANDLING, LEADS, "assignment_id decision text", "closure_review =",
+        _decide_closure_approval, share=awaiting_approval),
 )
