@@ -33,6 +33,7 @@ from chalicelib.notifications import events as notification_events  # noqa: F401
 from chalicelib.notifications import port as notifications
 from chalicelib.reports import monthly_run
 from chalicelib.reports import worker as report_worker
+from chalicelib.services import archiving
 from chalicelib.services import autodispatch  # noqa: F401 - registers the auto-dispatch stream consumer
 from chalicelib.services import clock
 from chalicelib.workflow import handlers as workflow_handlers
@@ -144,6 +145,12 @@ def hotspot_scan(event):
 def wall_refresh(event):
     """Every minute: the manager's wall for 近7日/近30日/近90日, stored for GET /stats/wall to read."""
     analytics_wall.refresh(clock.now())
+
+
+@app.schedule("cron(0 17 * * ? *)", name="archive_closed")
+def archive_closed(event):
+    """01:00 Asia/Shanghai: archive the closed tickets whose archive clock (SLA rule) is due."""
+    archiving.run_scheduled()
 
 
 @app.schedule("cron(0 19 ? * SAT *)", name="dispatch_retraining")

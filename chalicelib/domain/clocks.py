@@ -45,6 +45,8 @@ class ClockName(StrEnum):
     REPORT_VERIFICATION = "report_verification"  # 15 working days (+15 with approval)
     CLOSURE_REVIEW = "closure_review"  # 1 working day
     CALLBACK = "callback"  # 1 working day
+    EVALUATION = "evaluation"  # 3 working days, closure approved (web) -> evaluated or called back
+    ARCHIVE = "archive"  # 15 natural days, closed -> archived (by the daily archive job)
 
 
 def clock_key(clock: str, assignment_id: str | None = None) -> str:
@@ -323,6 +325,8 @@ def _default_rules() -> SlaRules:
             ClockRule(ClockName.REPORT_VERIFICATION, 15, wd, pausable=True),
             ClockRule(ClockName.CLOSURE_REVIEW, 1, wd, owner="dispatcher"),
             ClockRule(ClockName.CALLBACK, 1, wd, owner="agent"),
+            ClockRule(ClockName.EVALUATION, 3, wd, owner="agent"),
+            ClockRule(ClockName.ARCHIVE, 15, nd, owner="center"),
         ]
     )
 

@@ -52,6 +52,7 @@ DEPARTMENT_TICKET_CLOCKS = frozenset({ClockName.MEDIATION, ClockName.REPORT_VERI
 CENTRE_CLOCK_ROLES: dict[str, tuple[str, ...]] = {
     ClockName.ACCEPTANCE: (Role.AGENT.value,),
     ClockName.CALLBACK: (Role.AGENT.value,),
+    ClockName.EVALUATION: (Role.AGENT.value,),  # no evaluation in time: the agent calls back
     ClockName.CLOSURE_REVIEW: (Role.DISPATCHER.value,),
 }
 CENTRE_CLOCKS = frozenset(CENTRE_CLOCK_ROLES)

@@ -4,13 +4,15 @@ The store keeps one queue item per :class:`QueueEntry` (a GSI sorted by ``due``)
 in the same transaction as the ticket, so that opening a queue is one Query. This module
 only decides the entries; it never reads or writes anything.
 
-* agents (owner ``center``): internet_inbox, upper_assignments, pending_acceptance, pending_callback,
-  urgings (those addressed to the centre, e.g. a national urging before dispatch)
+* agents (owner ``center``): internet_inbox, upper_assignments, pending_acceptance, pending_callback
+  (待回访, the callback clock), pending_evaluation (待评价, web tickets, the evaluation clock), urgings
+  (those addressed to the centre, e.g. a national urging before dispatch)
 * dispatchers (owner ``center``): to_dispatch, extension_requests, return_requests,
   closure_reviews, non_acceptance_reviews, urgings (the centre's, as for agents)
 * departments (owner = the department code): to_sign, in_progress, urgings; a grassroots office owns
   its own, and its department's lead opens them merged with the department's (services.tickets.queue)
-* managers (owner ``center``): warnings (every running clock with a yellow or red warning recorded)
+* managers (owner ``center``): warnings (every running clock with a yellow or red warning recorded),
+  to_archive (closed tickets by the due time of their archive clock; the archive job reads it)
 * department leads also: closure_approvals (handlers' closures waiting for their approval, 呈批)
 * a person (owner ``@<username>``): assigned_to_me (shares their lead assigned them), and mine
   (:func:`mine_entries`: every ticket they took part in, open or closed; stored under its own prefix)
@@ -34,16 +36,18 @@ class QueueEntry:
     owner: str  # "center" or a department code
     due: datetime | None  # the deadline the queue is sorted by; None sorts last
     key: str
+    clock: str | None = None  # the key of the clock giving ``due`` (a row shows it with its warning)
 
 
 # Which queues each role opens (the API checks the caller against this).
 QUEUES_BY_ROLE: dict[str, tuple[str, ...]] = {
-    Role.AGENT: ("internet_inbox", "upper_assignments", "pending_acceptance", "pending_callback", "urgings"),
+    Role.AGENT: ("internet_inbox", "upper_assignments", "pending_acceptance", "pending_callback",
+                 "pending_evaluation", "urgings"),
     Role.DISPATCHER: ("to_dispatch", "extension_requests", "return_requests", "closure_reviews",
                       "non_acceptance_reviews", "urgings"),
     Role.HANDLER: ("to_sign", "in_progress", "urgings", "assigned_to_me"),
     Role.DEPT_LEAD: ("to_sign", "in_progress", "urgings", "closure_approvals"),
-    Role.MANAGER: ("warnings",),
+    Role.MANAGER: ("warnings", "to_archive"),
 }
 DEPARTMENT_QUEUES = frozenset({"to_sign", "in_progress", "urgings", "closure_approvals"})  # the caller's department
 PERSONAL_QUEUES = frozenset({"assigned_to_me"})  # owned by the caller (see :func:`personal_owner`)
@@ -58,6 +62,7 @@ _STATUS_QUEUES: dict[str, tuple[str, str | None]] = {
     S.UPPER_LEVEL_PENDING: ("upper_assignments", ClockName.ACCEPTANCE),
     S.PENDING_ACCEPTANCE: ("pending_acceptance", ClockName.ACCEPTANCE),
     S.PENDING_CALLBACK: ("pending_callback", ClockName.CALLBACK),
+    S.PENDING_EVALUATION: ("pending_evaluation", ClockName.EVALUATION),
     S.TO_DISPATCH: ("to_dispatch", None),
     S.CLOSURE_REVIEW: ("closure_reviews", ClockName.CLOSURE_REVIEW),
     S.NON_ACCEPTANCE_REVIEW: ("non_acceptance_reviews", None),
@@ -70,14 +75,15 @@ def _due(state: ClockState | None) -> datetime | None:
 
 
 def queue_entries(ticket: Ticket) -> list[QueueEntry]:
-    """Every queue entry ``ticket`` should have right now (empty once closed)."""
+    """Every queue entry ``ticket`` should have right now (once closed: only ``to_archive``, until archived)."""
     if not ticket.is_open:
-        return []
+        return _archive_entries(ticket)
     entries: list[QueueEntry] = []
     status_queue = _STATUS_QUEUES.get(ticket.status)
     if status_queue is not None:
         queue, clock = status_queue
-        entries.append(QueueEntry(queue, CENTER, _due(ticket.clocks.get(clock)) if clock else None, ticket.id))
+        entries.append(QueueEntry(queue, CENTER, _due(ticket.clocks.get(clock)) if clock else None, ticket.id,
+                                  clock=clock.value if clock and clock in ticket.clocks else None))
     for a in ticket.assignments:
         sign = ticket.clocks.get(clock_key(ClockName.SIGN, a.id))
         handling = ticket.clocks.get(clock_key(ClockName.HANDLING, a.id))
@@ -102,6 +108,18 @@ def queue_entries(ticket: Ticket) -> list[QueueEntry]:
         if state.status == "running" and state.warning in ("yellow", "red"):
             entries.append(QueueEntry("warnings", CENTER, state.due, f"{ticket.id}#{name}"))
     return entries
+
+
+def _archive_entries(ticket: Ticket) -> list[QueueEntry]:
+    """A closed ticket waits in ``to_archive`` until its archive clock is due (the daily archive job
+    reads the queue up to today: one Query, no Scan); an archived one is in no queue."""
+    if ticket.status != S.CLOSED:
+        return []
+    due = _due(ticket.clocks.get(ClockName.ARCHIVE))
+    if due is None:
+        return []
+    return [QueueEntry("to_archive", CENTER, due, ticket.id, clock=ClockName.ARCHIVE.value)]
+
 
 def personal_owner(username: str) -> str:
     """The owner of a person's own queue entries (``@`` + username: never a department code)."""

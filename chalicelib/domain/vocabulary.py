@@ -291,6 +291,7 @@ CLOCK_LABELS: dict[str, str] = {
     ClockName.ACCEPTANCE: "受理时限", ClockName.SIGN: "签收时限", ClockName.HANDLING: "办理时限",
     ClockName.MEDIATION: "调解时限", ClockName.TERMINATION_NOTICE: "终止调解告知时限",
     ClockName.REPORT_VERIFICATION: "举报核查时限", ClockName.CLOSURE_REVIEW: "结案审核时限", ClockName.CALLBACK: "回访时限",
+    ClockName.EVALUATION: "评价时限", ClockName.ARCHIVE: "归档期限",
 }
 UNIT_LABELS: dict[str, str] = {"working_days": "工作日", "natural_days": "自然日", "hours": "小时", "seconds": "秒"}
 WARNING_LABELS: dict[str, str] = {"none": "正常", "yellow": "黄牌", "red": "红牌"}
@@ -327,6 +328,7 @@ QUEUE_LABELS: dict[str, str] = {
     "closure_reviews": "结案审核", "non_acceptance_reviews": "不予受理审核", "to_sign": "待签收", "in_progress": "办理中",
     "urgings": "催办待答复", "warnings": "预警工单",
     "assigned_to_me": "指派给我", "closure_approvals": "办结呈批", "mine": "我的工单",
+    "pending_evaluation": "待评价", "to_archive": "待归档",
 }
 
 

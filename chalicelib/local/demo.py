@@ -82,6 +82,8 @@ def _play(rng: random.Random, sample: DemoContent, received: datetime, door: Tic
         return chain
     step("review_closure", {"decision": "approve", "reply": rng.choice(REPLIES)}, DISPATCHER, late(8))
     if chain.ticket.status == "pending_evaluation":
+        if final == "pending_callback":  # a web ticket waiting for its evaluation (the agents' 待评价 queue)
+            return chain
         satisfaction = rng.choices(["satisfied", "basically_satisfied", "dissatisfied"], weights=[70, 20, 10])[0]
         step("evaluate", {"satisfaction": satisfaction, "solved": satisfaction != "dissatisfied"},
              Actor(username="citizen", role="citizen"), late(12))
@@ -90,7 +92,8 @@ def _play(rng: random.Random, sample: DemoContent, received: datetime, door: Tic
     else:
         satisfaction = rng.choices(["satisfied", "basically_satisfied", "dissatisfied"], weights=[70, 20, 10])[0]
         step("record_callback", {"satisfaction": satisfaction, "solved": satisfaction != "dissatisfied"}, AGENT, late(8))
-    step("close", {}, AGENT, 1)
+    if chain.ticket.status == "replied":  # an Art. 23 notice still owed; a callback/evaluation closes otherwise
+        step("close", {}, AGENT, 1)
     if rng.random() < 0.5:
         step("archive", {}, Actor(username="system", role="system"), 24)
     return chain

@@ -1,4 +1,5 @@
-"""Notifications for committed warnings, urgings and supervisions.
+"""Notifications for committed warnings, urgings and supervisions, and the to-do notice a
+department gets when a ticket is dispatched (or transferred, or handed) to it.
 
 A table-stream consumer reads the outbox messages written in the same transaction as each
 ``warning_recorded`` / ``urged`` / ``supervised`` transition, so a notification exists exactly
@@ -20,7 +21,10 @@ from chalicelib.notifications.model import Audience, Notification
 from chalicelib.services import tickets as ticket_service
 from chalicelib.streams import TableChange, consumer, is_outbox_insert
 
-TOPICS = frozenset({"ticket.warning_recorded", "ticket.urged", "ticket.supervised"})
+TOPICS = frozenset({"ticket.warning_recorded", "ticket.urged", "ticket.supervised",
+                    "ticket.dispatched", "ticket.closure_reviewed", "ticket.non_acceptance_reviewed"})
+# Events that give departments new shares (their payload lists them as ``assignments``).
+_NEW_SHARE_TOPICS = frozenset({"ticket.dispatched", "ticket.closure_reviewed", "ticket.non_acceptance_reviewed"})
 CENTRE_ROLES = ("agent", "dispatcher")
 _URGING_SOURCES = {"system": "系统自动催办", "manual": "管理人员催办", "upper_level": "上级平台催办"}
 
@@ -41,6 +45,8 @@ def clock_audience(ticket: Ticket | None, key: str, departments: list[str] | Non
     handling the ticket (``departments`` when the ticket was not read), or the centre's role for a
     centre clock."""
     name, _, assignment_id = key.partition(":")
+    if name in _CENTRE_CLOCK_ROLES:  # the centre's clocks, also those kept per share (extension decision)
+        return Audience(roles=_CENTRE_CLOCK_ROLES[name])
     if ticket is not None and assignment_id:
         assignment = ticket.assignment(assignment_id)
         if assignment is not None:
@@ -91,12 +97,28 @@ def build(change: TableChange, ticket: Ticket | None) -> Notification | None:
                             body=f"{source}：工单 {ticket_id} 的{label}需尽快办理，请在平台上答复催办。",
                             audience=_addressee(payload.get("department")),
                             data={"clock": key, "urging_id": payload.get("urging_id")}, **base)
+    if topic in _NEW_SHARE_TOPICS:
+        return _dispatched(payload, ticket_id, base)
     if topic == "ticket.supervised":
         return Notification(kind="supervised", title=f"督办：工单 {ticket_id}",
                             body=f"工单 {ticket_id} 已被督办，请立即办理并反馈，督办将计入部门考核。",
                             audience=_with_managers(_addressee(payload.get("department"))),
                             data={"urging_id": payload.get("urging_id")}, **base)
     return None
+
+
+def _dispatched(payload: dict[str, Any], ticket_id: str, base: dict[str, Any]) -> Notification | None:
+    """The to-do notice (待办提醒) to the handlers and lead of each department given a new share:
+    in their inbox, and by e-mail/SMS to those with an address (held to working hours unless urgent)."""
+    shares = [a for a in payload.get("assignments") or [] if isinstance(a, dict) and a.get("department")]
+    departments = tuple(dict.fromkeys(str(a["department"]) for a in shares))
+    if not departments:
+        return None
+    urgent = "（紧急）" if base["urgent"] else ""
+    return Notification(kind="dispatched", title=f"待办提醒：新派工单 {ticket_id}{urgent}",
+                        body=f"工单 {ticket_id} 已派至本部门，请在签收时限内登录平台签收办理。",
+                        audience=Audience(departments=departments),
+                        data={"assignment_ids": [str(a.get("id")) for a in shares]}, **base)
 
 
 def _needs_ticket(change: TableChange) -> bool:

@@ -7,7 +7,7 @@ from typing import Any
 
 from chalicelib.domain.errors import ValidationFailed
 
-KINDS = frozenset({"warning_yellow", "warning_red", "urged", "supervised", "info"})
+KINDS = frozenset({"warning_yellow", "warning_red", "urged", "supervised", "dispatched", "info"})
 
 
 @dataclass(frozen=True)

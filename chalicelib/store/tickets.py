@@ -236,6 +236,10 @@ def summary(ticket: Ticket, entry: QueueEntry | None = None) -> dict[str, Any]:
         data["queue"] = entry.queue
         data["owner"] = entry.owner
         data["due"] = entry.due.astimezone(TZ).isoformat() if entry.due else None
+        clock_state = ticket.clocks.get(entry.clock) if entry.clock else None
+        if clock_state is not None:  # the row's own clock, with the warning recorded on it
+            data["clock"] = entry.clock
+            data["clock_warning"] = clock_state.warning
         if "#" in entry.key:
             data["ref"] = entry.key.split("#", 1)[1]
     return encode(data)
@@ -455,6 +459,13 @@ class TicketRepository:
                 positions[owner] = {}
         more = any(positions.get(owner) != {} for owner in owners)
         return [item.summary.as_dict() for _, _, item in page], encode_cursor(positions) if more else None
+
+    def due_in_queue(self, queue: str, owner: str, now: datetime, *, limit: int = 100) -> list[str]:
+        """Ticket ids of a work queue's entries due at or before ``now``, earliest first (one Query
+        on GSI1, no Scan): what a scheduled job such as the archive job works through."""
+        bound = _iso(now) + "~"
+        result = QueueItem.by_queue.query(f"Q#{queue}#{owner}", QueueItem.GSI1SK <= bound, limit=limit)
+        return [item.PK[2:] for item in result]
 
     def recent_for_complainant(self, phone: str, *, limit: int = 20) -> list[Ticket]:
         """The complainant's most recent tickets (repeat detection, Art. 35)."""

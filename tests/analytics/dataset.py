@@ -52,8 +52,7 @@ def march_2030() -> tuple[Desk, dict[str, str]]:
     desk.act(t1, "sign", at(4, 15), MARKET)
     desk.act(t1, "submit_closure", at(8, 10), MARKET, result="settled", facts="双方和解，商家退款。")
     desk.act(t1, "review_closure", at(8, 16), DISPATCHER, decision="approve", reply="已调解成功。")
-    desk.act(t1, "record_callback", at(11, 10), AGENT, satisfaction="satisfied", solved=True)
-    desk.act(t1, "close", at(11, 11), AGENT)
+    desk.act(t1, "record_callback", at(11, 10), AGENT, satisfaction="satisfied", solved=True)  # closes it
     ids["T1"] = t1
 
     t2 = desk.register(submission(channel="web", category="商品质量", district="WUZHONG", respondent="甲超市",

@@ -530,8 +530,7 @@ def test_rework_of_a_terminated_mediation_reopens_its_clocks():
     assert flow.clock("mediation").status == "stopped" and "termination_notice:A1" not in flow.ticket.clocks
     flow.do("review_closure", DISPATCHER, decision="approve")
     flow.do("record_callback", AGENT, satisfaction="satisfied", solved=True)
-    flow.do("close", AGENT)  # no notice pending from the withdrawn termination
-    assert flow.ticket.status == "closed"
+    assert flow.ticket.status == "closed"  # the callback closes it: no notice pending from the withdrawn termination
 
 
 def test_reopen_after_dissatisfaction_runs_the_mediation_clock_again():
@@ -558,9 +557,20 @@ def test_review_approve_goes_to_callback_or_to_evaluation_for_web_tickets():
     web.do("review_closure", DISPATCHER, decision="approve")
     assert web.ticket.status == "pending_evaluation"
     assert "callback" not in web.ticket.clocks
+    assert web.clock("evaluation").status == "running" and web.clock("evaluation").amount == 3
     web.fails(Forbidden, "evaluate", AGENT, satisfaction="satisfied", solved=True)
-    web.do("evaluate", CITIZEN, satisfaction="satisfied", solved=True, comment="很快")
-    assert web.ticket.status == "replied" and web.ticket.feedback[-1].via == "evaluation"
+    out = web.do("evaluate", CITIZEN, satisfaction="satisfied", solved=True, comment="很快")
+    assert web.ticket.status == "closed" and web.ticket.feedback[-1].via == "evaluation"
+    assert web.ticket.resolution == "completed" and out.events[0].deadline_met is True
+    assert web.clock("evaluation").status == "stopped" and web.clock("archive").status == "running"
+
+
+def test_an_agent_calls_back_a_web_citizen_who_did_not_evaluate():
+    web = in_review(channel="web")
+    web.do("review_closure", DISPATCHER, decision="approve")
+    web.do("record_callback", AGENT, after=timedelta(days=6), satisfaction="basically_satisfied", solved=True)
+    assert web.ticket.status == "closed" and web.ticket.feedback[-1].via == "callback"
+    assert web.clock("evaluation").status == "stopped"
 
 
 def test_review_rework_sends_shares_back_with_a_new_handling_clock():
@@ -597,19 +607,23 @@ def test_callback_records_satisfaction_then_close_and_archive():
     flow.fails(ValidationFailed, "record_callback", AGENT, satisfaction="happy", solved=True)
     flow.fails(Forbidden, "record_callback", handler("D1"), satisfaction="satisfied", solved=True)
     out = flow.do("record_callback", AGENT, satisfaction="satisfied", solved=True)
-    assert out.events[0].deadline_met is True and flow.ticket.status == "replied"
-    flow.do("close", AGENT)
+    assert out.events[0].deadline_met is True and out.events[0].data["closed"] is True
     assert flow.ticket.status == "closed" and flow.ticket.resolution == "completed"
-    flow.do("archive", SYSTEM)
-    assert flow.ticket.status == "archived"
+    archive = flow.clock("archive")  # the archive job archives it when this is due (15 natural days)
+    assert archive.status == "running" and archive.amount == 15 and archive.unit == "natural_days"
+    flow.fails(IllegalTransition, "close", AGENT)  # nobody closes it by hand any more
+    out = flow.do("archive", SYSTEM)
+    assert flow.ticket.status == "archived" and "archive" not in flow.ticket.clocks
+    assert out.events[0].data["clocks_withdrawn"] == ["archive"]
 
 
 def test_reopen_needs_a_dissatisfied_citizen_unless_a_manager_decides():
     satisfied = replied("satisfied")
     satisfied.fails(IllegalTransition, "reopen", AGENT, reason="再查")
-    satisfied.do("close", AGENT)
+    assert satisfied.ticket.status == "closed"
     satisfied.do("reopen", MANAGER, reason="上级督查发现未落实")
     assert satisfied.ticket.status == "in_handling" and satisfied.ticket.closed_at is None
+    assert "archive" not in satisfied.ticket.clocks  # reopened: nothing to archive
     unhappy = replied("dissatisfied")
     unhappy.fails(ValidationFailed, "reopen", AGENT)
     unhappy.do("reopen", AGENT, reason="商家未按约定退款")
@@ -627,7 +641,7 @@ def test_declined_or_answered_tickets_are_not_reopened():
 
 def test_closed_tickets_accept_only_reopen_and_archive_and_archived_nothing():
     flow = replied("dissatisfied")
-    flow.do("close", AGENT)
+    assert flow.ticket.status == "closed"
     everyone = [AGENT, DISPATCHER, MANAGER, SYSTEM, CITIZEN, ADMIN, handler("D1"), lead_of("D1")]
     allowed = {a for actor in everyone for a in allowed_actions(flow.ticket, actor)}
     assert allowed == {"reopen", "archive"}
@@ -758,8 +772,10 @@ def _no_floats(value) -> bool:
 
 
 def test_everything_serialises_to_json_safe_dicts_and_back():
-    flow = replied("dissatisfied")
+    flow = in_review()
+    flow.do("review_closure", DISPATCHER, decision="approve")
     flow.do("urge", MANAGER, text="x", department="center")
+    flow.do("record_callback", AGENT, satisfaction="dissatisfied", solved=False)
     flow.do("reopen", AGENT, reason="未退款")
     d = flow.ticket.to_dict()
     assert _no_floats(d)

@@ -88,10 +88,29 @@ def test_closure_review_callback_and_nothing_once_closed():
     assert queue_entries(q.t)[0].due == q.t.clocks["closure_review"].due
     q.do("review_closure", DISPATCHER, decision="approve")
     assert q.entries() == [("pending_callback", "center", q.t.id)]
+    [row] = queue_entries(q.t)
+    assert row.clock == "callback" and row.due == q.t.clocks["callback"].due
     q.do("record_callback", AGENT, satisfaction="satisfied", solved=True)
-    assert q.entries() == []
-    q.do("close", AGENT)
+    assert q.t.status == "closed"  # closed and waiting for the archive job, in no one's work queue
+    [row] = queue_entries(q.t)
+    assert (row.queue, row.owner, row.key, row.clock) == ("to_archive", "center", q.t.id, "archive")
+    assert row.due == q.t.clocks["archive"].due == datetime(2026, 3, 17, 23, 59, 59, tzinfo=TZ)
+    q.do("archive", SYSTEM)
     assert queue_entries(q.t) == []
+
+
+def test_pending_evaluation_waits_in_the_agents_queue_on_its_clock():
+    q = Q(channel="web", actor=Actor("c", "citizen")).do("accept", AGENT).do("dispatch", DISPATCHER, mode="single", department="D1")
+    q.do("sign", h("D1")).do("submit_closure", h("D1"), facts="已调解", result="settled")
+    q.do("review_closure", DISPATCHER, decision="approve")
+    [row] = queue_entries(q.t)
+    assert (row.queue, row.owner, row.key, row.clock) == ("pending_evaluation", "center", q.t.id, "evaluation")
+    assert row.due == q.t.clocks["evaluation"].due
+    assert "pending_evaluation" in QUEUES_BY_ROLE["agent"]
+    q.do("evaluate", Actor("c", "citizen"), satisfaction="dissatisfied", solved=False)
+    assert [e[0] for e in q.entries()] == ["to_archive"]
+    q.do("reopen", AGENT, reason="商家未退款")
+    assert not any(e[0] in ("to_archive", "pending_evaluation") for e in q.entries())
 
 
 def test_urgings_wait_for_the_department_and_warnings_for_managers():
@@ -112,8 +131,8 @@ def test_every_queue_belongs_to_a_role():
     assert QUEUES == {
         "internet_inbox", "upper_assignments", "pending_acceptance", "pending_callback", "to_dispatch",
         "extension_requests", "return_requests", "closure_reviews", "non_acceptance_reviews", "to_sign",
-        "in_progress", "urgings", "warnings",
+        "in_progress", "urgings", "warnings", "pending_evaluation", "to_archive",
         "assigned_to_me", "closure_approvals",  # a handler's own shares, a lead's approvals (issue 19 item 5)
     }
-    assert QUEUES_BY_ROLE["manager"] == ("warnings",)
+    assert QUEUES_BY_ROLE["manager"] == ("warnings", "to_archive")
     assert QueueEntry("to_sign", "D1", None, "k") == QueueEntry("to_sign", "D1", None, "k")

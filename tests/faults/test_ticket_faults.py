@@ -117,8 +117,7 @@ HANDLING: list[Step] = [
     ("submit_closure", "handler", lambda v: {"assignment_id": _assignment(v), "result": "settled",
                                              "facts": "已核实退款到账。"}),
     ("review_closure", "dispatcher", lambda v: {"decision": "approve", "reply": "退款已到账。"}),
-    ("record_callback", "agent", lambda v: {"satisfaction": "satisfied", "solved": True}),
-    ("close", "agent", lambda v: {}),
+    ("record_callback", "agent", lambda v: {"satisfaction": "satisfied", "solved": True}),  # closes the ticket
     ("archive", "manager", lambda v: {}),
 ]
 

@@ -273,8 +273,7 @@ def run_flows(world: World) -> dict[str, Any]:
     _act(world, tid, "submit_closure", "handler", assignment_id=lead["id"], result="settled",
          facts="双方达成一致，商家同意退货退款。")
     _act(world, tid, "review_closure", "dispatcher", decision="approve", reply="经调解，商家已同意退货退款。")
-    _act(world, tid, "record_callback", "agent", satisfaction="satisfied", solved=True)
-    _act(world, tid, "close", "agent")
+    _act(world, tid, "record_callback", "agent", satisfaction="satisfied", solved=True)  # closes it
     world.pump.drain()
     receiver.wait_for("ticket.accepted", timeout=15)
     seen["ticket"] = tid
@@ -300,7 +299,7 @@ def run_flows(world: World) -> dict[str, Any]:
 
     # schedules: each runs as its own function
     for name in ("sweeper", "webhook_retries", "data_center_daily_report", "partner_reconciliation",
-                 "monthly_reports", "hotspot_scan", "dispatch_retraining", "wall_refresh"):
+                 "monthly_reports", "hotspot_scan", "dispatch_retraining", "wall_refresh", "archive_closed"):
         assert world.pump.fire_schedule(name), f"{name} failed"
     world.pump.drain()
     return seen

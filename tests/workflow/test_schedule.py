@@ -164,9 +164,9 @@ def test_a_ticket_change_starts_follows_or_ends_its_flow():
     assert starter.decide(dispatched, signed, POLICY) == "follow"  # the share: sign -> handling
     noted = _act(signed, "add_note", {"text": "已联系双方"}, HANDLER, T0 + timedelta(seconds=2))
     assert starter.decide(signed, noted, POLICY) is None  # nothing the flow waits on moved
-    closed = _act(_act(_act(_act(signed, "submit_closure", {"facts": "已处理"}, HANDLER, T0), "review_closure",
-                            {"decision": "approve"}, DISPATCHER, T0), "record_callback",
-                       {"satisfaction": "satisfied", "solved": True}, AGENT, T0), "close", {}, AGENT, T0)
+    closed = _act(_act(_act(signed, "submit_closure", {"facts": "已处理"}, HANDLER, T0), "review_closure",
+                       {"decision": "approve"}, DISPATCHER, T0), "record_callback",
+                  {"satisfaction": "satisfied", "solved": True}, AGENT, T0)  # the callback closes it
     assert closed.status == Status.CLOSED
     assert starter.decide(signed, closed, POLICY) == "end"
     assert starter.decide(None, closed, POLICY) is None

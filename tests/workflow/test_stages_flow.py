@@ -55,8 +55,7 @@ class Walk:
 
     def finish(self) -> "Walk":
         self.act("review_closure", {"decision": "approve", "reply": "已处理。"}, DISPATCHER)
-        self.act("record_callback", {"satisfaction": "satisfied", "solved": True}, AGENT)
-        self.act("close", {}, AGENT)
+        self.act("record_callback", {"satisfaction": "satisfied", "solved": True}, AGENT)  # closes it
         self.act("archive", {}, SYSTEM)
         self.flow.until(lambda: waiting_in(self.id) == "SUCCEEDED", what="the execution to end")
         return self

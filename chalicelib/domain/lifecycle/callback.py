@@ -1,5 +1,11 @@
 """Lifecycle stage: reply, callback and the end of life (DOMAIN.md lifecycle step 6;
 docs/domain.md "Code map"): callback, the citizen's evaluation, reopen, close, archive.
+
+A recorded callback or evaluation closes the ticket (issue 19 item 4): nobody has to close it by
+hand. Only a ticket whose Art. 23 termination notice is still owed stays ``replied`` until the
+notice is recorded and someone closes it. A dissatisfied citizen's ticket closes too and is
+reopened from ``closed`` while it is not archived; closing starts the archive clock, and the daily
+archive job (services/archiving.py) archives it when that clock is due.
 """
 from __future__ import annotations
 
@@ -30,19 +36,32 @@ def _feedback(ctx: Context, via: str) -> Feedback:
                     comment=comment)
 
 
+def _close_after_feedback(ctx: Context) -> None:
+    """The feedback is in: close the ticket, unless an Art. 23 termination notice is still owed
+    (then it waits as ``replied`` for the notice and a manual close)."""
+    if any(termination_pending(ctx.ticket, a) for a in ctx.ticket.assignments):
+        ctx.ticket.status = S.REPLIED
+        ctx.data["closed"] = False
+        return
+    ctx.close(Resolution.COMPLETED)
+    ctx.data["closed"] = True
+
+
 def _record_callback(ctx: Context) -> str:
     feedback = _feedback(ctx, "callback")
     reply = ctx.text("reply", required=False, max_len=MAX_FACTS)
     ctx.stop(ClockName.CALLBACK.value, primary=True)
+    ctx.stop(ClockName.EVALUATION.value)  # a web citizen who did not evaluate was called back
     ctx.ticket.feedback.append(feedback)
     ctx.reply(reply, "callback")
-    ctx.ticket.status = S.REPLIED
+    _close_after_feedback(ctx)
     return "callback_recorded"
 
 
 def _evaluate(ctx: Context) -> str:
     ctx.ticket.feedback.append(_feedback(ctx, "evaluation"))
-    ctx.ticket.status = S.REPLIED
+    ctx.stop(ClockName.EVALUATION.value, primary=True)
+    _close_after_feedback(ctx)
     return "evaluated"
 
 
@@ -68,6 +87,8 @@ def _reopen(ctx: Context) -> str:
         ctx.rework(a)
     ctx.reopen_ticket_clocks()
     ctx.stop(ClockName.CALLBACK.value)
+    ctx.stop(ClockName.EVALUATION.value)
+    ctx.withdraw(ClockName.ARCHIVE.value)  # reopened before it was archived: nothing to archive now
     t.resolution = None
     t.closed_at = None
     t.reopen_count += 1
@@ -88,6 +109,7 @@ def _close(ctx: Context) -> str:
 
 
 def _archive(ctx: Context) -> str:
+    ctx.withdraw(ClockName.ARCHIVE.value)  # a waiting period, not a deadline: no late mark once archived
     ctx.ticket.status = S.ARCHIVED
     ctx.ticket.archived_at = ctx.now
     return "archived"
@@ -99,9 +121,9 @@ def _no_notice_pending(t: Ticket, actor: Actor) -> bool:
 
 ROWS: tuple[Action, ...] = (
     # row(action, from statuses, roles, parameters, to statuses ("=": may stay), handler, guard/share)
-    row("record_callback", CALLING_BACK, AGENT, "satisfaction solved comment reply", "replied",
+    row("record_callback", CALLING_BACK, AGENT, "satisfaction solved comment reply", "closed replied",
         _record_callback),
-    row("evaluate", {S.PENDING_EVALUATION}, CITIZEN, "satisfaction solved comment", "replied",
+    row("evaluate", {S.PENDING_EVALUATION}, CITIZEN, "satisfaction solved comment", "closed replied",
         _evaluate),
     row("reopen", {S.REPLIED, S.CLOSED}, CENTRE_ROLES | MANAGER, "reason", "in_handling",
         _reopen, guard=_may_reopen),

@@ -262,9 +262,11 @@ class Context:
         raise ValidationFailed("several requests are pending", details={"assignment_id": "required"})
 
     def close(self, resolution: str) -> None:
+        """Close the ticket; its archive clock starts (the daily archive job archives it when due)."""
         self.ticket.status = S.CLOSED
         self.ticket.resolution = resolution
         self.ticket.closed_at = self.now
+        self.start(ClockName.ARCHIVE)
 
     def reply(self, text: str | None, source: str) -> None:
         if text:

@@ -39,6 +39,7 @@ def _review_closure(ctx: Context) -> str:
         ctx.reply(reply, "review")
         if t.channel == Channel.WEB:
             t.status = S.PENDING_EVALUATION
+            ctx.start(ClockName.EVALUATION)
         else:
             t.status = S.PENDING_CALLBACK
             ctx.start(ClockName.CALLBACK)
