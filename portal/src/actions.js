@@ -8,7 +8,7 @@ import {
 } from './labels.js'
 
 const pick = (map, keys) => Object.fromEntries((keys || Object.keys(map)).map((k) => [k, map[k]]))
-const ACTIVE = ['to_sign', 'in_progress', 'paused', 'submitted']
+const ACTIVE = ['to_sign', 'in_progress', 'paused', 'submitted', 'pending_approval']
 
 /** The caller's shares ``action`` can be about now, as the server's lifecycle says. */
 export function sharesFor(ticket, action) {
