@@ -37,6 +37,11 @@ def _set_approval(api, code: str, on: bool) -> None:
     assert answer.json["closure_needs_approval"] is on
 
 
+def _submit(api, tid: str, aid: str, facts: str = "办结。", user: str = "handler") -> dict:
+    """A closure submission (settled) of the share ``aid``."""
+    return _act(api, tid, "submit_closure", user, assignment_id=aid, result="settled", facts=facts)
+
+
 def _queue_ids(api, name: str, user: str) -> list[str]:
     answer = api.get(f"/queues/{name}", user=user)
     assert answer.status == 200, answer.body
@@ -94,8 +99,7 @@ def test_assignment_is_refused_for_a_handler_another_departments_user_or_a_stran
 
 def test_closure_without_approval_goes_straight_to_the_centre(api):
     tid, aid = _in_handling(api)
-    submitted = _act(api, tid, "submit_closure", "handler", assignment_id=aid, result="settled",
-                     facts="双方达成一致，商家同意退货退款。")
+    submitted = _submit(api, tid, aid, "双方达成一致，商家同意退货退款。")
     assert submitted["status"] == "closure_review"
     assert submitted["assignments"][0]["status"] == "submitted"
     assert _queue_ids(api, "closure_approvals", "dept_lead") == []
@@ -104,8 +108,7 @@ def test_closure_without_approval_goes_straight_to_the_centre(api):
 def test_closure_with_approval_waits_for_the_lead_who_approves(api):
     _set_approval(api, "MARKET", True)
     tid, aid = _in_handling(api)
-    proposed = _act(api, tid, "submit_closure", "handler", assignment_id=aid, result="settled",
-                    facts="双方达成一致，商家同意退货退款。")
+    proposed = _submit(api, tid, aid, "双方达成一致，商家同意退货退款。")
     assert proposed["status"] == "in_handling"
     assert proposed["assignments"][0]["status"] == "pending_approval"
     assert proposed["clocks"][f"handling:{aid}"]["status"] == "running"  # the department's time runs on
@@ -131,14 +134,14 @@ def test_closure_with_approval_waits_for_the_lead_who_approves(api):
 
     # a lead's own closure needs no approval
     tid2, aid2 = _in_handling(api)
-    own = _act(api, tid2, "submit_closure", "dept_lead", assignment_id=aid2, result="settled", facts="负责人直接办结。")
+    own = _submit(api, tid2, aid2, "负责人直接办结。", user="dept_lead")
     assert own["status"] == "closure_review"
 
 
 def test_the_lead_sends_a_closure_back_with_a_reason(api):
     _set_approval(api, "MARKET", True)
     tid, aid = _in_handling(api)
-    _act(api, tid, "submit_closure", "handler", assignment_id=aid, result="settled", facts="初稿。")
+    _submit(api, tid, aid, "初稿。")
     no_reason = api.post(f"/tickets/{tid}/decide-closure-approval", json={"decision": "send_back"},
                          user="dept_lead")
     assert no_reason.status == 400 and "text" in no_reason.json["error"]["details"], no_reason.body
@@ -151,7 +154,7 @@ def test_the_lead_sends_a_closure_back_with_a_reason(api):
     last = _events(api, tid)[-1]
     assert last["type"] == "closure_sent_back" and last["data"]["text"] == "请补充调解协议内容。"
 
-    again = _act(api, tid, "submit_closure", "handler", assignment_id=aid, result="settled", facts="补充后的办理情况。")
+    again = _submit(api, tid, aid, "补充后的办理情况。")
     assert again["assignments"][0]["status"] == "pending_approval"
 
 
@@ -159,14 +162,14 @@ def test_turning_approval_off_restores_the_direct_path(api):
     _set_approval(api, "MARKET", True)
     _set_approval(api, "MARKET", False)
     tid, aid = _in_handling(api)
-    submitted = _act(api, tid, "submit_closure", "handler", assignment_id=aid, result="settled", facts="办结。")
+    submitted = _submit(api, tid, aid, "办结。")
     assert submitted["status"] == "closure_review"
 
 
 def test_concurrent_approve_and_send_back_one_wins_the_other_is_409(api):
     _set_approval(api, "MARKET", True)
     tid, aid = _in_handling(api)
-    proposed = _act(api, tid, "submit_closure", "handler", assignment_id=aid, result="settled", facts="办结。")
+    proposed = _submit(api, tid, aid, "办结。")
     seen = proposed["version"]
     bodies = [{"decision": "approve", "expected_version": seen},
               {"decision": "send_back", "text": "再核实一次。", "expected_version": seen}]
@@ -196,7 +199,7 @@ def test_my_tickets_for_every_role(api):
     _add_user(api, "agent-2", "agent", None)
     tid, aid = _in_handling(api)  # registered by agent, dispatched by dispatcher, signed by handler
     other = _register(api, _complaint("王五", "13900002222"), user="agent-2")["id"]
-    _act(api, tid, "submit_closure", "handler", assignment_id=aid, result="settled", facts="办结。")
+    _submit(api, tid, aid, "办结。")
     _act(api, tid, "decide_closure_approval", "dept_lead", decision="approve")
 
     def mine(user: str) -> dict[str, str]:
