@@ -134,6 +134,8 @@ def department_code(value: Any, ticket: dict[str, Any]) -> str:
 def clock_department(ticket: dict[str, Any], key: str) -> str:
     """Who a clock's figure counts for: the share's department, the centre, or the primary one."""
     name, _, assignment_id = key.partition(":")
+    if name in CENTRE_CLOCKS:  # the centre's, also those kept per share (extension/return decisions)
+        return NONE
     if assignment_id:
         share = next((a for a in ticket.get("assignments") or () if a.get("id") == assignment_id), None)
         return key_value(share.get("department")) if share else NONE

@@ -45,6 +45,12 @@ class ClockName(StrEnum):
     REPORT_VERIFICATION = "report_verification"  # 15 working days (+15 with approval)
     CLOSURE_REVIEW = "closure_review"  # 1 working day
     CALLBACK = "callback"  # 1 working day
+    # Every step timed (issue 19): the centre's steps and the help request / suggestion as a whole.
+    DISPATCH = "dispatch"  # 1 working day (urgent: 2 hours); acceptance (or an approved return) -> dispatch
+    NON_ACCEPTANCE_REVIEW = "non_acceptance_review"  # 1 working day; upper-level decline -> review decision
+    EXTENSION_DECISION = "extension_decision"  # 1 working day, per share; extension requested -> decided
+    RETURN_DECISION = "return_decision"  # 1 working day, per share; return requested -> decided
+    MATTER_HANDLING = "matter_handling"  # help request 7 / suggestion 15 working days; acceptance -> closure
     EVALUATION = "evaluation"  # 3 working days, closure approved (web) -> evaluated or called back
     ARCHIVE = "archive"  # 15 natural days, closed -> archived (by the daily archive job)
 
@@ -66,6 +72,11 @@ WARNING_LEVELS: tuple[str, ...] = ("none", "yellow", "red")  # in rising order
 DEFAULT_YELLOW_RATIO = 0.8
 
 _MICROSECOND = timedelta(microseconds=1)
+
+# Statutory caps on the extensions a clock may be granted in total, in working days: report
+# verification is 15 working days, extendable by at most 15 more with approval (Order 121 Art. 27).
+EXTENSION_CAPS: dict[str, int] = {"report_verification": 15}
+EXTENSION_CAP_BASIS: dict[str, str] = {"report_verification": "Order 121 Art. 27"}
 
 
 # --- small parsing helpers (shared by from_dict / from_list) --------------------------------
@@ -327,6 +338,13 @@ def _default_rules() -> SlaRules:
             ClockRule(ClockName.CALLBACK, 1, wd, owner="agent"),
             ClockRule(ClockName.EVALUATION, 3, wd, owner="agent"),
             ClockRule(ClockName.ARCHIVE, 15, nd, owner="center"),
+            ClockRule(ClockName.DISPATCH, 1, wd, owner="dispatcher"),
+            ClockRule(ClockName.DISPATCH, 2, h, owner="dispatcher", priority="urgent"),
+            ClockRule(ClockName.NON_ACCEPTANCE_REVIEW, 1, wd, owner="dispatcher"),
+            ClockRule(ClockName.EXTENSION_DECISION, 1, wd, owner="dispatcher"),
+            ClockRule(ClockName.RETURN_DECISION, 1, wd, owner="dispatcher"),
+            ClockRule(ClockName.MATTER_HANDLING, 7, wd, pausable=True, kind="help_request"),
+            ClockRule(ClockName.MATTER_HANDLING, 15, wd, pausable=True, kind="suggestion"),
         ]
     )
 
@@ -358,6 +376,7 @@ class ClockState:
     stopped_at: datetime | None = None
     warning: str = "none"  # the highest warning already recorded
     extended: bool = False
+    extended_days: int = 0  # working days granted by approved extensions so far (the cap counts them)
 
     def __post_init__(self) -> None:
         errors: dict[str, str] = {}
@@ -369,7 +388,7 @@ class ClockState:
             object.__setattr__(self, "unit", ClockUnit(self.unit))
         except ValueError:
             errors["unit"] = "unknown unit"
-        for name in ("amount", "remaining_seconds", "remaining_days"):
+        for name in ("amount", "remaining_seconds", "remaining_days", "extended_days"):
             value = getattr(self, name)
             if value is None and name != "amount":
                 continue
@@ -580,14 +599,16 @@ def reopen_clock(state: ClockState, now: datetime, cal: WorkingCalendar) -> Cloc
     return resume_clock(paused, now, cal)
 
 
-def extend_clock(state: ClockState, new_due: datetime, *, provisional: bool | None = None) -> ClockState:
+def extend_clock(state: ClockState, new_due: datetime, *, provisional: bool | None = None,
+                 days: int = 0) -> ClockState:
     """Move a running clock's due time to ``new_due`` (an approved extension).
 
     Conflict if the clock is not running or ``new_due`` is not later than the current due.
     ``yellow_at`` keeps its share of the span from ``started_at`` to the due time. The
     recorded warning is cleared: warnings about the old deadline no longer hold, and the
     flow re-evaluates against the new one. ``provisional`` (from the Deadline the new
-    due came from) is OR-ed into the state.
+    due came from) is OR-ed into the state. ``days`` (the working days this extension grants,
+    see :func:`check_extension_cap`) is added to ``extended_days``.
     """
     new_due = ensure_aware(new_due, "new_due")
     if state.status != "running":
@@ -609,6 +630,7 @@ def extend_clock(state: ClockState, new_due: datetime, *, provisional: bool | No
         provisional=state.provisional or bool(provisional),
         warning="none",
         extended=True,
+        extended_days=state.extended_days + max(0, int(days)),
     )
 
 
@@ -616,6 +638,37 @@ def extension_deadline(state: ClockState, amount: int, cal: WorkingCalendar) -> 
     """The due time after extending by ``amount`` of the clock's own unit, counted from the
     current due (e.g. report verification: +15 working days with approval)."""
     return cal.deadline(state.due, amount, state.unit)
+
+
+def extension_days(state: ClockState, new_due: datetime, cal: WorkingCalendar) -> int:
+    """Working days an extension of ``state`` to ``new_due`` grants: those after the current due
+    day up to the new due day (Art. 45 counting); 0 when ``new_due`` is not later."""
+    new_due = ensure_aware(new_due, "new_due")
+    if new_due <= state.due:
+        return 0
+    return cal.working_days_between(state.due.date(), new_due.date())
+
+
+def check_extension_cap(state: ClockState, new_due: datetime, cal: WorkingCalendar,
+                        field_name: str = "new_due") -> int:
+    """The working days an extension to ``new_due`` would grant ``state``; ValidationFailed naming
+    the cap when the clock's extensions would then exceed its statutory total (``EXTENSION_CAPS``:
+    report verification, 15 working days in all, Order 121 Art. 27). Clocks without a cap: no limit."""
+    days = extension_days(state, new_due, cal)
+    cap = EXTENSION_CAPS.get(state.clock.value)
+    if cap is None or state.extended_days + days <= cap:
+        return days
+    left = max(0, cap - state.extended_days)
+    latest = cal.deadline(state.due, left, ClockUnit.WORKING_DAYS).due if left else state.due
+    basis = EXTENSION_CAP_BASIS.get(state.clock.value, "")
+    raise ValidationFailed(
+        f"the {state.clock.value} clock may be extended by at most {cap} working days in total ({basis}); "
+        f"{state.extended_days} already granted, this request asks for {days} more",
+        details={field_name: f"exceeds the {cap} working-day extension cap ({basis}): "
+                             f"latest allowed {latest.date().isoformat()}",
+                 "cap_working_days": str(cap), "already_extended_working_days": str(state.extended_days),
+                 "requested_working_days": str(days), "latest_allowed": latest.isoformat()},
+    )
 
 
 def with_warning(state: ClockState, level: str) -> ClockState:

@@ -47,13 +47,19 @@ from chalicelib.domain.vocabulary import (
 
 # Ticket-level clocks the departments handling the ticket answer for; the others are the centre's, and
 # which of its roles answers for each. An assignment's clocks (sign, handling, termination notice) are
-# its department's.
-DEPARTMENT_TICKET_CLOCKS = frozenset({ClockName.MEDIATION, ClockName.REPORT_VERIFICATION})
+# its department's, except the centre's decisions on a share's request (extension, return), which are
+# kept per share (``extension_decision:A1``) but answered by the dispatcher.
+DEPARTMENT_TICKET_CLOCKS = frozenset({ClockName.MEDIATION, ClockName.REPORT_VERIFICATION,
+                                      ClockName.MATTER_HANDLING})
 CENTRE_CLOCK_ROLES: dict[str, tuple[str, ...]] = {
     ClockName.ACCEPTANCE: (Role.AGENT.value,),
     ClockName.CALLBACK: (Role.AGENT.value,),
     ClockName.EVALUATION: (Role.AGENT.value,),  # no evaluation in time: the agent calls back
     ClockName.CLOSURE_REVIEW: (Role.DISPATCHER.value,),
+    ClockName.DISPATCH: (Role.DISPATCHER.value,),
+    ClockName.NON_ACCEPTANCE_REVIEW: (Role.DISPATCHER.value,),
+    ClockName.EXTENSION_DECISION: (Role.DISPATCHER.value,),
+    ClockName.RETURN_DECISION: (Role.DISPATCHER.value,),
 }
 CENTRE_CLOCKS = frozenset(CENTRE_CLOCK_ROLES)
 _ONE_MICROSECOND = timedelta(microseconds=1)
@@ -85,9 +91,12 @@ def working_departments(ticket: Ticket) -> list[str]:
 
 
 def responsible_departments(ticket: Ticket, key: str) -> list[str]:
-    """Who answers for clock ``key``: the department holding its assignment, the departments
-    working a ticket-level handling clock (:func:`working_departments`), otherwise the centre."""
+    """Who answers for clock ``key``: the centre for its own clocks (also those kept per share), the
+    department holding its assignment, the departments working a ticket-level handling clock
+    (:func:`working_departments`), otherwise the centre."""
     name, _, assignment_id = key.partition(":")
+    if name in CENTRE_CLOCK_ROLES:
+        return [CENTER]
     if assignment_id:
         assignment = ticket.assignment(assignment_id)
         if assignment is not None and assignment.department in ticket.departments:
@@ -169,7 +178,8 @@ def _supervise_after(ticket: Ticket, key: str, policy: Policy) -> int:
 def supervision_due(ticket: Ticket, now: datetime, policy: Policy) -> list[Urging]:
     """Urgings after which the ticket should now be supervised (督办).
 
-    An urging about a clock counts when that clock is still running past its due time and
+    An urging about a clock counts when that clock is still running past its due time (and has not
+    started afresh since the urging: a re-dispatch, a merge or a rework) and
     at least ``supervise_after_working_days`` working days (per the clock's rule) have passed
     since the urging, and no supervision names it yet. The timers call this, then ``supervise``.
     """
@@ -180,8 +190,8 @@ def supervision_due(ticket: Ticket, now: datetime, policy: Policy) -> list[Urgin
         if urging.id in done or urging.clock is None:
             continue
         state = ticket.clocks.get(urging.clock)
-        if state is None or state.status != "running" or now <= state.due:
-            continue
+        if state is None or state.status != "running" or now <= state.due or urging.at < state.started_at:
+            continue  # (an urging made before the clock started again is about an earlier period)
         try:
             days = _supervise_after(ticket, urging.clock, policy)
         except NotFound:
@@ -209,7 +219,7 @@ def supervision_at(ticket: Ticket, policy: Policy) -> datetime | None:
         if urging.id in done or urging.clock is None:
             continue
         state = ticket.clocks.get(urging.clock)
-        if state is None or state.status != "running":
+        if state is None or state.status != "running" or urging.at < state.started_at:
             continue
         try:
             days = _supervise_after(ticket, urging.clock, policy)

@@ -63,9 +63,9 @@ _STATUS_QUEUES: dict[str, tuple[str, str | None]] = {
     S.PENDING_ACCEPTANCE: ("pending_acceptance", ClockName.ACCEPTANCE),
     S.PENDING_CALLBACK: ("pending_callback", ClockName.CALLBACK),
     S.PENDING_EVALUATION: ("pending_evaluation", ClockName.EVALUATION),
-    S.TO_DISPATCH: ("to_dispatch", None),
+    S.TO_DISPATCH: ("to_dispatch", ClockName.DISPATCH),
     S.CLOSURE_REVIEW: ("closure_reviews", ClockName.CLOSURE_REVIEW),
-    S.NON_ACCEPTANCE_REVIEW: ("non_acceptance_reviews", None),
+    S.NON_ACCEPTANCE_REVIEW: ("non_acceptance_reviews", ClockName.NON_ACCEPTANCE_REVIEW),
 }
 
 
@@ -97,9 +97,11 @@ def queue_entries(ticket: Ticket) -> list[QueueEntry]:
         if ticket.status == S.IN_HANDLING and a.status == AS.PENDING_APPROVAL:
             entries.append(QueueEntry("closure_approvals", a.department, _due(handling), key))
         if a.extension_request is not None:
-            entries.append(QueueEntry("extension_requests", CENTER, _due(handling), key))
+            decision = ticket.clocks.get(clock_key(ClockName.EXTENSION_DECISION, a.id))
+            entries.append(QueueEntry("extension_requests", CENTER, _due(decision) or _due(handling), key))
         if a.return_request is not None:
-            entries.append(QueueEntry("return_requests", CENTER, _due(handling) or _due(sign), key))
+            decision = ticket.clocks.get(clock_key(ClockName.RETURN_DECISION, a.id))
+            entries.append(QueueEntry("return_requests", CENTER, _due(decision) or _due(handling) or _due(sign), key))
     for u in ticket.urgings:
         if u.answered_at is None:
             due = _due(ticket.clocks.get(u.clock)) if u.clock else None

@@ -292,6 +292,9 @@ CLOCK_LABELS: dict[str, str] = {
     ClockName.MEDIATION: "调解时限", ClockName.TERMINATION_NOTICE: "终止调解告知时限",
     ClockName.REPORT_VERIFICATION: "举报核查时限", ClockName.CLOSURE_REVIEW: "结案审核时限", ClockName.CALLBACK: "回访时限",
     ClockName.EVALUATION: "评价时限", ClockName.ARCHIVE: "归档期限",
+    ClockName.DISPATCH: "分拨时限", ClockName.NON_ACCEPTANCE_REVIEW: "不予受理审核时限",
+    ClockName.EXTENSION_DECISION: "延期审批时限", ClockName.RETURN_DECISION: "退回审批时限",
+    ClockName.MATTER_HANDLING: "求助建议办结时限",
 }
 UNIT_LABELS: dict[str, str] = {"working_days": "工作日", "natural_days": "自然日", "hours": "小时", "seconds": "秒"}
 WARNING_LABELS: dict[str, str] = {"none": "正常", "yellow": "黄牌", "red": "红牌"}

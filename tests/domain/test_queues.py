@@ -52,9 +52,10 @@ def test_new_tickets_wait_in_the_agent_queue_of_their_channel():
 def test_dispatcher_queues_follow_the_ticket():
     q = Q().do("accept", AGENT)
     assert q.entries() == [("to_dispatch", "center", q.t.id)]
-    assert queue_entries(q.t)[0].due is None
+    assert queue_entries(q.t)[0].due == q.t.clocks["dispatch"].due  # sorted by the dispatch clock
     upper = Q("upper_level", Actor("p", "partner")).do("decline", AGENT, reason_code="not_our_duty")
     assert upper.entries() == [("non_acceptance_reviews", "center", upper.t.id)]
+    assert queue_entries(upper.t)[0].due == upper.t.clocks["non_acceptance_review"].due
 
 
 def test_department_queues_hold_one_entry_per_assignment():

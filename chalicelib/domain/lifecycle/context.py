@@ -43,7 +43,11 @@ from chalicelib.domain.ticket import (
 CLOCK_KINDS: dict[str, frozenset[str]] = {
     ClockName.MEDIATION: frozenset({Kind.COMPLAINT}),
     ClockName.REPORT_VERIFICATION: frozenset({Kind.REPORT}),
+    ClockName.MATTER_HANDLING: frozenset({Kind.HELP_REQUEST, Kind.SUGGESTION}),
 }
+# Ticket-level clocks that run from acceptance until every share has submitted its closure (the
+# department's pause pauses them, rework and reopening run them again, a merged repeat restarts them).
+TICKET_HANDLING_CLOCKS = (ClockName.MEDIATION, ClockName.REPORT_VERIFICATION, ClockName.MATTER_HANDLING)
 
 
 @dataclass
@@ -167,9 +171,9 @@ class Context:
 
     def reopen_ticket_clocks(self) -> list[str]:
         """After rework or reopen: the ticket-level clocks that closure submission stopped run again
-        (mediation, report verification). Returns the keys reopened."""
-        reopened = [key for key in (ClockName.MEDIATION.value, ClockName.REPORT_VERIFICATION.value)
-                    if self.reopen(key)]
+        (mediation, report verification, a help request's or suggestion's handling). Returns the keys
+        reopened."""
+        reopened = [key for key in (clock.value for clock in TICKET_HANDLING_CLOCKS) if self.reopen(key)]
         if reopened:
             self.data["clocks_reopened"] = reopened
         return reopened
@@ -198,9 +202,12 @@ class Context:
         return assignment
 
     def end_assignment(self, a: Assignment, status: str) -> None:
-        """End a share (returned, withdrawn, transferred): its sign/handling clocks stop."""
+        """End a share (returned, withdrawn, transferred): its sign/handling clocks stop, and so do the
+        centre's clocks on its pending requests (the requests end with the share)."""
         self.stop(clock_key(ClockName.SIGN, a.id))
         self.stop(clock_key(ClockName.HANDLING, a.id))
+        self.stop(clock_key(ClockName.EXTENSION_DECISION, a.id))
+        self.stop(clock_key(ClockName.RETURN_DECISION, a.id))
         self.ticket.set_assignment(replace(a, status=status, ended_at=self.now, extension_request=None,
                                       return_request=None, pause=None))
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from chalicelib.domain.clocks import ClockName
 from chalicelib.domain.errors import Forbidden, ValidationFailed
 from chalicelib.domain.intake import check_code, check_text
 from chalicelib.domain.lifecycle.action import Action, row
@@ -59,6 +60,7 @@ def _dispatch(ctx: Context) -> str:
         t.district = ctx.code("district", required=False)
     text = ctx.text("text", required=False)
     created = [ctx.add_assignment(dept, role) for dept, role in plan]
+    ctx.stop(ClockName.DISPATCH.value, primary=True)
     t.dispatch_mode = ctx.params["mode"]
     t.status = S.IN_HANDLING
     ctx.data.update(mode=t.dispatch_mode, district=t.district, text=text,

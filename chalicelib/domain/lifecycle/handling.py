@@ -7,12 +7,14 @@ department's shares (assignments) the action can be about.
 from __future__ import annotations
 
 from dataclasses import replace
+from datetime import datetime
 
-from chalicelib.domain.clocks import ClockName, clock_key, extend_clock
+from chalicelib.domain.clocks import ClockName, check_extension_cap, clock_key, extend_clock
 from chalicelib.domain.errors import IllegalTransition, ValidationFailed
 from chalicelib.domain.intake import MAX_FACTS
 from chalicelib.domain.lifecycle.action import Action, row
 from chalicelib.domain.lifecycle.context import (
+    TICKET_HANDLING_CLOCKS,
     Context,
     assists_pending,
     handling_running,
@@ -39,7 +41,7 @@ LEADS = frozenset({Role.DEPT_LEAD})
 MAX_USERNAME = 64
 
 # Ticket-level clocks a department's pause also pauses (while at least one share is paused).
-PAUSED_WITH_DEPARTMENT = (ClockName.MEDIATION, ClockName.REPORT_VERIFICATION)
+PAUSED_WITH_DEPARTMENT = TICKET_HANDLING_CLOCKS
 
 
 # --- which shares each department action can be about -----------------------------------------
@@ -158,8 +160,10 @@ def _request_extension(ctx: Context) -> str:
                                 details={"due": state.due.isoformat()})
     if new_due <= state.due:
         raise ValidationFailed("the new deadline must be later", details={"new_due": f"after {state.due.isoformat()}"})
+    _check_verification_cap(ctx, new_due)
     ctx.ticket.set_assignment(replace(a, extension_request=ExtensionRequest(
         reason=reason, new_due=new_due, requested_at=ctx.now, requested_by=ctx.actor.username)))
+    ctx.start(ClockName.EXTENSION_DECISION, a.id)  # the dispatcher's decision is timed
     ctx.data.update(assignment_id=a.id, department=a.department, reason=reason, new_due=new_due.isoformat(),
                   due=state.due.isoformat())
     return "extension_requested"
@@ -176,14 +180,27 @@ def _decide_extension(ctx: Context) -> str:
         state = ctx.ticket.clocks.get(key)
         if state is None or state.status != "running":
             raise IllegalTransition("the handling clock is not running", details={"assignment_id": a.id})
+        days = _check_verification_cap(ctx, request.new_due)  # again: another share's extension may have used it
         ctx.ticket.clocks[key] = extend_clock(state, request.new_due)
         verification = ctx.ticket.clocks.get(ClockName.REPORT_VERIFICATION.value)
         if verification is not None and verification.status == "running" and request.new_due > verification.due:
-            ctx.ticket.clocks[ClockName.REPORT_VERIFICATION.value] = extend_clock(verification, request.new_due)
+            ctx.ticket.clocks[ClockName.REPORT_VERIFICATION.value] = extend_clock(verification, request.new_due,
+                                                                                  days=days)
+    ctx.stop(clock_key(ClockName.EXTENSION_DECISION, a.id), primary=True)
     ctx.ticket.set_assignment(replace(ctx.ticket.assignment(a.id), extension_request=None))
     ctx.data.update(assignment_id=a.id, department=a.department, decision=decision, text=text,
                   new_due=request.new_due.isoformat())
     return "extension_decided"
+
+
+def _check_verification_cap(ctx: Context, new_due: datetime) -> int:
+    """Order 121 Art. 27: a report's verification is extended by at most 15 working days in total. The
+    working days an extension to ``new_due`` would add to the verification clock, or ValidationFailed
+    (400) naming the cap when the total would exceed it; 0 for tickets without that clock."""
+    verification = ctx.ticket.clocks.get(ClockName.REPORT_VERIFICATION.value)
+    if verification is None or verification.status == "stopped":
+        return 0
+    return check_extension_cap(verification, new_due, ctx.policy.calendar)
 
 
 def _request_return(ctx: Context) -> str:
@@ -192,6 +209,7 @@ def _request_return(ctx: Context) -> str:
     a = ctx.resolve(returnable)
     ctx.ticket.set_assignment(replace(a, return_request=ReturnRequest(
         reason=reason, basis=basis, requested_at=ctx.now, requested_by=ctx.actor.username)))
+    ctx.start(ClockName.RETURN_DECISION, a.id)  # the dispatcher's decision is timed
     ctx.data.update(assignment_id=a.id, department=a.department, reason=reason, basis=basis)
     return "return_requested"
 
@@ -203,6 +221,7 @@ def _decide_return(ctx: Context) -> str:
     text = ctx.text("text", required=decision == "refuse")
     a = ctx.pending("return_request")
     ctx.data.update(assignment_id=a.id, department=a.department, decision=decision, text=text)
+    ctx.stop(clock_key(ClockName.RETURN_DECISION, a.id), primary=True)
     if decision == "refuse":
         ctx.ticket.set_assignment(replace(a, return_request=None))
         return "return_decided"
@@ -212,6 +231,7 @@ def _decide_return(ctx: Context) -> str:
         ctx.resume(clock)  # nothing pauses them any more
     ctx.ticket.dispatch_mode = None
     ctx.ticket.status = S.TO_DISPATCH
+    ctx.start(ClockName.DISPATCH)  # waiting for a dispatcher again
     return "return_decided"
 
 
@@ -240,6 +260,7 @@ def _submit_closure(ctx: Context) -> str:
                                 details={"assists_pending": assists_pending(t)})
     closure = Closure(result=result, facts=facts, submitted_at=ctx.now, submitted_by=ctx.actor.username,
                       termination_reason=reason)
+    ctx.stop(clock_key(ClockName.EXTENSION_DECISION, a.id))  # a pending extension request is withdrawn
     if needs_approval(ctx, a):  # 呈批: to the lead; the handling clock runs on until the lead decides
         t.set_assignment(replace(a, status=AS.PENDING_APPROVAL, closure=closure, extension_request=None))
         ctx.data.update(assignment_id=a.id, department=a.department, role=a.role, result=result,
@@ -260,8 +281,8 @@ def _hand_in(ctx: Context, a: Assignment, closure: Closure) -> str:
         ctx.start(ClockName.TERMINATION_NOTICE, a.id)
     ready = _ready_for_review(t)
     if ready:
-        ctx.stop(ClockName.MEDIATION.value)
-        ctx.stop(ClockName.REPORT_VERIFICATION.value)
+        for clock in TICKET_HANDLING_CLOCKS:
+            ctx.stop(clock.value)
         ctx.start(ClockName.CLOSURE_REVIEW)
         t.status = S.CLOSURE_REVIEW
     ctx.data.update(assignment_id=a.id, department=a.department, role=a.role, result=result,
@@ -301,7 +322,6 @@ def _assign_handler(ctx: Context) -> str:
     ctx.ticket.set_assignment(replace(a, assigned_to=handler))
     ctx.data.update(assignment_id=a.id, department=a.department, handler=handler, previous=a.assigned_to)
     return "handler_assigned"
-
 
 
 ROWS: tuple[Action, ...] = (

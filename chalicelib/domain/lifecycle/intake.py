@@ -9,7 +9,7 @@ from chalicelib.domain.clocks import ClockName
 from chalicelib.domain.errors import IllegalTransition, ValidationFailed
 from chalicelib.domain.intake import MAX_FACTS
 from chalicelib.domain.lifecycle.action import Action, row
-from chalicelib.domain.lifecycle.context import Context
+from chalicelib.domain.lifecycle.context import TICKET_HANDLING_CLOCKS, Context
 from chalicelib.domain.ticket import (
     Actor,
     AssignmentRole as AR,
@@ -37,8 +37,9 @@ def _accept(ctx: Context) -> str:
     text = ctx.text("text", required=False)
     ctx.stop(ClockName.ACCEPTANCE, primary=True)
     t.acceptance = Decision(outcome="accepted", at=ctx.now, by=ctx.actor.username, text=text)
-    for clock in (ClockName.MEDIATION, ClockName.REPORT_VERIFICATION):
+    for clock in TICKET_HANDLING_CLOCKS:
         ctx.start(clock)
+    ctx.start(ClockName.DISPATCH)  # the dispatcher's step: acceptance -> dispatch
     t.status = S.TO_DISPATCH
     ctx.data.update(category=t.category, district=t.district, priority=t.priority)
     return "accepted"
@@ -53,6 +54,7 @@ def _decline(ctx: Context) -> str:
     ctx.data.update(reason_code=reason, text=text)
     if t.channel == Channel.UPPER_LEVEL:
         t.status = S.NON_ACCEPTANCE_REVIEW  # a dispatcher decides: back up, or to a local department
+        ctx.start(ClockName.NON_ACCEPTANCE_REVIEW)
         ctx.data["review_required"] = True
     else:
         ctx.reply("不予受理：" + DECLINE_REASON_LABELS[reason] + (f"。{text}" if text else ""), "decline")
@@ -81,12 +83,13 @@ def _review_non_acceptance(ctx: Context) -> str:
         raise ValidationFailed("no department when returning upward", details={"department": "not allowed"})
     t.non_acceptance_review = Decision(outcome=decision, at=ctx.now, by=ctx.actor.username, text=text,
                                        department=department)
+    ctx.stop(ClockName.NON_ACCEPTANCE_REVIEW.value, primary=True)
     ctx.data.update(decision=decision, department=department, text=text)
     if decision == "return_upward":
         ctx.close(Resolution.RETURNED_UPWARD)
         return "non_acceptance_reviewed"
     t.acceptance = Decision(outcome="accepted", at=ctx.now, by=ctx.actor.username, text=text, department=department)
-    for clock in (ClockName.MEDIATION, ClockName.REPORT_VERIFICATION):
+    for clock in TICKET_HANDLING_CLOCKS:
         ctx.start(clock)
     a = ctx.add_assignment(department, AR.SINGLE)
     t.dispatch_mode = DispatchMode.SINGLE

@@ -13,7 +13,7 @@ from chalicelib.domain.vocabulary import CENTRE_ROLES, CITIZEN, MERGEABLE, PARTN
 
 # Clocks that restart when a repeat with new facts is merged (Art. 35).
 RESTART_ON_MERGE = frozenset({ClockName.ACCEPTANCE, ClockName.HANDLING, ClockName.MEDIATION,
-                              ClockName.REPORT_VERIFICATION})
+                              ClockName.REPORT_VERIFICATION, ClockName.MATTER_HANDLING})
 
 
 def _merge_repeat(ctx: Context) -> str:
