@@ -43,11 +43,22 @@ def forget_cache() -> None:
 
 
 def sla_document() -> dict[str, Any]:
-    """The SLA rules as stored (defaults when none were saved), with their version."""
+    """The SLA rules as stored (defaults when none were saved), with their version.
+
+    ``missing_defaults``: the default rules of the clocks that have no rule at all in the stored
+    document (a clock without a rule does not run): rules saved before a clock existed (issue 19's
+    dispatch, decision and help-request clocks) lack them, and the rules page offers to add them."""
     entry = directory.find_entry(directory.CONFIG, SLA_KEY)
     if entry is None:
-        return {"rules": DEFAULT_SLA_RULES.to_list(), "_version": 0, "default": True}
-    return {"rules": entry["rules"], "_version": entry["_version"], "default": False}
+        return {"rules": DEFAULT_SLA_RULES.to_list(), "_version": 0, "default": True, "missing_defaults": []}
+    return {"rules": entry["rules"], "_version": entry["_version"], "default": False,
+            "missing_defaults": missing_defaults(entry["rules"])}
+
+
+def missing_defaults(rules: Any) -> list[dict[str, Any]]:
+    """The default rules of every clock that ``rules`` (stored rule dicts) has no rule for."""
+    present = {r.get("clock") for r in rules if isinstance(r, dict)}
+    return [r for r in DEFAULT_SLA_RULES.to_list() if r["clock"] not in present]
 
 
 def save_sla_rules(rules: Any, *, expected_version: int, actor: str) -> dict[str, Any]:
@@ -56,7 +67,8 @@ def save_sla_rules(rules: Any, *, expected_version: int, actor: str) -> dict[str
     version = directory.put_entry(directory.CONFIG, SLA_KEY, {"rules": parsed.to_list(), "updated_by": actor},
                                   expected_version=expected_version)
     forget_cache()
-    return {"rules": parsed.to_list(), "_version": version, "default": False}
+    return {"rules": parsed.to_list(), "_version": version, "default": False,
+            "missing_defaults": missing_defaults(parsed.to_list())}
 
 
 def sla_rules() -> SlaRules:
