@@ -164,6 +164,10 @@ class Labels:
                 if dimension == "department":  # grassroots offices share the departments' codes
                     self._cache[kind] = {**_names(directory.OFFICES), **self._cache[kind]}
             return self._cache[kind].get(value, value)
+        if dimension == "category" and value != NONE:  # a code of the tree by its path; old free text as written
+            from chalicelib.services import categories
+
+            return categories.tree().label(value)
         return dimension_label(dimension, value)
 
 

@@ -28,6 +28,7 @@ from chalicelib.domain.vocabulary import (
     SATISFACTION_LABELS,
     STATUS_LABELS,
 )
+from chalicelib.services import categories
 from chalicelib.services import tickets as ticket_service
 
 SHEET_ROWS = 1_000_000
@@ -109,7 +110,8 @@ def row(ticket: Ticket, *, department_view: bool = False) -> list[Any]:
     result = RESULT_LABELS.get(results[-1], results[-1]) if results else RESOLUTION_LABELS.get(ticket.resolution or "", "")
     return [
         ticket.id, _t(ticket.created_at), CHANNEL_LABELS.get(ticket.channel, ticket.channel),
-        KIND_LABELS.get(ticket.kind, ticket.kind), ticket.category or "", ticket.district or "",
+        KIND_LABELS.get(ticket.kind, ticket.kind), categories.tree().label(ticket.category) if ticket.category else "",
+        ticket.district or "",
         "紧急" if ticket.priority == "urgent" else "一般",
         "（依法保密）" if hide_reporter else (mask_name(ticket.complainant.name) or ""),
         "（依法保密）" if hide_reporter else (mask_phone(ticket.complainant.phone) or ""),

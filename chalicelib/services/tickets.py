@@ -259,6 +259,7 @@ class TicketService:
     def playback(self, data: Any, actor: Actor, *, at: datetime) -> Playback:
         """Start a ticket registered at ``at`` (in the past) whose history is played before it is
         stored; see :class:`Playback`."""
+        data = categories.normalize_registration(data, actor.role)  # a code of the category tree, as register
         outcomes = intake.register(data, actor=actor, now=at, policy=self.policy(),
                                    new_id=lambda: new_ticket_id(at), new_tracking_code=new_tracking_code)
         return Playback(self, outcomes[0])
@@ -369,6 +370,7 @@ class Playback:
     def step(self, action: str, params: dict[str, Any], actor: Actor, *, at: datetime) -> Ticket:
         """Take one lifecycle action at ``at`` (after the previous step)."""
         check_department_scope(self.ticket, actor)
+        params = categories.normalize_params(params)  # an acceptance's category as a code, as act
         self.chain.append(lifecycle.apply(self.ticket, action, params, actor=actor, now=at, policy=self._policy))
         return self.ticket
 

@@ -26,7 +26,7 @@ const textarea = (key, label, required = true, extra = {}) => ({ key, label, typ
 
 export const ACTION_FORMS = {
   accept: [
-    { key: 'category', label: '问题分类', type: 'text', placeholder: '如：商品质量、食品安全' },
+    { key: 'category', label: '问题分类', type: 'category' },
     { key: 'district', label: '属地', type: 'district' },
     { key: 'priority', label: '缓急程度', type: 'select', options: PRIORITY },
     textarea('text', '受理意见', false),

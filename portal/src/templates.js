@@ -12,13 +12,14 @@ export const FALLBACK_TEMPLATES = [
 
 const cache = new Map()
 
-/** Templates for ``use`` (reply, callback, decline...) and a ticket ``kind``; [] when none apply. */
-export function loadTemplates({ use, kind } = {}) {
-  const key = `${use || ''}|${kind || ''}`
+/** Templates for ``use`` (reply, callback, decline...), a ticket ``kind`` and its ``category`` (those
+ *  linked to it or above it, and unlinked ones); [] when none apply. */
+export function loadTemplates({ use, kind, category } = {}) {
+  const key = `${use || ''}|${kind || ''}|${category || ''}`
   if (!cache.has(key)) {
     const promise = hasRoute('GET', '/reply-templates').then(async (present) => {
       if (!present) return FALLBACK_TEMPLATES.filter((t) => !use || t.use === use)
-      const items = (await api.get('/reply-templates', { use, kind })).items || []
+      const items = (await api.get('/reply-templates', { use, kind, category: category || undefined })).items || []
       return items.filter((t) => t.active !== false)
     }).catch((e) => { cache.delete(key); throw e })
     cache.set(key, promise)

@@ -189,6 +189,14 @@ class Screen:
         if not multiple:
             listbox.wait_for(state="hidden")
 
+    def choose_category(self, testid: str, search: str, scope: Any = None) -> None:
+        """Pick a category in the category cascader by typing ``search`` and taking the first
+        suggestion (the entry of that name comes before the entries under it)."""
+        field = self.field(testid, scope)
+        field.click()
+        field.fill(search)
+        self.page.locator(".el-cascader__suggestion-item:visible").filter(has_text=search).first.click()
+
     def dialog(self, action: str) -> Any:
         """The open dialog of ``action``, once its opening animation has ended (a click during the
         animation lands on a moving target)."""

@@ -47,7 +47,7 @@ def test_web_complaint_from_citizen_portal_to_evaluation(screens, runtime):
     tid = _ticket_id(row)
     row.get_by_test_id(f"quick-accept-{tid}").click()
     dialog = agent.dialog("accept")
-    agent.fill("field-category", "食品安全", scope=dialog)
+    agent.choose_category("field-category", "食品安全", scope=dialog)
     agent.choose("field-district", "姑苏区", scope=dialog)
     agent.submit_dialog("accept")
 
@@ -150,7 +150,7 @@ def test_phone_complaint_registered_by_agent_and_called_back(screens, runtime):
     agent.fill("field-respondent-address", "苏州市吴中区宝带东路9号")
     agent.fill("field-request", "要求退还维修费")
     agent.fill("field-facts", "维修空调收费800元，三天后同一故障再次出现，商家拒不返修。")
-    agent.fill("field-category", "维修服务")
+    agent.choose_category("field-category", "售后服务")
     agent.field("field-facts").press("Tab")
     agent.by("register-submit").click()
     created = agent.by("created-ticket")

@@ -182,7 +182,7 @@ def test_decline_ends_early(flow):
 
 
 def test_direct_answer_ends_early(flow):
-    walk = Walk(flow, kind="inquiry", category="咨询")
+    walk = Walk(flow, kind="inquiry", category="C1101")  # 综合 / 政策咨询
     walk.act("answer_directly", {"answer": "电梯维保可咨询物业服务中心。"}, AGENT)
     flow.until(lambda: waiting_in(walk.id) == "SUCCEEDED", what="the execution to end")
     assert top_sequence(walk.id) == ["Acceptance", "DirectAnswer"] == timeline_sequence(walk.id)
