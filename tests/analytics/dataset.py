@@ -10,7 +10,7 @@ last day.
 * T2 complaint, web (citizen), 商品质量, WUZHONG, 甲超市: accepted by agent2, lead URBAN + assist MARKET;
   URBAN signs late; both submit, review sends both back (rework: the mediation clock runs again),
   both submit again, approved,
-  the citizen evaluates: dissatisfied, not solved.
+  the citizen evaluates: dissatisfied, not solved - the evaluation closes it (not on time: URBAN signed late).
 * T3 report, phone (agent), 食品安全, GUSU, 乙餐馆: declined (not our duty), closed.
 * T4 inquiry, 12345 hotline (agent2), 政策咨询, no district, 丁单位: answered directly, closed.
 * T5 complaint from the upper level (partner), 价格, XIANGCHENG, 丙公司: accepted a day later,
@@ -106,6 +106,6 @@ TOTALS = {
     "reviewed": 3, "review_on_time": 3, "review_seconds": 21600 + 18000 + 82800, "review_n": 3, "reworked": 1,
     "callback": 1, "callback_on_time": 1, "callback_seconds": 237600, "callback_n": 1,
     "evaluated": 1, "feedback": 2, "satisfied": 1, "dissatisfied": 1, "solved": 1,
-    "closed": 3, "completed": 1, "closed_on_time": 1, "total_seconds": 612000, "total_n": 1,
+    "closed": 4, "completed": 2, "closed_on_time": 1, "total_seconds": 1512000, "total_n": 2,
     "urged": 2, "urged_upper": 1, "urging_answered": 1, "supervised": 1, "warned_red": 1,
 }

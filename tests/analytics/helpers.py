@@ -249,6 +249,8 @@ def _event_facts(e: dict[str, Any], t: dict[str, Any], primary: str, add: Any) -
             add("solved", at, primary, agent=agent)
         if kind == "callback_recorded":
             _clock(add, t, e, "callback", "callback", NONE, "callback", agent=who)
+        if e["to_status"] == "closed":  # the callback or evaluation closed the ticket
+            _closed(add, t, e, primary)
     elif kind == "reopened":
         add("reopened", at, primary)
     elif kind == "closed":

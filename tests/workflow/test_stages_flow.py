@@ -22,7 +22,7 @@ from tests.workflow.flowhistory import (
 
 SYSTEM = Actor(username="system", role="system")
 WATER = Actor(username="handler-water", role="handler", department="WATER")
-LEAD_ORDER = ("Acceptance", "Dispatch", "Handling", "ClosureReview", "Callback", "Close", "Archive")
+LEAD_ORDER = ("Acceptance", "Dispatch", "Handling", "ClosureReview", "Callback", "Archive")  # the callback closes
 
 
 class Walk:
@@ -91,7 +91,7 @@ def test_rework_goes_back_to_handling(flow):
     walk.act("review_closure", {"decision": "rework", "text": "请补充维修凭证。"}, DISPATCHER)
     walk.act("submit_closure", _closure("已补充维修凭证。"), HANDLER).finish()
     assert top_sequence(walk.id) == ["Acceptance", "Dispatch", "Handling", "ClosureReview", "Handling",
-                                     "ClosureReview", "Callback", "Close", "Archive", "Archived"]
+                                     "ClosureReview", "Callback", "Archive", "Archived"]
     assert top_sequence(walk.id) == timeline_sequence(walk.id)
     assert share_entries(walk.id) == ["Sign", "HandleShare", "HandleShare"]
 
@@ -130,7 +130,7 @@ def test_return_and_redispatch(flow):
     walk.act("dispatch", _dispatch_single("WATER"), DISPATCHER)
     walk.act("sign", {}, WATER).act("submit_closure", _closure(), WATER).finish()
     assert top_sequence(walk.id) == ["Acceptance", "Dispatch", "Handling", "Dispatch", "Handling", "ClosureReview",
-                                     "Callback", "Close", "Archive", "Archived"] == timeline_sequence(walk.id)
+                                     "Callback", "Archive", "Archived"] == timeline_sequence(walk.id)
     assert share_entries(walk.id) == ["Sign", "HandleShare", "Sign", "HandleShare"]
 
 
@@ -169,8 +169,8 @@ def test_reopen_after_a_dissatisfied_callback(flow):
     walk.act("record_callback", {"satisfaction": "dissatisfied", "solved": False}, AGENT)
     walk.act("reopen", {"reason": "电梯再次停运"}, MANAGER)
     walk.act("submit_closure", _closure("已更换电梯主板。"), HANDLER).finish()
-    assert top_sequence(walk.id) == ["Acceptance", "Dispatch", "Handling", "ClosureReview", "Callback", "Close",
-                                     "Handling", "ClosureReview", "Callback", "Close", "Archive", "Archived"]
+    assert top_sequence(walk.id) == ["Acceptance", "Dispatch", "Handling", "ClosureReview", "Callback", "Archive",
+                                     "Handling", "ClosureReview", "Callback", "Archive", "Archived"]
     assert top_sequence(walk.id) == timeline_sequence(walk.id)
 
 
@@ -210,7 +210,7 @@ def test_transfer_at_closure_review_hands_the_ticket_to_another_department(flow)
     assert waiting_in(walk.id) == "Sign"  # the new department's share waits to be signed
     walk.act("sign", {}, WATER).act("submit_closure", _closure("已修复供水管道。"), WATER).finish()
     assert top_sequence(walk.id) == ["Acceptance", "Dispatch", "Handling", "ClosureReview", "Handling",
-                                     "ClosureReview", "Callback", "Close", "Archive", "Archived"]
+                                     "ClosureReview", "Callback", "Archive", "Archived"]
     assert top_sequence(walk.id) == timeline_sequence(walk.id)
     assert records.get(walk.id).generation == 1
 
