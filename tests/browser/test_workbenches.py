@@ -57,8 +57,7 @@ def tickets(runtime) -> dict[str, list[str]]:
         runtime.act(tid, "submit_closure", "handler", assignment_id=aid, result="settled", facts="双方达成调解协议。")
         runtime.act(tid, "review_closure", "dispatcher", decision="approve", reply="经调解，商家同意退款。")
         runtime.act(tid, "record_callback", "agent", satisfaction=satisfaction, solved=satisfaction != "dissatisfied")
-        made["called_back"].append(tid)
-    runtime.act(made["called_back"][0], "close", "agent")
+        made["called_back"].append(tid)  # the callback closed it
     made["web"] = []
     for n in (10, 11):
         body = {k: v for k, v in _complaint(n).items() if k != "channel"}
