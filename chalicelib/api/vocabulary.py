@@ -13,6 +13,7 @@ from typing import Any
 
 from chalice import Blueprint, Response
 
+from chalicelib.api.errors import JSON_HEADERS
 from chalicelib.api.routing import ANY_SIGNED_IN, RequestContext, route
 from chalicelib.domain import lifecycle
 from chalicelib.domain.vocabulary import document
@@ -39,4 +40,5 @@ def get_vocabulary(ctx: RequestContext) -> Response:
     headers = {"Cache-Control": f"private, max-age={CACHE_SECONDS}", "ETag": _ETAG}
     if ctx.headers.get("if-none-match") == _ETAG:
         return Response(body="", status_code=304, headers=headers)
+    headers.update(JSON_HEADERS)
     return Response(body=_BODY, status_code=200, headers=headers)
