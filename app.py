@@ -42,7 +42,10 @@ from chalicelib.workflow import sweeper as workflow_sweeper
 
 check_lambda_startup()  # a deployed function without its secrets fails its cold start, not a request later
 
-app = Chalice(app_name="complaint-platform")
+# The app's logger and the Powertools logger are one ``logging.Logger`` (same name): Chalice must not
+# configure it, or, whenever it does not recognise Powertools' stdout handler, it turns propagation
+# off and the level to ERROR, and every info and warning record is lost.
+app = Chalice(app_name="complaint-platform", configure_logs=False)
 app.api.binary_types = ["application/octet-stream",
                         "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"]
 
