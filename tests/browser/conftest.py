@@ -19,6 +19,7 @@ from typing import Any
 
 import pytest
 import requests
+from playwright.sync_api import TimeoutError as PlaywrightTimeout
 from playwright.sync_api import expect
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -185,9 +186,18 @@ class Screen:
             self.field(testid, scope).fill(search)
         listbox_id = select.locator("input[role=combobox]").first.get_attribute("aria-controls")
         listbox = self.page.locator(f'[id="{listbox_id}"]')  # this select's own list, not one fading out
-        listbox.locator(".el-select-dropdown__item").filter(has_text=option).first.click()
-        if not multiple:
-            listbox.wait_for(state="hidden")
+        item = listbox.locator(".el-select-dropdown__item").filter(has_text=option).first
+        item.click()
+        if multiple:
+            return
+        for _ in range(2):  # a click landing while the list still slides open (a loaded machine) is lost
+            try:
+                listbox.wait_for(state="hidden", timeout=10_000)
+                return
+            except PlaywrightTimeout:
+                if listbox.is_visible():
+                    item.click()
+        listbox.wait_for(state="hidden")
 
     def choose_category(self, testid: str, search: str, scope: Any = None) -> None:
         """Pick a category in the category cascader by typing ``search`` and taking the first
