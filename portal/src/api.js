@@ -59,7 +59,10 @@ function query(params) {
 export async function request(method, path, { body, params, auth = true } = {}) {
   const headers = { Accept: 'application/json' }
   if (body !== undefined) headers['Content-Type'] = 'application/json'
-  if (auth && session.token) headers.Authorization = `Bearer ${session.token}`
+  // The token this request carries: a late 401 for a token already replaced (the user signed in
+  // again while an old request was in flight) must not end the new session.
+  const sentToken = auth ? session.token : null
+  if (sentToken) headers.Authorization = `Bearer ${sentToken}`
   let response
   try {
     response = await fetch(path + query(params), {
@@ -74,7 +77,7 @@ export async function request(method, path, { body, params, auth = true } = {}) 
   if (!response.ok) {
     const err = data && data.error ? data.error : {}
     const code = err.code || (response.status === 429 ? 'rate_limited' : response.status >= 500 ? 'server' : 'http_' + response.status)
-    if (response.status === 401 && auth && session.token) clearSession({ expired: true })
+    if (response.status === 401 && sentToken && session.token === sentToken) clearSession({ expired: true })
     throw new ApiError(response.status, code, err.message, err.details)
   }
   return data
