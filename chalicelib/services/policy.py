@@ -46,13 +46,20 @@ def sla_document() -> dict[str, Any]:
     """The SLA rules as stored (defaults when none were saved), with their version.
 
     ``missing_defaults``: the default rules of the clocks that have no rule at all in the stored
-    document (a clock without a rule does not run): rules saved before a clock existed (issue 19's
-    dispatch, decision and help-request clocks) lack them, and the rules page offers to add them."""
+    document, and ``defaulted_clocks`` their names. Rules saved before a clock existed (issue 19's
+    dispatch, decision and help-request clocks) lack them; such a clock runs by its default rules
+    (:func:`sla_rules`), with no one acting and nothing rewritten, until a manager saves a rule for it."""
     entry = directory.find_entry(directory.CONFIG, SLA_KEY)
     if entry is None:
-        return {"rules": DEFAULT_SLA_RULES.to_list(), "_version": 0, "default": True, "missing_defaults": []}
-    return {"rules": entry["rules"], "_version": entry["_version"], "default": False,
-            "missing_defaults": missing_defaults(entry["rules"])}
+        return {"rules": DEFAULT_SLA_RULES.to_list(), "_version": 0, "default": True, "missing_defaults": [],
+                "defaulted_clocks": []}
+    return _document(entry["rules"], entry["_version"])
+
+
+def _document(rules: list[dict[str, Any]], version: int) -> dict[str, Any]:
+    missing = missing_defaults(rules)
+    return {"rules": rules, "_version": version, "default": False, "missing_defaults": missing,
+            "defaulted_clocks": sorted({r["clock"] for r in missing})}
 
 
 def missing_defaults(rules: Any) -> list[dict[str, Any]]:
@@ -67,13 +74,17 @@ def save_sla_rules(rules: Any, *, expected_version: int, actor: str) -> dict[str
     version = directory.put_entry(directory.CONFIG, SLA_KEY, {"rules": parsed.to_list(), "updated_by": actor},
                                   expected_version=expected_version)
     forget_cache()
-    return {"rules": parsed.to_list(), "_version": version, "default": False,
-            "missing_defaults": missing_defaults(parsed.to_list())}
+    return _document(parsed.to_list(), version)
+
+
+def rules_in_force(document: dict[str, Any]) -> SlaRules:
+    """The stored rules plus the defaults of every clock they have no rule for: every clock runs."""
+    return SlaRules.from_list([*document["rules"], *document["missing_defaults"]])
 
 
 def sla_rules() -> SlaRules:
-    """The rules in force (cached)."""
-    return _cached(SLA_KEY, lambda: SlaRules.from_list(sla_document()["rules"]))
+    """The rules in force (cached): the saved rules, a clock without any saved rule by its defaults."""
+    return _cached(SLA_KEY, lambda: rules_in_force(sla_document()))
 
 
 def calendar_document() -> dict[str, Any]:

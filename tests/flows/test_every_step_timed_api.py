@@ -186,15 +186,24 @@ def test_managers_edit_the_new_clocks_rules(api, frozen):
     assert clock["amount"] == 3 and clock["due"] == CAL.deadline(MONDAY, 3, ClockUnit.WORKING_DAYS).due.isoformat()
 
 
-def test_rules_saved_before_the_new_clocks_existed_are_offered_their_defaults(api, frozen):
+def test_rules_saved_before_the_new_clocks_existed_run_them_by_their_defaults(api, frozen):
     old = [r for r in api.get("/admin/sla-rules", user="manager").json["rules"] if r["clock"] != "dispatch"]
     saved = api.put("/admin/sla-rules", json={"rules": old, "expected_version": 0}, user="manager")
     assert saved.status == 200, saved.body
-    missing = api.get("/admin/sla-rules", user="manager").json["missing_defaults"]
-    assert {(r["clock"], r["priority"], r["amount"], r["unit"]) for r in missing} == {
+    assert saved.json["defaulted_clocks"] == ["dispatch"]
+    document = api.get("/admin/sla-rules", user="manager").json
+    assert document["defaulted_clocks"] == ["dispatch"] and document["rules"] == saved.json["rules"]  # nothing rewritten
+    assert {(r["clock"], r["priority"], r["amount"], r["unit"]) for r in document["missing_defaults"]} == {
         ("dispatch", None, 1, "working_days"), ("dispatch", "urgent", 2, "hours")}
-    with frozen.at(MONDAY):
+    with frozen.at(MONDAY):  # no one acted: the clock runs by its default rule
         tid = _register_and_accept(api, COMPLAINT)
-    assert "dispatch" not in api.get(f"/tickets/{tid}", user="dispatcher").json["clocks"]  # no rule: no clock
-    restored = api.put("/admin/sla-rules", json={"rules": old + missing, "expected_version": 1}, user="manager")
-    assert restored.status == 200 and restored.json["missing_defaults"] == []
+        clock = api.get(f"/tickets/{tid}", user="dispatcher").json["clocks"]["dispatch"]
+    assert clock["status"] == "running" and clock["amount"] == 1
+    assert clock["due"] == CAL.deadline(MONDAY, 1, ClockUnit.WORKING_DAYS).due.isoformat()
+    edited = [*old, *(dict(r, amount=4) if r["priority"] is None else r for r in document["missing_defaults"])]
+    stored = api.put("/admin/sla-rules", json={"rules": edited, "expected_version": 1}, user="manager")
+    assert stored.status == 200 and stored.json["missing_defaults"] == [] and stored.json["defaulted_clocks"] == []
+    other = {**COMPLAINT, "complainant": {**COMPLAINT["complainant"], "name": "李四", "phone": "13912345678"}}
+    with frozen.at(MONDAY):  # a saved rule wins over the default
+        tid = _register_and_accept(api, other)
+        assert api.get(f"/tickets/{tid}", user="dispatcher").json["clocks"]["dispatch"]["amount"] == 4
