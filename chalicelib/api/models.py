@@ -152,7 +152,8 @@ def resume_guard(ctx: RequestContext, department: str) -> dict[str, Any]:
 
 
 @route(models_bp, "/dispatch/recommend", method="POST", roles=("agent", "dispatcher"), body=SUGGEST_BODY,
-       tags=("dispatch",), summary="The dispatch model's top 3 and the jurisdiction for a text being typed")
+       tags=("dispatch",), summary="The dispatch model's top 3 and the jurisdiction for a text being typed, and the "
+                                    "categories of the tree it suggests (with a confidence, or none when unsure)")
 def recommend_text(ctx: RequestContext) -> dict[str, Any]:
     text = ctx.body["text"].strip()
     if not text:
@@ -160,4 +161,4 @@ def recommend_text(ctx: RequestContext) -> dict[str, Any]:
     rec = recommend.suggest(text, ctx.body.get("address"), now=clock.now())
     if rec is None:
         raise ServiceUnavailable("the dispatch model is not available right now", details={})
-    return {"recommendation": rec.to_dict()}
+    return {"recommendation": rec.to_dict(), "categories": recommend.suggest_categories(text)}

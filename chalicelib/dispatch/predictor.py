@@ -108,6 +108,11 @@ class Predictor:
                                np.sqrt((self._centroid.astype(np.float64) ** 2).sum(axis=0)))
         self._segmenter = segmenter or Segmenter(meta.get("user_words", []), art.dictionary)
 
+    @property
+    def segmenter(self) -> Segmenter:
+        """The model's jieba segmenter (its dictionary and user words)."""
+        return self._segmenter
+
     def decision_function(self, texts: Sequence[str], chunk: int = 512) -> np.ndarray:
         """Raw linear scores, one row per text."""
         return self._scores(texts, chunk)[0]

@@ -163,6 +163,19 @@ def suggest(text: str, address: str | None, *, now: datetime) -> DispatchRecomme
     return recs[0] if recs else None
 
 
+def suggest_categories(text: str) -> dict[str, Any] | None:
+    """Categories of the tree for a text being typed (``chalicelib.dispatch.category_suggest``):
+    up to three with a confidence, or an abstention; None when they cannot be worked out right now."""
+    from chalicelib.dispatch import category_suggest
+    from chalicelib.services import categories
+
+    try:
+        return category_suggest.suggest(text, categories.tree()).to_dict()
+    except Exception:  # noqa: BLE001 - advice only: registering never depends on it
+        logger.exception("category suggestion failed; the agent chooses in the cascader")
+        return None
+
+
 # --- learning from corrections ----------------------------------------------------------------
 
 

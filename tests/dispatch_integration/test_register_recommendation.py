@@ -66,3 +66,38 @@ def test_agents_see_the_advice_while_typing_nothing_is_stored(module_api):
     assert rec["jurisdiction"]["district"] == "GUSU" and rec["model_version"] == bundled_version()
     assert api.post("/dispatch/recommend", json={"text": "   "}, user="agent").status == 400
     assert api.post("/dispatch/recommend", json={"text": "停水"}, user="handler").status == 403
+
+
+def test_agents_see_suggested_categories_while_typing_and_none_when_unsure(module_api):
+    api = module_api
+
+    def categories(text):
+        answer = api.post("/dispatch/recommend", json={"text": text}, user="agent")
+        assert answer.status == 200, answer.body
+        return answer.json["categories"]
+
+    appliance = "在电器商场买的电饭煲用了三天就不能加热了，商家拒绝退货，只同意维修。要求退货退款"
+    found = categories(appliance)
+    assert found["abstain"] is None and found["method"] == "keywords"
+    top = found["items"][0]
+    assert top["code"] == "C020101" and top["label"] == "市场监管 / 商品质量 / 家用电器" and top["level"] == 3
+    assert 0.4 <= top["confidence"] <= 1 and "电饭煲" in top["matched"]
+    assert len(found["items"]) <= 3 and [i["confidence"] for i in found["items"]] == \
+        sorted((i["confidence"] for i in found["items"]), reverse=True)
+    vague = categories("您好，我想反映一下上次说的那个事情，到现在还没有人联系我。")
+    assert vague == {"items": [], "abstain": "no_match", "method": "keywords"}
+
+    # a retired category is never suggested: the rest of its 事项 stands in for it until it is reinstated
+    entry = next(e for e in api.get("/categories?all=true", user="admin").json["items"] if e["code"] == "C020101")
+    retired = api.post("/admin/categories/C020101/retire", json={"reason": "并入数码产品",
+                                                                 "expected_version": entry["_version"]}, user="admin")
+    assert retired.status == 200, retired.body
+    try:
+        after = categories(appliance)
+        assert "C020101" not in [i["code"] for i in after["items"]]
+        assert after["items"] and after["items"][0]["path"][:2] == ["市场监管", "商品质量"], after
+    finally:
+        back = api.post("/admin/categories/C020101/reinstate", json={"expected_version": retired.json["_version"]},
+                        user="admin")
+        assert back.status == 200, back.body
+    assert categories(appliance)["items"][0]["code"] == "C020101"
