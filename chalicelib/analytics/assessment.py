@@ -10,6 +10,11 @@ Scores are computed from the counters of the period (cost independent of the tic
 the monthly schedule and on demand, and stored per audience and period (``ASSESS#<audience>`` /
 ``<period>``). Each score names, per indicator, the measures that made it and how to list the
 tickets behind each (the drill-down filter).
+
+A grassroots office's (基层所) work is its department's: a department is scored on its own counters
+plus its offices' (the directory says whose an office is), and ranked among departments only; each
+office is also scored on its own counters, as a row under its department (``offices``), so the
+breakdown stays visible. An office's staff see their office's row.
 """
 from __future__ import annotations
 
@@ -26,6 +31,7 @@ from chalicelib.analytics.measures import MEASURE_NAMES, NONE, label
 from chalicelib.analytics.period import Period
 from chalicelib.domain.calendar import TZ
 from chalicelib.domain.errors import ConcurrentModification, NotFound, ValidationFailed
+from chalicelib.services import policy
 from chalicelib.store import directory
 
 KIND = "INDICATOR"
@@ -151,10 +157,19 @@ def update(indicator_id: str, data: dict[str, Any], *, expected_version: int, ac
     return get(indicator_id)
 
 
-def _subjects(audience: str, period: Period) -> dict[str, Counter]:
+def _subjects(audience: str, period: Period) -> tuple[dict[str, Counter], dict[str, dict[str, Counter]]]:
+    """The subjects' summed counters, and per department its grassroots offices' own counters
+    (the department's sums include them)."""
     dimension = "department" if audience == "department" else "agent"
     found = {k: v for k, v in counters.totals(dimension, period).items() if k != NONE}
+    offices: dict[str, dict[str, Counter]] = {}
     if audience == "department":
+        parents = policy.office_departments()
+        for office, parent in parents.items():
+            own = found.pop(office, None)
+            if own is not None:  # an office with work in the period counts under its department
+                offices.setdefault(parent, {})[office] = own
+                found.setdefault(parent, Counter()).update(own)
         for entry in directory.list_entries(directory.DEPARTMENTS):
             if entry.get("code") and entry.get("active", True):
                 found.setdefault(entry["code"], Counter())
@@ -164,38 +179,56 @@ def _subjects(audience: str, period: Period) -> dict[str, Counter]:
             found = {k: v for k, v in found.items() if k in agents}
             for name in agents:
                 found.setdefault(name, Counter())
-    return found
+    return found, offices
+
+
+Parsed = list[tuple[dict[str, Any], Any, scoring.Rule]]
+
+
+def _scored(subject: str, sums: Counter, parsed: Parsed) -> tuple[float | None, dict[str, Any]]:
+    """One subject's weighted total and its row (every indicator's value, score and inputs)."""
+    parts = []
+    details = []
+    busy = any(sums.values())  # no business at all in the period: nothing to score (not a perfect 100)
+    for indicator, parsed_formula, rule in parsed:
+        value = formula.evaluate(parsed_formula, sums) if busy else None
+        points = scoring.score(rule, value)
+        parts.append((float(indicator["weight"]), points))
+        details.append({"indicator": indicator["id"], "name": indicator["name"], "weight": indicator["weight"],
+                        "value": None if value is None else round(value, 4), "score": _r(points),
+                        "unit": indicator.get("unit", ""), "target": indicator["target"],
+                        "inputs": {m: int(sums.get(m, 0)) for m in sorted(parsed_formula.names)}})
+    return scoring.weighted(parts), {"subject": subject, "indicators": details}
 
 
 def compute(period: Period, audience: str) -> dict[str, Any]:
-    """Scores of every subject of ``audience`` for ``period``, ranked, with their inputs."""
+    """Scores of every subject of ``audience`` for ``period``, ranked, with their inputs (a
+    department's row lists its grassroots offices' own scores under ``offices``, unranked)."""
     if audience not in AUDIENCES:
         raise ValidationFailed("invalid audience", details={"audience": "department or agent"})
     active = indicators(audience)
     parsed = [(i, formula.parse(i["formula"], MEASURE_NAMES),
                scoring.Rule.from_dict(i["rule"], i["target"], i.get("direction", "higher"))) for i in active]
-    subjects = _subjects(audience, period)
+    subjects, offices = _subjects(audience, period)
     rows: dict[str, dict[str, Any]] = {}
     totals: dict[str, float | None] = {}
     for subject, sums in subjects.items():
-        parts = []
-        details = []
-        busy = any(sums.values())  # no business at all in the period: nothing to score (not a perfect 100)
-        for indicator, parsed_formula, rule in parsed:
-            value = formula.evaluate(parsed_formula, sums) if busy else None
-            points = scoring.score(rule, value)
-            parts.append((float(indicator["weight"]), points))
-            details.append({"indicator": indicator["id"], "name": indicator["name"], "weight": indicator["weight"],
-                            "value": None if value is None else round(value, 4), "score": _r(points),
-                            "unit": indicator.get("unit", ""), "target": indicator["target"],
-                            "inputs": {m: int(sums.get(m, 0)) for m in sorted(parsed_formula.names)}})
-        totals[subject] = scoring.weighted(parts)
-        rows[subject] = {"subject": subject, "indicators": details}
+        totals[subject], rows[subject] = _scored(subject, sums, parsed)
+
+    def traced(subject: str) -> dict[str, Any]:
+        return {"filter": {audience if audience == "department" else "agent": subject},
+                "from": period.start.isoformat(), "to": period.end.isoformat()}
+
     ranked = []
     for subject, total, position in scoring.rank(totals):
-        ranked.append({**rows[subject], "score": _r(total), "rank": position,
-                       "trace": {"filter": {audience if audience == "department" else "agent": subject},
-                                 "from": period.start.isoformat(), "to": period.end.isoformat()}})
+        row = {**rows[subject], "score": _r(total), "rank": position, "trace": traced(subject)}
+        if subject in offices:
+            row["offices"] = []
+            for office, sums in sorted(offices[subject].items()):
+                office_total, office_row = _scored(office, sums, parsed)
+                row["offices"].append({**office_row, "score": _r(office_total), "rank": None,
+                                       "department": subject, "trace": traced(office)})
+        ranked.append(row)
     return {"period": period.to_dict(), "audience": audience,
             "indicators": [{"id": i["id"], "name": i["name"], "formula": i["formula"], "weight": i["weight"],
                             "target": i["target"], "direction": i.get("direction", "higher"), "rule": i["rule"],
@@ -228,16 +261,22 @@ def stored(period: Period, audience: str) -> dict[str, Any] | None:
     return json.loads(item["data"]) if item else None
 
 
+def _rows(result: dict[str, Any]) -> list[dict[str, Any]]:
+    """Every scored row: the ranked subjects and their grassroots offices."""
+    return [row for r in result["scores"] for row in (r, *r.get("offices", ()))]
+
+
 def scoped(result: dict[str, Any], department: str | None) -> dict[str, Any]:
-    """A department sees its own row (with its rank) and the indicators, nothing of the others."""
+    """A department sees its own row (with its rank and its offices') and the indicators, nothing of
+    the others; a grassroots office sees its own row."""
     if department is None:
         return result
-    return {**result, "scores": [r for r in result["scores"] if r["subject"] == department]}
+    return {**result, "scores": [r for r in _rows(result) if r["subject"] == department]}
 
 
 def trace(result: dict[str, Any], subject: str, indicator_id: str) -> dict[str, Any]:
     """How one score was made: the inputs of the indicator and the drill-down of each."""
-    row = next((r for r in result["scores"] if r["subject"] == subject), None)
+    row = next((r for r in _rows(result) if r["subject"] == subject), None)
     if row is None:
         raise NotFound("no score for this subject in this period")
     detail = next((d for d in row["indicators"] if d["indicator"] == indicator_id), None)

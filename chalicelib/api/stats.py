@@ -275,7 +275,9 @@ def get_scores(ctx: RequestContext) -> dict[str, Any]:
 def get_trace(ctx: RequestContext) -> dict[str, Any]:
     result, own = _scores_for(ctx)
     subject = ctx.query["subject"]
-    if own is not None and subject != own:
+    assert ctx.principal is not None
+    mine = {own} | (statistics.department_family(own) if own and ctx.principal.role in DEPARTMENT_ROLES else set())
+    if own is not None and subject not in mine:  # a department lead: its own and its grassroots offices'
         raise Forbidden("you may trace your own score only")
     traced = assessment.trace(result, subject, ctx.query["indicator"])
     period = periods.parse(ctx.query["period"], now=clock.now())

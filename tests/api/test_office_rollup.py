@@ -172,3 +172,38 @@ def test_statistics_count_an_offices_work_under_its_department(api):
                                           "filters": {"department": ["MARKET-GUSU"]}}, user="handler-urban").status == 403
     urban_drill = api.get(f"/stats/drilldown?{period}&measure=dispatched", user="handler-urban").json
     assert [i["ticket_id"] for i in urban_drill["items"]] == [urban_tid]
+
+
+def test_department_scores_roll_an_offices_work_up_and_show_the_office_as_its_own_row(api):
+    stream = Stream()
+    office_tid, _ = _dispatched(api, "MARKET-GUSU", stream)
+    _dispatched(api, "MARKET", stream)
+    _dispatched(api, "URBAN", stream)
+    stream.feed()
+    month = service.repository().get(office_tid).created_at.astimezone(TZ).strftime("%Y-%m")
+
+    def inputs(row: dict, indicator: str) -> dict:
+        return next(d for d in row["indicators"] if d["indicator"] == indicator)["inputs"]
+
+    scores = api.get(f"/assessment/scores?period={month}&audience=department", user="manager").json["scores"]
+    by_subject = {r["subject"]: r for r in scores}
+    assert "MARKET-GUSU" not in by_subject  # ranked among departments only, under its department
+    market = by_subject["MARKET"]
+    assert inputs(market, "dept-return-rate")["dispatched"] == 2  # the department's own and the office's
+    assert [o["subject"] for o in market["offices"]] == ["MARKET-GUSU"]
+    office = market["offices"][0]
+    assert office["rank"] is None and office["department"] == "MARKET"
+    assert inputs(office, "dept-return-rate")["dispatched"] == 1 and office["trace"]["filter"] == {"department": "MARKET-GUSU"}
+    assert inputs(by_subject["URBAN"], "dept-return-rate")["dispatched"] == 1 and "offices" not in by_subject["URBAN"]
+
+    lead = api.get(f"/assessment/scores?period={month}&audience=department", user="dept_lead").json["scores"]
+    assert [r["subject"] for r in lead] == ["MARKET"] and lead[0]["offices"][0]["subject"] == "MARKET-GUSU"
+    traced = api.get(f"/assessment/trace?period={month}&audience=department&subject=MARKET-GUSU"
+                     "&indicator=dept-return-rate", user="dept_lead")
+    assert traced.status == 200, traced.body
+    drilled = {d["measure"]: [t["ticket_id"] for t in d["tickets"]["items"]] for d in traced.json["drilldown"]}
+    assert drilled["dispatched"] == [office_tid]
+    own = api.get(f"/assessment/scores?period={month}&audience=department", user="handler-market-gusu").json["scores"]
+    assert [(r["subject"], inputs(r, "dept-return-rate")["dispatched"]) for r in own] == [("MARKET-GUSU", 1)]
+    assert api.get(f"/assessment/trace?period={month}&audience=department&subject=MARKET-GUSU"
+                   "&indicator=dept-return-rate", user="handler-urban").status == 403
