@@ -1,52 +1,17 @@
-"""Event analysis by category level: tickets per 领域 (``category_l1``) or 事项 (``category_l2``).
+"""Category rows labelled for people: a breakdown by ``category`` shows each row's path in the tree.
 
-The counters keep each ticket under the category it holds (a code of the tree, or an old ticket's
-free text). A breakdown by level reads the per-category counters once and adds each category's raw
-counts into its level-1 or level-2 ancestor, then evaluates rates on the sums (a rate is never
-averaged). Old free text that names one category counts under it; anything else is 未分类 (``-``).
+Breakdowns by a level of the tree (``category_l1`` 领域, ``category_l2`` 事项, ``category_l3``
+具体问题) are ordinary statistics dimensions (:class:`chalicelib.analytics.statistics.CategoryLevels`):
+each stored category's raw counts add into its ancestor at that level and rates are evaluated on the
+sums (a rate is never averaged). Old free text that names one category counts under it; anything
+else is 未分类 (``-``).
 """
 from __future__ import annotations
 
-from collections import Counter, defaultdict
 from typing import Any
 
-from chalicelib.analytics import measures
-from chalicelib.analytics.period import Period
-from chalicelib.analytics.statistics import EVENT_MEASURES, Query, run
-from chalicelib.domain.categories import LEVEL_LABELS, UNCLASSIFIED, UNCLASSIFIED_LABEL
+from chalicelib.domain.categories import UNCLASSIFIED, UNCLASSIFIED_LABEL
 from chalicelib.services import categories
-
-LEVELS = {"category_l1": 1, "category_l2": 2}
-
-
-def by_level(period: Period, by: str, department: str | None = None) -> dict[str, Any]:
-    """The event-analysis answer (same shape as ``statistics.events``) grouped by ``by``:
-    ``category_l1`` or ``category_l2``."""
-    level = LEVELS[by]
-    raw_names = tuple(sorted(measures.needed(EVENT_MEASURES)))
-    base = run(Query(period, raw_names, ("category",)).scoped(department))
-    tree = categories.tree()
-    grouped: dict[str, Counter] = defaultdict(Counter)
-    for row in base["rows"]:
-        grouped[tree.at_level(row["keys"]["category"], level)].update(row["values"])
-    total = Counter(base["total"])
-    rows = []
-    for code, counts in grouped.items():
-        name = UNCLASSIFIED_LABEL if code == UNCLASSIFIED else " / ".join(tree.path(code))
-        rows.append({"keys": {by: code}, "labels": {by: name},
-                     "values": {n: measures.value_of(n, counts) for n in EVENT_MEASURES}})
-    rows.sort(key=lambda r: (-(r["values"][EVENT_MEASURES[0]] or 0), r["keys"][by]))
-    return {
-        "period": base["period"],
-        "dimensions": [{"name": by, "label": f"类别（{LEVEL_LABELS[level]}）"}],
-        "measures": [{"name": n, "label": measures.label(n), "unit": measures.unit(n), "drillable": False}
-                     for n in EVENT_MEASURES],
-        "filters": base["filters"],
-        "rows": rows,
-        "total": {n: measures.value_of(n, total) for n in EVENT_MEASURES},
-        "truncated": base["truncated"],
-        "source": base["source"],
-    }
 
 
 def labelled(answer: dict[str, Any]) -> dict[str, Any]:

@@ -24,7 +24,9 @@ from chalicelib.services import policy
 from chalicelib.store.tickets import summary
 
 FILTER_ATTRS = {"department": "dp", "district": "ds", "category": "cat", "kind": "kind", "channel": "ch",
-                "agent": "ag", "respondent": "rk"}
+                "agent": "ag", "respondent": "rk", "category_l1": "cat", "category_l2": "cat", "category_l3": "cat"}
+CATEGORY_LEVELS = ("category_l1", "category_l2", "category_l3")
+MAX_IN_VALUES = 100  # DynamoDB's limit on the operands of IN
 MAX_PAGES_PER_REQUEST = 20
 MAX_LIMIT = 200
 
@@ -48,6 +50,24 @@ def _decode(cursor: str | None) -> dict[str, Any]:
     return data
 
 
+def _category_family(dim: str, value: str) -> list[str]:
+    """The stored categories a level row (``category_l1`` = ``C02``) counts: its subtree's codes and
+    the old free-text names that map into it. 未分类 (``-``) mixes free text and higher levels: it
+    is listed by ``category`` instead."""
+    from chalicelib.services import categories
+
+    tree = categories.tree()
+    level = CATEGORY_LEVELS.index(dim) + 1
+    if value not in tree or tree.level(value) != level:
+        raise ValidationFailed("not a category of this level",
+                               details={dim: f"{value} is not a category of level {level}"})
+    family = tree.stored_under(value)
+    if len(family) > MAX_IN_VALUES:
+        raise ValidationFailed("too many categories under this one to list its tickets",
+                               details={dim: f"{len(family)} stored values, at most {MAX_IN_VALUES}"})
+    return family
+
+
 def facts(measure: str, period: Period, filters: dict[str, str], *, limit: int = 50,
           cursor: str | None = None) -> tuple[list[dict[str, Any]], str | None]:
     """One page of the facts behind ``measure`` in ``period`` matching ``filters`` (dimension -> value)."""
@@ -67,7 +87,12 @@ def facts(measure: str, period: Period, filters: dict[str, str], *, limit: int =
     conditions = []
     for n, (dim, value) in enumerate(sorted(filters.items())):
         names[f"#f{n}"] = FILTER_ATTRS[dim]
-        family = [value, *policy.offices_of(value)] if dim == "department" else [value]
+        if dim == "department":
+            family = [value, *policy.offices_of(value)]
+        elif dim in CATEGORY_LEVELS:
+            family = _category_family(dim, value)
+        else:
+            family = [value]
         for m, code in enumerate(family):
             values[f":f{n}_{m}"] = S(code)
         conditions.append(f"#f{n} IN ({', '.join(f':f{n}_{m}' for m in range(len(family)))})")

@@ -19,6 +19,12 @@ A hotspot is ``p < α / n`` with ``α = 0.05`` and ``n`` the number of series te
 about 5 %. ``W = 7`` days (a whole week, so the weekday cycle cancels) and ``B = 8`` windows (two
 months: enough windows to see a level, short enough to follow the seasons).
 
+Categories are tested at every level of the tree: each stored category (a 具体问题, or whatever
+level a ticket was registered at), and the roll-ups of those series into their 事项
+(``category_l2``) and 领域 (``category_l1``), so a jump spread thin over many 具体问题 still shows
+under the 事项 or 领域 it belongs to. A roll-up made of a single stored series is that series again
+and is not tested twice; every series tested counts in the Bonferroni ``n``.
+
 Respondents are tested only when they had a ticket in the window (an idle series has ``x = 0``,
 ``p = 1``); they are found through GSI1 (their counters carry their last active day).
 """
@@ -38,15 +44,18 @@ from chalicelib.analytics.measures import NONE
 from chalicelib.analytics.period import Period
 from chalicelib.analytics.statistics import Labels
 from chalicelib.domain.calendar import TZ
+from chalicelib.domain.categories import UNCLASSIFIED
 from chalicelib.services import categories
 
 WINDOW_DAYS = 7
 BASELINE_WINDOWS = 8
 ALPHA = 0.05
-DIMENSIONS = ("district", "category", "respondent")
+DIMENSIONS = ("district", "category", "category_l2", "category_l1", "respondent")
+ROLLUP_LEVELS = {"category_l2": 2, "category_l1": 1}
 MAX_TAIL_TERMS = 1_000_000
 TICKETS_PER_ALERT = 50
-DIMENSION_LABELS = {"district": "属地", "category": "类别", "respondent": "被投诉对象"}
+DIMENSION_LABELS = {"district": "属地", "category": "类别", "category_l2": "事项", "category_l1": "领域",
+                    "respondent": "被投诉对象"}
 
 
 @dataclass(frozen=True)
@@ -148,6 +157,7 @@ def _series(end: date, *, window: int, baseline: int) -> tuple[Period, dict[tupl
             if value != NONE:
                 series[(dimension, value)] = {day: counts.get("received", 0) for day, counts in days.items()
                                               if counts.get("received")}
+    series.update(category_rollups({v: days for (d, v), days in series.items() if d == "category"}))
     names: dict[str, str] = {}
     window_days = [end - timedelta(days=n) for n in range(window)]
     active = {key for day in window_days for _, key in counters.active_respondents(day.isoformat())}
@@ -165,6 +175,33 @@ def _series(end: date, *, window: int, baseline: int) -> tuple[Period, dict[tupl
         for key, counts in per_key.items():
             series[("respondent", key)] = dict(counts)
     return span, series, names
+
+
+def category_rollups(by_category: dict[str, dict[str, int]]) -> dict[tuple[str, str], dict[str, int]]:
+    """The stored categories' daily series summed into their 事项 and 领域 (``("category_l2", code)``,
+    ``("category_l1", code)``). A roll-up that would test the same series again - one stored category
+    only, or the same members as one of its 事项 - is left out, as is free text the tree does not know."""
+    if not by_category:
+        return {}
+    tree = categories.tree()
+    out: dict[tuple[str, str], dict[str, int]] = {}
+    seen: set[frozenset[str]] = set()
+    for dimension, level in ROLLUP_LEVELS.items():  # 事项 first, then 领域
+        parts: dict[str, list[str]] = {}
+        for value in by_category:
+            ancestor = tree.at_level(value, level)
+            if ancestor != UNCLASSIFIED:
+                parts.setdefault(ancestor, []).append(value)
+        for ancestor, members in sorted(parts.items()):
+            key = frozenset(members)
+            if len(members) < 2 or key in seen:
+                continue
+            seen.add(key)
+            summed: Counter = Counter()
+            for value in members:
+                summed.update(by_category[value])
+            out[(dimension, ancestor)] = dict(summed)
+    return out
 
 
 def find(series: dict[Any, dict[str, int]], end: date, *, window: int = WINDOW_DAYS,
@@ -200,7 +237,7 @@ def detect(end: date, *, window: int = WINDOW_DAYS, baseline: int = BASELINE_WIN
     for (dimension, value), result, history, threshold in find(series, end, window=window, baseline=baseline,
                                                                 alpha=alpha):
         label = names.get(value, value) if dimension == "respondent" else labels.of(dimension, value)
-        if dimension == "category":  # the category's path in the tree (old free text as written)
+        if dimension == "category" or dimension in ROLLUP_LEVELS:  # the path in the tree (old free text as written)
             label = categories.tree().label(value)
         found.append(Hotspot(dimension, value, label, (end - timedelta(days=window - 1)).isoformat(),
                              end.isoformat(), result, threshold, history))

@@ -129,12 +129,16 @@ ALL_NAMES: frozenset[str] = MEASURE_NAMES | frozenset(RATES)
 CUBE_DIMENSIONS: tuple[str, ...] = ("department", "district", "category", "kind", "channel")
 MARGINALS: tuple[str, ...] = ("total", *CUBE_DIMENSIONS, "agent", "respondent")
 TIME_DIMENSIONS: tuple[str, ...] = ("day", "month")
-DIMENSIONS: tuple[str, ...] = (*CUBE_DIMENSIONS, "agent", "respondent", *TIME_DIMENSIONS)
+#: The category tree's levels (领域, 事项, 具体问题): read from the ``category`` counters, each stored
+#: category counted under its ancestor at that level (``analytics.category_breakdown``).
+CATEGORY_LEVELS: dict[str, int] = {"category_l1": 1, "category_l2": 2, "category_l3": 3}
+DIMENSIONS: tuple[str, ...] = (*CUBE_DIMENSIONS, *CATEGORY_LEVELS, "agent", "respondent", *TIME_DIMENSIONS)
 RESPONDENT_MEASURES = frozenset({"received"})  # what is counted per respondent (hotspots, top lists)
 NONE = "-"  # a dimension without a value (not yet dispatched, no category...)
 
 DIMENSION_LABELS: dict[str, str] = {
     "department": "承办部门", "district": "属地", "category": "类别", "kind": "诉求类型", "channel": "来源渠道",
+    "category_l1": "类别（领域）", "category_l2": "类别（事项）", "category_l3": "类别（具体问题）",
     "agent": "经办人", "respondent": "被投诉对象", "day": "日期", "month": "月份",
 }
 

@@ -21,6 +21,7 @@ from typing import Any
 from chalicelib.analytics import counters, measures
 from chalicelib.analytics.measures import (
     ALL_NAMES,
+    CATEGORY_LEVELS,
     CUBE_DIMENSIONS,
     NONE,
     RESPONDENT_MEASURES,
@@ -46,7 +47,7 @@ OVERVIEW_MEASURES = ("received", "accepted", "declined", "answered", "dispatched
 OVERVIEW_RATES = ("accept_rate", "sign_rate", "handle_rate", "closed_on_time_rate", "satisfaction_rate", "solved_rate",
                   "return_rate", "extension_rate", "avg_handle_hours", "avg_total_hours")
 EVENT_MEASURES = ("received", "accepted", "declined", "answered", "repeat_merged", "closed", "satisfaction_rate")
-EVENT_DIMENSIONS = ("channel", "kind", "category", "district", "department", "respondent")
+EVENT_DIMENSIONS = ("channel", "kind", "category", *CATEGORY_LEVELS, "district", "department", "respondent")
 EFFICIENCY_MEASURES = ("dispatched", "signed", "sign_rate", "submitted", "handle_rate", "returned", "return_rate",
                        "extended", "extension_rate", "warned_yellow", "warned_red", "urged", "urged_upper",
                        "urging_answered", "supervised", "settled", "not_settled", "terminated",
@@ -85,7 +86,7 @@ class Query:
             errors["filters"] = "an object: dimension -> list of values"
         else:
             for dim, values in filters_in.items():
-                if dim not in (*CUBE_DIMENSIONS, "agent", "respondent"):
+                if dim not in (*CUBE_DIMENSIONS, *CATEGORY_LEVELS, "agent", "respondent"):
                     errors[f"filters.{dim}"] = "not a filterable dimension"
                 elif not isinstance(values, list) or not values or len(values) > MAX_FILTER_VALUES \
                         or not all(isinstance(v, str) and 0 < len(v) <= 100 for v in values):
@@ -168,6 +169,11 @@ class Labels:
             from chalicelib.services import categories
 
             return categories.tree().label(value)
+        if dimension in CATEGORY_LEVELS:  # an ancestor's code by its path; '-' is 未分类
+            from chalicelib.domain.categories import UNCLASSIFIED_LABEL
+            from chalicelib.services import categories
+
+            return UNCLASSIFIED_LABEL if value == NONE else " / ".join(categories.tree().path(value)) or value
         return dimension_label(dimension, value)
 
 
@@ -185,7 +191,7 @@ def _row_key(dims: tuple[str, ...], values: dict[str, str], day: str) -> tuple[s
 
 def _source(q: Query) -> str:
     """Which counters answer the query: ``total``, a marginal dimension, ``cube`` or ``respondent``."""
-    plain = {d for d in q.dimensions if d not in TIME_DIMENSIONS} | set(q.filters)
+    plain = {"category" if d in CATEGORY_LEVELS else d for d in (*q.dimensions, *q.filters) if d not in TIME_DIMENSIONS}
     for special in ("agent", "respondent"):
         if special in plain:
             if plain != {special}:
@@ -202,6 +208,36 @@ def _source(q: Query) -> str:
 OfficeRows = dict[tuple[str, ...], dict[str, Counter]]  # row key -> office -> its share of the row
 
 
+class CategoryLevels:
+    """The category levels a query groups or filters by (``category_l1`` 领域, ``category_l2`` 事项,
+    ``category_l3`` 具体问题), derived from each counter's stored ``category``: a code of the tree
+    counts under its ancestor at that level, old free text under the one active entry of its name,
+    anything else (and a category above that level) under 未分类 ``-``."""
+
+    def __init__(self, q: Query) -> None:
+        self.levels = {d: CATEGORY_LEVELS[d] for d in (*q.dimensions, *q.filters) if d in CATEGORY_LEVELS}
+        self.filters = {d: set(v) for d, v in q.filters.items() if d in CATEGORY_LEVELS}
+        self._tree: Any = None
+        self._memo: dict[str, dict[str, str]] = {}
+
+    def derive(self, values: dict[str, str]) -> dict[str, str] | None:
+        """``values`` with the levels added; None when a level filter leaves them out."""
+        if not self.levels:
+            return values
+        raw = values.get("category", NONE)
+        derived = self._memo.get(raw)
+        if derived is None:
+            if self._tree is None:
+                from chalicelib.services import categories
+
+                self._tree = categories.tree()
+            derived = {d: self._tree.at_level(raw, n) for d, n in self.levels.items()}
+            self._memo[raw] = derived
+        if any(derived[d] not in allowed for d, allowed in self.filters.items()):
+            return None
+        return {**values, **derived}
+
+
 def _grouped(q: Query, source: str, names: dict[str, str],
              offices: OfficeRows | None = None) -> dict[tuple[str, ...], Counter]:
     """Row key -> summed measures, from the chosen counters (respondent names go to ``names``;
@@ -210,8 +246,13 @@ def _grouped(q: Query, source: str, names: dict[str, str],
     rows: dict[tuple[str, ...], Counter] = defaultdict(Counter)
     shares: OfficeRows = offices if offices is not None else {}
     rollup = Rollup(q.filters.get("department"))
+    levels = CategoryLevels(q)
 
     def add(values: dict[str, str], day: str, counts: Counter) -> None:
+        derived = levels.derive(values)
+        if derived is None:
+            return
+        values = derived
         raw = values.get("department")
         if raw is not None:
             values = {**values, "department": rollup.department(raw)}
@@ -227,7 +268,8 @@ def _grouped(q: Query, source: str, names: dict[str, str],
         for cell, day, counts in counters.cube(q.period, by_day=by_day):
             values = {d: cell[i] for d, i in index.items()}
             if rollup.allows(values["department"]) and \
-                    all(values[d] in allowed for d, allowed in q.filters.items() if d != "department"):
+                    all(values[d] in allowed for d, allowed in q.filters.items()
+                        if d != "department" and d not in CATEGORY_LEVELS):
                 add(values, day, counts)
         return rows
     dimension = "total" if source == "total" else source

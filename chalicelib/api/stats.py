@@ -49,7 +49,8 @@ TEMPLATE_BODY = {"type": "object", "properties": {
 RUN_BODY = {"type": "object", "properties": {"period": PERIOD_SPEC}, "additionalProperties": False}
 DRILL_QUERY = {"type": "object", "properties": {
     **PERIOD_QUERY_PROPS, "measure": {"type": "string", "maxLength": 40},
-    **{d: CODE for d in ("department", "district", "category", "kind", "channel", "agent", "respondent")},
+    **{d: CODE for d in ("department", "district", "category", "kind", "channel", "agent", "respondent",
+                         "category_l1", "category_l2", "category_l3")},
     "limit": {"type": "string", "pattern": "^[1-9][0-9]{0,2}$"}, "cursor": {"type": "string", "maxLength": 2000}},
     "required": ["measure"]}
 RULE = {"type": "object", "properties": {"type": {"type": "string", "maxLength": 20}, "floor": {"type": "number"},
@@ -125,13 +126,12 @@ def get_wall(ctx: RequestContext) -> dict[str, Any]:
 
 
 @route(stats_bp, "/stats/events", roles=STATS_ROLES, query=BY_QUERY,
-       summary="Event analysis by source, kind, category (or its level: category_l1 领域, category_l2 事项), "
+       summary="Event analysis by source, kind, category (or its level: category_l1 领域, category_l2 事项, "
+               "category_l3 具体问题), "
                "district, department or respondent", tags=("statistics",))
 def get_events(ctx: RequestContext) -> dict[str, Any]:
     top = int(ctx.query["top"]) if ctx.query.get("top") else None
     by = ctx.query.get("by") or "channel"
-    if by in category_breakdown.LEVELS:  # the category tree's 领域 or 事项
-        return category_breakdown.by_level(_period(ctx), by, department_scope(ctx))
     answer = statistics.events(_period(ctx), by, department_scope(ctx), top=top)
     return category_breakdown.labelled(answer) if by == "category" else answer
 

@@ -92,6 +92,14 @@ class CategoryTree:
             return " / ".join(self.path(code))
         return value or UNCLASSIFIED_LABEL
 
+    def stored_under(self, code: str) -> list[str]:
+        """Every stored ``category`` value that counts under ``code``: the codes of its subtree
+        (itself included, retired entries too) and the names old free text maps to one of them."""
+        codes = [c for c in sorted(self.nodes) if self.descends(c, code)]
+        inside = set(codes)
+        names = sorted({self.nodes[c].name for c in codes if self.by_name(self.nodes[c].name) in inside})
+        return [*codes, *names]
+
     def descends(self, code: str, ancestor: str) -> bool:
         """``code`` is ``ancestor`` or lies under it."""
         return any(n.code == ancestor for n in self.lineage(code))

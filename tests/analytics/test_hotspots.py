@@ -116,3 +116,37 @@ def test_a_scan_over_the_counters_alerts_once_with_the_tickets(scratch_table):
     hot = next(a for a in listed if a["data"]["dimension"] == "respondent")
     assert len(hot["ticket_ids"]) == 12 and set(hot["ticket_ids"]) <= {c.ticket_id for c in changes}
     assert "某网红餐厅" in hot["title"] and hot["acknowledged_at"] is None
+
+
+def test_a_jump_spread_over_a_matters_problems_is_found_at_the_matter(scratch_table):
+    """Three 具体问题 of 食品安全 each rise a little (none a hotspot alone); their 事项 is one. The 领域
+    (same members) and a 事项 with one stored category are not tested twice."""
+    end = date(2030, 9, 20)
+    leaves = ("C020201", "C020202", "C020203")
+    changes, n = [], 0
+
+    def ticket(day: date, category: str) -> None:
+        nonlocal n
+        n += 1
+        dims = Dims(district="GUSU", category=category, kind="complaint", channel="phone", respondent="-")
+        changes.append(Change(ticket_id=f"R{n:05d}", version=1, dims=dims,
+                              facts=(Fact("received", day.isoformat(), 1, "-"),)))
+
+    for d in range(10):
+        day = end - timedelta(days=d)
+        for category in (*leaves, "C0101", "C0101"):
+            ticket(day, category)
+        if d < 2:  # the window: two more a day for each problem of 食品安全
+            for category in leaves:
+                ticket(day, category)
+                ticket(day, category)
+    counters.apply(changes)
+    found, tested = hotspots.detect(end, window=2, baseline=4)
+    assert tested == 1 + 4 + 1  # GUSU; four stored categories; the 事项 食品安全 (C0101 alone and C02 = C0202 skipped)
+    hot = {(h.dimension, h.value): h for h in found}
+    assert ("category_l2", "C0202") in hot and not any(d == "category" for d, _ in hot)
+    matter = hot[("category_l2", "C0202")]
+    assert matter.label == "市场监管 / 食品安全" and matter.test.count == 18 and matter.baseline == [6, 6, 6, 6]
+    assert matter.to_dict()["dimension_label"] == "事项"
+    behind = hotspots.tickets_of(matter)
+    assert len(behind) == 18 and set(behind) <= {c.ticket_id for c in changes if c.dims.category in leaves}

@@ -159,6 +159,35 @@ def test_statistics_by_category_level(api):
     assert leaves["C020101"] == ("市场监管 / 商品质量 / 家用电器", 1)
     scoped = api.get(f"/stats/events?from={day}&to={day}&by=category_l1", user="handler")  # MARKET's: none yet
     assert scoped.status == 200 and scoped.json["rows"] == [], scoped.body
+    # 具体问题: a ticket registered at a 事项 has none (未分类)
+    assert breakdown("category_l3") == {"C020101": ("市场监管 / 商品质量 / 家用电器", 1),
+                                        "C020102": ("市场监管 / 商品质量 / 数码产品", 1), "-": ("未分类", 2)}
+
+    # the general query groups and filters by any level, crossed with another dimension
+    def query(spec):
+        answer = api.post("/stats/query", json={"period": {"from": day, "to": day}, "measures": ["received"], **spec},
+                          user="manager")
+        assert answer.status == 200, answer.body
+        return answer.json
+    crossed = query({"dimensions": ["category_l1", "kind"]})
+    assert crossed["dimensions"][0] == {"name": "category_l1", "label": "类别（领域）"}
+    assert {(r["keys"]["category_l1"], r["labels"]["category_l1"], r["keys"]["kind"]): r["values"]["received"]
+            for r in crossed["rows"]} == {("C02", "市场监管", "complaint"): 3, ("C01", "城乡建设", "complaint"): 1}
+    within = query({"dimensions": ["category_l2"], "filters": {"category_l1": ["C02"]}})
+    assert {r["keys"]["category_l2"]: r["values"]["received"] for r in within["rows"]} == {"C0201": 2, "C0202": 1}
+    assert within["total"]["received"] == 3
+    levels = {d["name"]: d["label"] for d in api.get("/stats/measures", user="manager").json["dimensions"]}
+    assert levels["category_l3"] == "类别（具体问题）"
+    bad = api.post("/stats/query", json={"measures": ["received"], "dimensions": ["category_l4"]}, user="manager")
+    assert bad.status == 400 and "dimensions" in bad.json["error"]["details"]
+
+    # a level row lists the tickets behind it (its subtree's codes)
+    drilled = api.get(f"/stats/drilldown?measure=received&from={day}&to={day}&category_l2=C0201", user="manager")
+    assert drilled.status == 200, drilled.body
+    ids = {r.json["tickets"][0]["id"] for r in registered[:2]}
+    assert {item["ticket_id"] for item in drilled.json["items"]} == ids
+    wrong_level = api.get(f"/stats/drilldown?measure=received&from={day}&to={day}&category_l1=C0201", user="manager")
+    assert wrong_level.status == 400 and "category_l1" in wrong_level.json["error"]["details"]
 
 
 def test_reply_templates_are_linked_to_categories_and_filtered_by_the_tickets(api):
