@@ -3,7 +3,9 @@ call to a ticket, and the call statistics (话务统计).
 
 Calls are the centre's business: agents, dispatchers, managers (and admins, who import) see them;
 department roles do not. An agent sees their own calls (and a caller's history by number); every
-caller number is shown masked.
+caller number is shown masked. The exception is a ticket's own calls (``GET /tickets/{id}/calls``,
+its detail page): whoever may see the ticket sees them, a department only for its own tickets and,
+for a report, without the caller and the recording (Art. 37; docs/security.md API1/API3).
 """
 from __future__ import annotations
 
@@ -13,6 +15,8 @@ from typing import Any
 from chalice import Blueprint
 
 from chalicelib.analytics import period as periods
+from chalicelib.api.auth import STAFF_ROLES
+from chalicelib.api.principal import actor_of
 from chalicelib.api.routing import PUBLIC, RequestContext, route
 from chalicelib.domain.errors import Forbidden, ValidationFailed
 from chalicelib.integration import cti
@@ -93,6 +97,12 @@ def list_calls(ctx: RequestContext) -> dict[str, Any]:
     agent = _own_agent(ctx, ctx.query.get("agent"))
     day = _day(ctx.query.get("day")) or clock.now().date()
     return {"day": day.isoformat(), "items": calls.list_calls(day=day, agent=agent)}
+
+
+@route(calls_bp, "/tickets/{ticket_id}/calls", roles=STAFF_ROLES, ticket_scoped=True, tags=TAGS,
+       summary="The calls linked to a ticket, by start time (callers masked; a report's withheld from departments)")
+def ticket_calls(ctx: RequestContext, ticket_id: str) -> dict[str, Any]:
+    return calls.ticket_calls(ticket_id, actor_of(ctx.principal))
 
 
 @route(calls_bp, "/calls/{call_id}", roles=READERS, tags=TAGS, summary="One call (caller masked)")

@@ -22,7 +22,8 @@ from chalicelib.calls import records
 from chalicelib.calls.records import CallRecord
 from chalicelib.domain.errors import NotFound, ValidationFailed
 from chalicelib.domain.intake import normalize_phone
-from chalicelib.domain.privacy import mask_phone
+from chalicelib.domain.privacy import REPORTER_HIDDEN_ROLES, mask_phone
+from chalicelib.domain.ticket import Actor, Kind
 from chalicelib.services import clock
 from chalicelib.store import calls as store
 from chalicelib.store import fieldcrypt
@@ -167,6 +168,24 @@ def list_calls(*, day: date | None = None, agent: str | None = None, caller: str
 
 def calls_of_ticket(ticket_id: str) -> list[dict[str, Any]]:
     return [view(c) for c in store.list_ticket(ticket_id)]
+
+
+def ticket_calls(ticket_id: str, actor: Actor) -> dict[str, Any]:
+    """The calls linked to a ticket, for its detail page: whoever may see the ticket (the ticket door
+    checks the scope: a department only its own tickets) sees its calls, masked, by start time.
+
+    A report's calls identify the reporter (number, recorded voice), so the handling department's
+    roles get them without the caller and the recording reference (Art. 37), as the ticket itself
+    withholds the reporter from them. One GetItem for the ticket, one Query of its call partition.
+    """
+    from chalicelib.services import tickets as ticket_service
+
+    ticket = ticket_service.default().load(ticket_id, actor)
+    withheld = ticket.kind == Kind.REPORT and actor.role in REPORTER_HIDDEN_ROLES
+    items = calls_of_ticket(ticket.id)
+    if withheld:
+        items = [{**c, "caller_masked": None, "recording": None} for c in items]
+    return {"ticket_id": ticket.id, "items": items, "caller_withheld": withheld}
 
 
 def _rates(counts: Counter) -> dict[str, Any]:

@@ -186,3 +186,50 @@ def test_an_agent_without_calls_keeps_the_score_of_the_ticket_indicators(api):
     by_id = {d["indicator"]: d for d in row["indicators"]}
     assert by_id["agent-call-answer-rate"]["value"] is None and by_id["agent-call-handle-minutes"]["value"] is None
     assert row["score"] == round(100 * (0.75 - 0.7) / (0.99 - 0.7), 2)  # 按时受理率 alone, as before the call indicators
+
+
+def _dispatched(api, body: dict) -> str:
+    """A ticket registered, accepted and dispatched to MARKET (the ``handler``'s department)."""
+    tid = api.post("/tickets", json=body, user="agent").json["tickets"][0]["id"]
+    for user, action, params in (("agent", "accept", {"category": "食品安全", "district": "GUSU"}),
+                                 ("dispatcher", "dispatch", {"mode": "single", "department": "MARKET"})):
+        done = api.post(f"/tickets/{tid}/{action}", json=params, user=user)
+        assert done.status == 200, (action, done.body)
+    return tid
+
+
+def test_a_tickets_page_lists_its_calls_for_whoever_may_see_the_ticket(api):
+    from tests.services.test_budgets import dynamodb_calls
+
+    day = _today()
+    complaint = _dispatched(api, COMPLAINT)
+    report = _dispatched(api, {**COMPLAINT, "kind": "report", "request": "请依法查处", "facts": "该公司无证经营。",
+                               "complainant": {**COMPLAINT["complainant"], "phone": "13922223333"}})
+    rows = ["call_id,agent,caller,start,answer,end,queue,outcome,recording,ticket_id",
+            f"t-2,agent-b,{CALLER},{_at(day, 15, 0)},{_at(day, 15, 0, 10)},{_at(day, 15, 4)},complaint,answered,rec/t-2.wav,{complaint}",
+            f"t-1,agent,{CALLER},{_at(day, 9, 0)},{_at(day, 9, 0, 20)},{_at(day, 9, 10)},complaint,transferred,rec/t-1.wav,{complaint}",
+            f"t-3,agent,13922223333,{_at(day, 10, 0)},{_at(day, 10, 0, 5)},{_at(day, 10, 3)},report,answered,rec/t-3.wav,{report}",
+            f"t-4,agent,13800004444,{_at(day, 11, 0)},,{_at(day, 11, 1)},inquiry,abandoned,,"]
+    assert api.post("/calls/import", json={"csv": "\n".join(rows) + "\n"}, user="manager").status == 200
+
+    with dynamodb_calls() as io:
+        centre = api.get(f"/tickets/{complaint}/calls", user="agent")  # every call of the ticket, not only the agent's
+    assert centre.status == 200, centre.body
+    assert "Scan" not in io and io["Query"] >= 1, io
+    assert [(c["call_id"], c["agent"], c["queue"], c["outcome_label"], c["handle_seconds"], c["wait_seconds"])
+            for c in centre.json["items"]] == [("t-1", "agent", "complaint", "已转接", 580, 20),
+                                               ("t-2", "agent-b", "complaint", "已接听", 230, 10)]
+    assert {c["caller_masked"] for c in centre.json["items"]} == {"139****5678"}
+    assert [c["recording"] for c in centre.json["items"]] == ["rec/t-1.wav", "rec/t-2.wav"]
+    assert centre.json["caller_withheld"] is False and CALLER not in centre.body.decode()
+
+    # the handling department sees the calls of its tickets; a report's without caller or recording (Art. 37)
+    mine = api.get(f"/tickets/{complaint}/calls", user="handler").json
+    assert [c["call_id"] for c in mine["items"]] == ["t-1", "t-2"] and mine["items"][0]["caller_masked"] == "139****5678"
+    reported = api.get(f"/tickets/{report}/calls", user="handler").json
+    assert reported["caller_withheld"] is True
+    assert [(c["call_id"], c["caller_masked"], c["recording"]) for c in reported["items"]] == [("t-3", None, None)]
+    centre_report = api.get(f"/tickets/{report}/calls", user="dispatcher").json["items"]
+    assert [(c["caller_masked"], c["recording"]) for c in centre_report] == [("139****3333", "rec/t-3.wav")]
+    assert api.get(f"/tickets/{complaint}/calls", user="handler-urban").status == 403  # another department
+    assert api.get("/tickets/20990101-NOSUCH/calls", user="manager").status == 404
