@@ -5,7 +5,8 @@ yet (the tree is new: docs/decisions/0014-category-tree.md), so nothing to train
 Each active category gets terms: the words of its name (cut by jieba with the dispatch model's
 dictionary: ``过期变质食品`` -> 过期, 变质, 食品) and the words callers use for it
 (:mod:`chalicelib.dispatch.category_keywords`, by name). A term found in the text counts
-``1/√df`` (``df``: how many categories share it, so 质量 counts less than 电饭煲), once per category.
+``1/√df`` (``df``: how many categories share it, so 质量 counts less than 电饭煲), once per category,
+twice that for the category's whole name.
 A category's score is its own evidence plus half its parent's score, so a 具体问题 inherits its
 事项's and 领域's evidence.
 
@@ -41,6 +42,8 @@ MIN_CONFIDENCE = 0.4
 #: Others are listed only from this share on.
 MIN_LISTED = 0.1
 INHERIT = 0.5
+#: A category's whole name written in the text says more than one of its words.
+NAME_BONUS = 2.0
 #: Words of category names that say nothing about the matter.
 STOP_TERMS = frozenset({"问题", "服务", "纠纷", "管理", "设施", "其他", "相关", "情况", "和", "与", "及"})
 
@@ -95,7 +98,8 @@ class Index:
     def suggest(self, text: str, k: int = TOP_K) -> Suggestions:
         """The top ``k`` categories for ``text``, or an abstention."""
         matched = {code: tuple(sorted(w for w in words if w in text)) for code, words in self.terms.items()}
-        own = {code: sum(self.weight[w] for w in found) for code, found in matched.items()}
+        own = {code: sum(self.weight[w] * (NAME_BONUS if w == self.tree.nodes[code].name else 1.0) for w in found)
+               for code, found in matched.items()}
         total: dict[str, float] = {}
 
         def score(code: str) -> float:

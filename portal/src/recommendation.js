@@ -29,3 +29,18 @@ export function suggestionRoute(routes) {
   return Object.keys(routes).sort().find((p) => routes[p].includes('POST') && !p.includes('{')
     && /(recommend|predict|suggest)/.test(p)) || null
 }
+
+/** The categories suggested for a text (``categories`` of the suggestion route): items with code,
+ * path label and confidence (0..1), or none with the reason it abstained. Null when not offered. */
+export function normalizeCategorySuggestions(raw) {
+  if (!raw || typeof raw !== 'object') return null
+  const items = (Array.isArray(raw.items) ? raw.items : [])
+    .filter((x) => x && typeof x.code === 'string' && x.code)
+    .map((x) => ({
+      code: x.code,
+      label: x.label || (Array.isArray(x.path) ? x.path.join(' / ') : x.name || x.code),
+      confidence: typeof x.confidence === 'number' ? x.confidence : 0,
+      matched: Array.isArray(x.matched) ? x.matched : [],
+    }))
+  return { items, abstain: raw.abstain || null }
+}
