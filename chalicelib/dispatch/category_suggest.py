@@ -5,8 +5,9 @@ yet (the tree is new: docs/decisions/0014-category-tree.md), so nothing to train
 Each active category gets terms: the words of its name (cut by jieba with the dispatch model's
 dictionary: ``过期变质食品`` -> 过期, 变质, 食品) and the words callers use for it
 (:mod:`chalicelib.dispatch.category_keywords`, by name). A term found in the text counts
-``1/√df`` (``df``: how many categories share it, so 质量 counts less than 电饭煲), once per category,
-twice that for the category's whole name.
+``1/√df`` (``df``: how many 事项 have it in one of their entries, so 维修 counts less than 电饭煲;
+a 事项 and its own 具体问题 sharing a word do not dilute it), once per category, twice that for the
+category's whole name.
 A category's score is its own evidence plus half its parent's score, so a 具体问题 inherits its
 事项's and 领域's evidence.
 
@@ -35,8 +36,9 @@ from .category_keywords import KEYWORDS
 TOP_K = 3
 #: Weight of "none of these" in the confidence: a lone weak term (1.0) gets at most 50 %.
 PRIOR = 1.0
-#: Evidence below this is no suggestion at all (one distinctive term is 1.0).
-MIN_SCORE = 0.9
+#: Evidence below this is no suggestion at all: one distinctive term (1.0) is not enough, two or a
+#: category's whole name are.
+MIN_SCORE = 1.2
 #: The first suggestion must hold at least this share of the evidence.
 MIN_CONFIDENCE = 0.4
 #: Others are listed only from this share on.
@@ -44,8 +46,10 @@ MIN_LISTED = 0.1
 INHERIT = 0.5
 #: A category's whole name written in the text says more than one of its words.
 NAME_BONUS = 2.0
-#: Words of category names that say nothing about the matter.
-STOP_TERMS = frozenset({"问题", "服务", "纠纷", "管理", "设施", "其他", "相关", "情况", "和", "与", "及"})
+#: Words of category names that say nothing about the matter: they say what kind of request it is
+#: (咨询, 建议) or are in every letter to officials (城市, 政策, 规定); found on real messages.
+STOP_TERMS = frozenset({"问题", "服务", "纠纷", "管理", "设施", "其他", "相关", "情况", "和", "与", "及", "咨询", "建议",
+                        "意见", "城市", "政策", "规定", "文件", "外地", "希望", "学校", "违法", "建设", "质量"})
 
 
 @dataclass(frozen=True)
@@ -87,11 +91,11 @@ class Index:
             name = tree.nodes[code].name
             words = {w.strip() for w in cut(name)} | {name} | set(KEYWORDS.get(name, ()))
             self.terms[code] = frozenset(w for w in words if len(w) >= 2 and w not in STOP_TERMS)
-        df: dict[str, int] = {}
-        for words in self.terms.values():
+        matters: dict[str, set[str]] = {}  # term -> the 事项 (or 领域) whose entries have it
+        for code, words in self.terms.items():
             for w in words:
-                df[w] = df.get(w, 0) + 1
-        self.weight = {w: 1.0 / math.sqrt(n) for w, n in df.items()}
+                matters.setdefault(w, set()).add(self._group(code))
+        self.weight = {w: 1.0 / math.sqrt(len(groups)) for w, groups in matters.items()}
         with_children = {tree.nodes[c].parent for c in self.active if tree.nodes[c].parent}
         self.choices = [c for c in self.active if c not in with_children]
 
