@@ -1,8 +1,10 @@
-"""Partner routes: the signed inbound webhook, the partner registry, deliveries, reconciliation.
+"""Partner routes: the signed inbound webhook and status query, the partner registry, deliveries,
+reconciliation (by day, and ticket by ticket with a resend).
 
-``POST /partners/{partner_id}/webhooks`` is public: the caller is authenticated by its Standard
-Webhooks signature over the raw bytes (the route takes no body schema, so nothing parses the
-body before the signature is checked). Everything else is for administrators (managers may read).
+``POST /partners/{partner_id}/webhooks`` and ``POST /partners/{partner_id}/status-query`` are
+public: the caller is authenticated by its Standard Webhooks signature over the raw bytes (the
+routes take no body schema, so nothing parses the body before the signature is checked).
+Everything else is for administrators (managers may read).
 """
 from __future__ import annotations
 
@@ -15,7 +17,7 @@ from chalicelib.api.routing import PUBLIC, RequestContext, route
 from chalicelib.cursors import decode_cursor, encode_cursor
 from chalicelib.domain.calendar import TZ
 from chalicelib.domain.errors import NotFound, ValidationFailed
-from chalicelib.integration import inbound, reconciliation, records, registry, sender
+from chalicelib.integration import feeds, inbound, reconciliation, records, registry, sender, status_query
 from chalicelib.integration import keys as partner_keys
 from chalicelib.services import clock
 
@@ -46,6 +48,11 @@ DELIVERIES_QUERY = {"type": "object", "properties": {
     "date": DATE, "limit": {"type": "string", "pattern": "^[1-9][0-9]{0,2}$"},
     "cursor": {"type": "string", "maxLength": 2000}}}
 DAY_QUERY = {"type": "object", "properties": {"date": DATE}}
+PERIOD_QUERY = {"type": "object", "properties": {"from": DATE, "to": DATE}}
+RESEND_BODY = {"type": "object", "properties": {"ticket_ids": {
+    "type": "array", "minItems": 1, "maxItems": feeds.MAX_RESEND,
+    "items": {"type": "string", "minLength": 1, "maxLength": 64, "pattern": "^[A-Za-z0-9_-]+$"}}},
+    "required": ["ticket_ids"], "additionalProperties": False}
 
 
 def _today() -> str:
@@ -89,6 +96,13 @@ def list_inbound(ctx: RequestContext, partner_id: str) -> dict[str, Any]:
               "ticket_id": i.ticket_id, "sequence": i.sequence, "error": i.error, "received_at": i.received_at}
              for i in records.inbound_on(partner_id, day)]
     return {"partner_id": partner_id, "date": day, "items": items}
+
+
+@route(partners_bp, "/partners/{partner_id}/status-query", method="POST", roles=PUBLIC,
+       summary="Signed status query from the platform tickets came from (12345): our status and theirs, by case number",
+       tags=("partners",))
+def query_status(ctx: RequestContext, partner_id: str) -> dict[str, Any]:
+    return status_query.answer(partner_id, ctx.headers, ctx.raw_body, clock.now())
 
 
 # --------------------------------------------------------------------------- registry
@@ -189,3 +203,20 @@ def replay_delivery(ctx: RequestContext, partner_id: str, delivery_id: str) -> t
 def get_reconciliation(ctx: RequestContext, partner_id: str) -> dict[str, Any]:
     _partner(partner_id)
     return reconciliation.reconcile(partner_id, _day(ctx))
+
+
+@route(partners_bp, "/partners/{partner_id}/reconciliation/tickets", roles=READERS, query=PERIOD_QUERY,
+       summary="Ticket-by-ticket reconciliation (逐单对账) of a partner's feed over a period: missing, failed, "
+               "pending, status mismatches", tags=("partners",))
+def get_ticket_reconciliation(ctx: RequestContext, partner_id: str) -> dict[str, Any]:
+    _partner(partner_id)
+    period = feeds.Period.parse(ctx.query.get("from"), ctx.query.get("to"), clock.now().astimezone(TZ).date())
+    return feeds.reconcile_tickets(partner_id, period)
+
+
+@route(partners_bp, "/partners/{partner_id}/reconciliation/resend", method="POST", roles=ADMIN, body=RESEND_BODY,
+       summary="Resend the present state of tickets the reconciliation found out of step (new signed deliveries)",
+       tags=("partners",))
+def resend_tickets(ctx: RequestContext, partner_id: str) -> tuple[int, dict[str, Any]]:
+    _partner(partner_id)
+    return 202, feeds.resend(partner_id, ctx.body["ticket_ids"], clock.now())

@@ -14,7 +14,8 @@
    inbound log item (``WHIN#...``) is written in the same transaction as the effect with a
    does-not-exist condition, so even after the idempotency record expires no effect repeats.
 5. **Apply.**
-   * ``ticket.assigned`` (upper level / 12345): registered through the intake use case with the
+   * ``ticket.assigned`` (upper level / 12345; a 12345 platform may send its own case format,
+     ``data.case``, translated by :mod:`chalicelib.integration.hotline12345`): registered through the intake use case with the
      partner as actor (channel ``upper_level`` or ``hotline_12345``); the external id mapping and
      the ticket's partner link are written in the ticket's creation transaction. An external id
      already mapped answers the existing ticket; a repeat of an open ticket (Art. 35) is linked
@@ -56,7 +57,7 @@ from chalicelib.domain.jsonbody import parse_json
 from chalicelib.domain.ticket import CENTER, Actor, AssignmentRole, AssignmentStatus, Outcome, Role, Ticket
 from chalicelib.integration import keys as partner_keys
 from chalicelib.integration.keys import SignatureRejected
-from chalicelib.integration import records, registry
+from chalicelib.integration import hotline12345, records, registry
 from chalicelib.integration.records import InboundItem, LinkItem, MappingItem, iso
 from chalicelib.observability import logger
 from chalicelib.services import clock
@@ -146,6 +147,10 @@ def parse(raw: bytes, kind: str, now: datetime) -> dict[str, Any]:
         allowed = ", ".join(sorted(registry.INBOUND_TYPES.get(kind, ()))) or "none"
         raise ValidationFailed("event type not accepted from this partner",
                                details={"type": f"a {kind} partner sends: {allowed}"})
+    if event_type == "ticket.assigned" and kind == "hotline_12345" and "case" in event["data"]:
+        if set(event["data"]) != {"case"}:
+            raise ValidationFailed("invalid webhook payload", details={"data": "a 12345 case comes alone: data.case"})
+        event = {**event, "data": hotline12345.to_assignment(event["data"]["case"])}  # the 12345 format
     try:
         _DATA_VALIDATORS[event_type](event["data"])
     except fastjsonschema.JsonSchemaValueException as exc:

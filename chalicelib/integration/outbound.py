@@ -7,7 +7,10 @@ or more partner events:
   (``ticket.accepted``), a final decline (``ticket.declined``), return upward
   (``ticket.returned``), progress (``ticket.progress``: dispatched, signed, notes, pauses,
   urging answers, reopening), the approved closure (``ticket.closed``) and the citizen's
-  evaluation (``ticket.evaluated``);
+  evaluation (``ticket.evaluated``); a resent snapshot of where the ticket stands
+  (``ticket.synced``, :func:`snapshot`, when the reconciliation found it out of step); a 12345
+  platform's events also carry its own status words (:mod:`.hotline12345`);
+* to the **data centre**: a record of every change (``ticket.record``, :mod:`.data_centre`);
 * to a **lower-level platform**: the share dispatched to it (``ticket.assigned``, with the facts
   it needs to handle the ticket), urgings addressed to it (``ticket.urged``), its share taken
   back (``ticket.recalled``) and the review of its closure (``ticket.reviewed``).
@@ -165,3 +168,18 @@ def for_lower(topic: str, payload: dict[str, Any], ticket: Ticket, partner_id: s
                 out.append(PartnerEvent(partner_id, "ticket.reviewed", {
                     **base, "assignment_id": share.id, "decision": decision, "assignment_status": share.status}))
     return out
+
+
+def snapshot(ticket: Ticket, external_id: str | None, at: str) -> dict[str, Any]:
+    """``ticket.synced``: where a ticket stands now, all at once, for its origin partner (sent when an
+    administrator resends a ticket the reconciliation found out of step)."""
+    last = ticket.last_feedback
+    done = [a for a in ticket.assignments if a.closure is not None]
+    return {**_base(ticket, {"status": ticket.status, "version": ticket.version, "at": at}, external_id),
+            **_category(ticket), "district": ticket.district, "resolution": ticket.resolution,
+            "departments": ticket.departments, "reply": _last_reply(ticket),
+            "results": [{"department": a.department, "role": a.role, "result": a.closure.result,
+                         "termination_reason": a.closure.termination_reason, "facts": a.closure.facts}
+                        for a in done if a.closure is not None],
+            "satisfaction": last.satisfaction if last else None, "solved": last.solved if last else None,
+            "closed_at": ticket.closed_at.isoformat() if ticket.closed_at else None}

@@ -10,8 +10,10 @@ Per direction, from the ledger (one Query per partner and day, no scan):
 
 Each bucket carries its count and its ids. The day balances when every sent webhook was
 acknowledged and no received one was rejected; anything else is a mismatch. The nightly job
-writes each partner's mismatches to the reports bucket (``reconciliation/<day>/<partner>.json``)
-and raises a warning.
+also reconciles each upper-level, 12345 and data-centre feed ticket by ticket for the day
+(:mod:`chalicelib.integration.feeds`: missing, failed, pending, status mismatches), writes each
+partner's mismatches to the reports bucket (``reconciliation/<day>/<partner>.json``) and raises a
+warning.
 """
 from __future__ import annotations
 
@@ -23,7 +25,7 @@ from typing import Any
 from chalicelib.aws import client
 from chalicelib.config import get_settings
 from chalicelib.domain.calendar import TZ
-from chalicelib.integration import records, registry
+from chalicelib.integration import feeds, records, registry
 from chalicelib.observability import logger, metrics
 from chalicelib.services import clock
 
@@ -89,7 +91,13 @@ def nightly(now: datetime | None = None, day: str | None = None) -> dict[str, An
     summary: dict[str, Any] = {"date": day, "partners": {}, "written": []}
     for entry in registry.list_all():
         result = reconcile(entry["id"], day)
-        summary["partners"][entry["id"]] = {"balanced": result["balanced"], "mismatches": len(result["mismatches"])}
+        if entry.get("kind") in feeds.FEED_KINDS:  # and ticket by ticket: what the partner holds vs. ours
+            one_day = date.fromisoformat(day)
+            result["tickets"] = feeds.reconcile_tickets(entry["id"], feeds.Period(one_day, one_day))
+            result["balanced"] = result["balanced"] and result["tickets"]["balanced"]
+        summary["partners"][entry["id"]] = {
+            "balanced": result["balanced"], "mismatches": len(result["mismatches"]),
+            "ticket_differences": len(result.get("tickets", {}).get("differences", []))}
         if result["balanced"]:
             continue
         key = f"reconciliation/{day}/{entry['id']}.json"
@@ -103,6 +111,7 @@ def nightly(now: datetime | None = None, day: str | None = None) -> dict[str, An
             "partner": entry["id"], "date": day, "mismatches": len(result["mismatches"]),
             "outbound_failed": result["outbound"]["failed"]["count"],
             "outbound_pending": result["outbound"]["pending"]["count"],
-            "inbound_rejected": result["inbound"]["rejected"]["count"], "report": key})
+            "inbound_rejected": result["inbound"]["rejected"]["count"], "report": key,
+            "ticket_differences": summary["partners"][entry["id"]]["ticket_differences"]})
         metrics.add_metric(name="ReconciliationMismatches", unit="Count", value=len(result["mismatches"]))
     return summary

@@ -4,10 +4,10 @@ A partner is one of five kinds:
 
 | kind | 中文 | sends us | receives from us |
 | --- | --- | --- | --- |
-| ``upper`` | 上级平台 (national/provincial 12315) | assignments, urgings, recalls | acceptance, decline, return upward, progress, closure, evaluation |
-| ``hotline_12345`` | 12345 热线 | the same (lands on channel hotline_12345) | the same |
+| ``upper`` | 上级平台 (national/provincial 12315) | assignments, urgings, recalls | acceptance, decline, return upward, progress, closure, evaluation, a resent snapshot (``ticket.synced``) |
+| ``hotline_12345`` | 12345 热线 | the same (lands on channel hotline_12345; a case may come in the 12345 format), status queries | the same, with the 12345 status beside ours |
 | ``lower`` | 下级平台 / 基层所 | progress and results on tickets we sent down | assignments, urgings, recalls, review results |
-| ``data_center`` | 监管数据中心 | nothing | the daily report |
+| ``data_center`` | 监管数据中心 | nothing | a record of every ticket change (``ticket.record``), the daily report |
 | ``call_center`` | 呼叫中心 (CTI) | call records (``POST /cti/{partner}/calls``) | nothing |
 
 Entries live in the directory partition ``PARTNER`` (one Query lists them, one GetItem reads
@@ -45,11 +45,11 @@ INBOUND_TYPES: dict[str, frozenset[str]] = {
 }
 OUTBOUND_TYPES: dict[str, frozenset[str]] = {
     "upper": frozenset({"ticket.accepted", "ticket.declined", "ticket.returned", "ticket.progress",
-                        "ticket.closed", "ticket.evaluated"}),
+                        "ticket.closed", "ticket.evaluated", "ticket.synced"}),
     "hotline_12345": frozenset({"ticket.accepted", "ticket.declined", "ticket.returned", "ticket.progress",
-                                "ticket.closed", "ticket.evaluated"}),
+                                "ticket.closed", "ticket.evaluated", "ticket.synced"}),
     "lower": frozenset({"ticket.assigned", "ticket.urged", "ticket.recalled", "ticket.reviewed"}),
-    "data_center": frozenset({"report.daily"}),
+    "data_center": frozenset({"report.daily", "ticket.record"}),
     "call_center": frozenset(),
 }
 PARTNER_ID_RE = re.compile(r"^[a-z0-9][a-z0-9_.\-]{1,62}$")
@@ -57,6 +57,7 @@ MAX_ENDPOINTS = 5
 CACHE_SECONDS = 10.0
 
 _cache: dict[str, tuple[float, dict[str, Any] | None]] = {}
+_kind_cache: dict[str, tuple[float, Any, list[dict[str, Any]]]] = {}  # kind -> (when, client, enabled entries)
 _cache_lock = threading.Lock()
 _cache_owner: list[Any] = [None]  # the AWS client generation the cache belongs to (tests switch endpoints)
 
@@ -74,6 +75,7 @@ def forget_cache() -> None:
 
 def _forget(partner_id: str | None = None) -> None:
     with _cache_lock:
+        _kind_cache.clear()
         if partner_id is None:
             _cache.clear()
         else:
@@ -110,6 +112,21 @@ def get(partner_id: str) -> dict[str, Any]:
 def list_all() -> list[dict[str, Any]]:
     """Every partner (one paginated Query)."""
     return directory.list_entries(PARTNERS)
+
+
+def enabled_of_kind(kind: str) -> list[dict[str, Any]]:
+    """The enabled partners of one kind (the outbox's hot path asks for every message: one Query,
+    cached a few seconds per process like :func:`find`)."""
+    current = client("dynamodb")
+    now = time.monotonic()
+    with _cache_lock:
+        hit = _kind_cache.get(kind)
+    if hit is not None and hit[1] is current and now - hit[0] < CACHE_SECONDS:
+        return hit[2]
+    entries = [e for e in list_all() if e.get("kind") == kind and e.get("enabled", True)]
+    with _cache_lock:
+        _kind_cache[kind] = (now, current, entries)
+    return entries
 
 
 def _endpoint(raw: Any, index: int, kind: str, existing: dict[str, dict[str, Any]]) -> dict[str, Any]:

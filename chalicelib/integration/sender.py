@@ -99,19 +99,25 @@ def route(message: dict[str, Any], now: datetime) -> list[str]:
     """The deliveries one outbox message produces (created now); their ids, to attempt at once."""
     from chalicelib.services import tickets
 
+    from chalicelib.integration import data_centre, feeds, hotline12345
+
     topic = str(message.get("topic") or "")
     ticket_id = message.get("ticket_id")
     payload = message.get("payload") or {}
-    if not ticket_id or not outbound.needs_ticket(topic):
+    if not ticket_id or not topic.startswith("ticket."):
         return []
-    links = records.links_of(ticket_id)
+    centres = registry.enabled_of_kind("data_center")  # every ticket change is a record for them
+    partners_hear = outbound.needs_ticket(topic)
+    if not partners_hear and not centres:
+        return []
+    links = records.links_of(ticket_id) if partners_hear else []
     shares = []
     if topic == "ticket.dispatched":
         for partner_id, assignment_id in outbound.lower_platform_shares(payload):
             entry = registry.find(partner_id, cached=True)
             if entry is not None and entry.get("kind") == "lower":
                 shares.append((partner_id, assignment_id))
-    if not links and not shares:
+    if not links and not shares and not centres:
         return []
     ticket = tickets.repository().get(ticket_id)
     events: list[outbound.PartnerEvent] = []
@@ -125,15 +131,23 @@ def route(message: dict[str, Any], now: datetime) -> list[str]:
     for partner_id, assignment_id in shares:
         _ensure_lower_link(ticket_id, partner_id, now)
         events.append(outbound.assigned_to_lower(ticket, partner_id, assignment_id, payload))
+    events.extend(outbound.PartnerEvent(c["id"], data_centre.EVENT_TYPE,
+                                        data_centre.record(ticket, topic.removeprefix("ticket.")))
+                  for c in centres)
     created = []
     for event in events:
         entry = registry.find(event.partner_id, cached=True)
         if entry is None:
             continue
+        kind = entry.get("kind", "")
+        if kind == "hotline_12345":  # its own status vocabulary beside ours
+            event = outbound.PartnerEvent(event.partner_id, event.type, hotline12345.decorate(event.data, ticket))
         for endpoint in registry.receivers(entry, event.type):
             delivery_id = create(event, endpoint, str(message.get("id")), ticket_id, now)
             if delivery_id:
                 created.append(delivery_id)
+                feeds.note_sent(ticket_id, event.partner_id, kind, delivery_id, event.data.get("version"),
+                                event.data.get("status"), now)
     return created
 
 
@@ -241,10 +255,13 @@ def attempt(delivery_id: str, *, generation: int | None = None, now: datetime | 
     if answer.error:
         common.append(DeliveryItem.last_error.set(answer.error))
     if answer.ok:
+        from chalicelib.integration import feeds
+
         _finish(item, common + [
             DeliveryItem.status.set("delivered"), DeliveryItem.delivered_at.set(iso(now)),
             DeliveryItem.next_attempt_at.remove(), DeliveryItem.GSI1PK.remove(), DeliveryItem.GSI1SK.remove(),
             DeliveryItem.expires_at.set(int(time.time()) + DELIVERED_TTL_DAYS * 86400)])
+        feeds.note_acked(item, entry.get("kind", ""), now)  # the per-ticket feed's acknowledged state
         return "delivered"
     if answer.status == 410:
         registry.disable_endpoint(item.partner_id, item.endpoint_id, "gone", now)
@@ -301,6 +318,12 @@ def handle_event(event: dict[str, Any], *, budget_seconds: float = BATCH_BUDGET_
     deadline = time.monotonic() + budget_seconds
     return batches.sqs_partial(event, lambda body: handle_messages(
         [body], budget_seconds=max(0.0, deadline - time.monotonic())))
+
+
+def enqueue_new(delivery_ids: list[str]) -> None:
+    """Queue the first attempt of deliveries just created (outside the outbox flow: a resend)."""
+    if delivery_ids:
+        _enqueue([(d, 0) for d in delivery_ids])
 
 
 def _enqueue(items: list[tuple[str, int]]) -> None:

@@ -301,11 +301,21 @@ class LinkItem(Model):
     PK = UnicodeAttribute(hash_key=True)
     SK = UnicodeAttribute(range_key=True)
     partner_id = UnicodeAttribute()
-    relation = UnicodeAttribute()  # origin (the ticket came from it) | lower (we sent it down)
+    relation = UnicodeAttribute()  # origin (the ticket came from it) | lower (we sent it down) | data_centre
     external_id = UnicodeAttribute(null=True)
     last_sequence = NumberAttribute(default=0)
     created_at = UnicodeAttribute()
     updated_at = UnicodeAttribute(null=True)
+    # The feed's per-ticket state for reconciliation (integration/feeds.py): the last delivery made
+    # about this ticket to this partner, and the last one the partner acknowledged (version, status).
+    sent_delivery = UnicodeAttribute(null=True)
+    sent_version = NumberAttribute(null=True)
+    sent_status = UnicodeAttribute(null=True)
+    sent_at = UnicodeAttribute(null=True)
+    acked_delivery = UnicodeAttribute(null=True)
+    acked_version = NumberAttribute(null=True)
+    acked_status = UnicodeAttribute(null=True)
+    acked_at = UnicodeAttribute(null=True)
 
 
 class InboundItem(Model):

@@ -23,6 +23,7 @@ const routes = [
       { path: 'calls', component: () => import('./views/staff/CallCentre.vue'), meta: { roles: ['agent', 'dispatcher', 'manager', 'admin'], title: '话务统计' } },
       { path: 'roster', component: () => import('./views/staff/DutyRoster.vue'), meta: { roles: STAFF, title: '值班表' } },
       { path: 'knowledge', component: () => import('./views/staff/KnowledgeBase.vue'), meta: { roles: ['agent', 'dispatcher', 'handler', 'dept_lead', 'manager'], title: '知识库' } },
+      { path: 'partners', component: () => import('./views/staff/PartnerIntegration.vue'), meta: { roles: ['manager', 'admin'], title: '平台对接' } },
       { path: 'admin/models', component: () => import('./views/staff/AdminModels.vue'), meta: { roles: ['admin'], title: '智能分拨模型' } },
       { path: 'admin/workflows/:id?', component: () => import('./views/staff/AdminWorkflow.vue'), meta: { roles: ['admin'], title: '工单流程' } },
       { path: 'search', component: () => import('./views/staff/TicketSearch.vue'), meta: { roles: STAFF, title: '综合查询' } },

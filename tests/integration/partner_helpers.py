@@ -76,3 +76,21 @@ ASSIGNMENT = {
 def assignment(external_id: str, phone: str = "13912345678", **changes: Any) -> dict[str, Any]:
     ticket = {**ASSIGNMENT, "complainant": {**ASSIGNMENT["complainant"], "phone": phone}, **changes}
     return {"external_id": external_id, "ticket": ticket}
+
+
+MAPPING_DOC = "docs/integration-mapping.md"
+
+
+def doc_table(heading: str) -> list[list[str]]:
+    """The rows (header first, rule left out) of the first table under ``### <heading>`` in the
+    integration mapping document."""
+    from pathlib import Path
+
+    text = (Path(__file__).resolve().parents[2] / MAPPING_DOC).read_text(encoding="utf-8")
+    rows: list[list[str]] = []
+    for line in text.split(f"### {heading}", 1)[1].splitlines()[1:]:
+        if line.startswith("|"):
+            rows.append([c.strip() for c in line.strip().strip("|").split("|")])
+        elif rows:
+            break
+    return rows[:1] + rows[2:]

@@ -29,7 +29,9 @@ def test_the_daily_report_reaches_the_data_center_once(api, upper, pump, receive
     assert figures["by_status"] == {"pending_acceptance": 1, "upper_level_pending": 3}
     assert report["data"]["integration"]["received_from"] == {"upper": 3, "data_center": 0}
     assert "13912345600" not in json.dumps(report, ensure_ascii=False)  # figures only
-    assert len(receiver.received) == 1
+    assert len(receiver.events("report.daily")) == 1
+    # beside the counts, each registration reached it as a per-ticket record (test_partner_data_centre.py)
+    assert sorted(e["data"]["change"] for e in receiver.events("ticket.record")) == ["registered"] * 4
 
 
 def test_the_nightly_reconciliation_writes_mismatches_to_s3_and_warns(api, upper, pump, receivers, clock, seeded,
