@@ -128,8 +128,13 @@ def test_manager_wall_renders_charts_with_data(screens, runtime, tickets, screen
     expect(manager.by("reports-panel")).to_be_visible()
     manager.page.set_viewport_size({"width": 1366, "height": 1400})
     manager.shot(screenshot_dir, "manager-wall-full")
+    # rules saved before the dispatch clock existed: the clock runs by its default, and the page says so
+    sla = runtime.call("GET", "/admin/sla-rules", "manager")
+    runtime.call("PUT", "/admin/sla-rules", "manager", json={
+        "rules": [r for r in sla["rules"] if r["clock"] != "dispatch"], "expected_version": sla["_version"]})
     manager.by("nav-settings").click()
     expect(manager.by("sla-rules").locator("tr.el-table__row").first).to_be_visible()
+    expect(manager.by("sla-missing")).to_contain_text("按系统默认值计时：分拨时限")
     expect(manager.by("indicators").locator("tr.el-table__row").first).to_be_visible()
     manager.page.set_viewport_size({"width": 1366, "height": 768})
     manager.shot(screenshot_dir, "manager-settings")
