@@ -17,8 +17,9 @@ with no evidence of its own is represented by its 事项 instead (the text says 
 share of the evidence against the competing 事项, ``score / (Σ best score per 事项 among the top +
 PRIOR)`` (two 具体问题 of one 事项 share its evidence and do not compete for it): ``PRIOR`` is the
 weight of "none of these", so a single weak match stays unsure. It is not a calibrated probability. The answer
-abstains (``no_match``: too little evidence; ``ambiguous``: the first is not clearly ahead) rather
-than guess. Retired categories (and those under a retired parent) are never suggested.
+abstains (``no_match``: too little evidence; ``ambiguous``: the first holds less than
+``MIN_CONFIDENCE`` of it, e.g. a text naming three matters) rather than guess; two matters named
+alike are both offered at 40 %. Retired categories (and those under a retired parent) are never suggested.
 
 jieba loads on the first suggestion (the dispatch model's segmenter when it is loaded), never on import.
 """

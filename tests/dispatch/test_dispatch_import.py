@@ -21,6 +21,7 @@ def test_importing_the_package_imports_neither_sklearn_nor_jieba() -> None:
         "import sys, json\n"
         "import chalicelib.dispatch, chalicelib.dispatch.predictor, chalicelib.dispatch.jurisdiction\n"
         "import chalicelib.dispatch.artifact, chalicelib.dispatch.cli, chalicelib.dispatch.dataset\n"
+        "import chalicelib.dispatch.category_suggest\n"
         "print(json.dumps({m: m in sys.modules for m in ('sklearn', 'jieba', 'scipy')}))"
     )
     assert result == {"sklearn": False, "jieba": False, "scipy": False}
