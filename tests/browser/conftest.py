@@ -1,19 +1,23 @@
 """Browser tests: Playwright (Python) driving Debian's chromium against the local runtime.
 
-One runtime per test module, started the way ``make run`` starts it (a subprocess on free
-loopback ports with fresh demo data), serving the built portal at /portal/. ``make test``
-builds portal/dist and installs chromium first; without them these tests fail with a pointer.
-Screenshots go to $PORTAL_SCREENSHOTS when set (``make screenshots`` -> docs/screenshots/),
-else to a temporary folder.
+One runtime per pytest process, shared by the browser modules, started the way ``make run``
+starts it (a subprocess on free loopback ports with the demo directory and no demo tickets),
+serving the built portal at /portal/. Starting one takes 15-40 s on a loaded machine, so the
+modules share it, in any order: each arranges its own tickets, names and codes, asserts on what it
+made, or on city-wide figures relative to what was there (or to what the tickets themselves hold),
+and puts back any setting it changes (:meth:`Runtime.automatic_dispatch`). ``make test`` builds
+portal/dist and installs chromium first; without them these tests fail with a pointer.
+Screenshots are taken only when $PORTAL_SCREENSHOTS is set (``make screenshots`` ->
+docs/screenshots/): in a normal run they prove nothing and cost a settle wait each.
 """
 from __future__ import annotations
 
 import os
-import signal
 import subprocess
 import sys
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -30,6 +34,7 @@ DESKTOP = {"width": 1366, "height": 768}
 PHONE = {"width": 390, "height": 844}
 STARTUP_SECONDS = 180  # a deadline, not a wait: under `make test` the other worker may be starting one too
 UI_TIMEOUT_MS = 30_000
+SNAPSHOT_INTERVAL_SECONDS = 3600  # the runtime's saves of its (throwaway) data: none during a run
 expect.set_options(timeout=UI_TIMEOUT_MS)  # a loaded 2-core machine is slow to draw; failures still fail
 
 
@@ -65,6 +70,21 @@ class Runtime:
         self.call("PUT", "/admin/dispatch-settings", "admin",
                   json={"auto_dispatch": False, "expected_version": current["_version"]})
 
+    @contextmanager
+    def automatic_dispatch(self) -> Iterator[None]:
+        """Automatic dispatch on for the block, then the settings as they were (the runtime is
+        shared: the next module expects accepted tickets to wait for a dispatcher)."""
+        before = self.call("GET", "/admin/dispatch-settings", "admin")
+        self.call("PUT", "/admin/dispatch-settings", "admin",
+                  json={"auto_dispatch": True, "expected_version": before["_version"]})
+        try:
+            yield
+        finally:
+            current = self.call("GET", "/admin/dispatch-settings", "admin")
+            self.call("PUT", "/admin/dispatch-settings", "admin", json={
+                "auto_dispatch": before["auto_dispatch"], "min_probability": before["min_probability"],
+                "exclude_channels": before["exclude_channels"], "expected_version": current["_version"]})
+
     def act(self, ticket_id: str, action: str, user: str, **params: Any) -> dict:
         return self.call("POST", f"/tickets/{ticket_id}/{action.replace('_', '-')}", user, json=params)
 
@@ -82,19 +102,20 @@ def _require_prerequisites() -> None:
         pytest.fail(f"{CHROMIUM} is missing: `make test` installs Debian's chromium (apt-get install chromium)")
 
 
-@pytest.fixture(scope="module")
-def runtime(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Runtime]:
-    """The local runtime for this test module (fresh demo data)."""
+@contextmanager
+def _started_runtime(data_dir: Path) -> Iterator[Runtime]:
+    """A runtime subprocess on a free port with its data in ``data_dir``, stopped on exit."""
     _require_prerequisites()
     port = _free_port()
-    data_dir = tmp_path_factory.mktemp("runtime-data")
     env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
     env["PYTHONPATH"] = str(ROOT)
     env["DEMO_TICKETS"] = "0"  # no background demo seeding: each test arranges exactly the data it asserts on
     log = open(data_dir / "runtime.log", "w+", encoding="utf-8")
+    # the data folder is thrown away: no periodic saves competing for the CPU while the tests run
     process = subprocess.Popen(
         [sys.executable, "-m", "chalicelib.local", "run", "--port", str(port), "--data-dir", str(data_dir / "data"),
-         "--reset"], cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, text=True)
+         "--reset", "--snapshot-interval", str(SNAPSHOT_INTERVAL_SECONDS)],
+        cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, text=True)
     base = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + STARTUP_SECONDS
     try:
@@ -115,13 +136,19 @@ def runtime(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Runtime]:
         running.leave_dispatch_to_dispatchers()
         yield running
     finally:
-        process.send_signal(signal.SIGINT)
-        try:
-            process.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(timeout=10)
+        # its data is thrown away, so there is nothing to save: stopped at once (a graceful stop,
+        # with the pump's grace period and the final save, took seconds more per runtime)
+        process.kill()
+        process.wait(timeout=30)
         log.close()
+
+
+@pytest.fixture(scope="session")
+def runtime(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Runtime]:
+    """The local runtime every browser module of this pytest process uses (started on first use;
+    under `make test` each xdist worker that gets a browser module starts one)."""
+    with _started_runtime(tmp_path_factory.mktemp("runtime-data")) as running:
+        yield running
 
 
 @pytest.fixture(scope="session")
@@ -139,9 +166,12 @@ def browser() -> Iterator[Any]:
 
 
 @pytest.fixture(scope="session")
-def screenshot_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+def screenshot_dir() -> Path | None:
+    """Where :meth:`Screen.shot` saves: $PORTAL_SCREENSHOTS, or None (no screenshots) when unset."""
     configured = os.environ.get("PORTAL_SCREENSHOTS")
-    folder = Path(configured) if configured else tmp_path_factory.mktemp("screenshots")
+    if not configured:
+        return None
+    folder = Path(configured)
     if not folder.is_absolute():
         folder = ROOT / folder
     folder.mkdir(parents=True, exist_ok=True)
@@ -236,7 +266,12 @@ class Screen:
         self.by("current-user").wait_for()
         return self
 
-    def shot(self, folder: Path, name: str) -> Path:
+    def shot(self, folder: Path | None, name: str) -> Path | None:
+        """Save a screenshot of the page as ``name``.png in ``folder``; nothing when ``folder`` is None
+        (a normal run: the screenshots are for ``make screenshots``, and waiting for the page to
+        settle before each cost seconds)."""
+        if folder is None:
+            return None
         self.page.wait_for_load_state("networkidle")
         self.page.wait_for_timeout(400)  # let Element Plus's transitions (tabs, dropdowns) settle
         path = folder / f"{name}.png"
