@@ -47,6 +47,14 @@ SUGGEST_BODY = {
     "required": ["text"],
     "additionalProperties": False,
 }
+KEYWORDS_BODY = {
+    "type": "object",
+    "properties": {"keywords": {"type": ["array", "null"], "maxItems": 30,
+                                "items": {"type": "string", "minLength": 2, "maxLength": 20}},
+                   "expected_version": {"type": "integer", "minimum": 0}},
+    "required": ["keywords", "expected_version"],
+    "additionalProperties": False,
+}
 # Metadata parts too large or too internal for an admin screen (thousands of dictionary words).
 HIDDEN_METADATA = ("user_words", "knowledge")
 
@@ -162,3 +170,22 @@ def recommend_text(ctx: RequestContext) -> dict[str, Any]:
     if rec is None:
         raise ServiceUnavailable("the dispatch model is not available right now", details={})
     return {"recommendation": rec.to_dict(), "categories": recommend.suggest_categories(text)}
+
+
+@route(models_bp, "/admin/category-keywords", roles=ADMIN, tags=("admin", "dispatch"),
+       summary="The words the category suggestion looks for, per active category: defaults, an admin's own, in force")
+def get_category_keywords(ctx: RequestContext) -> dict[str, Any]:
+    from chalicelib.services import category_keywords
+
+    return category_keywords.listing()
+
+
+@route(models_bp, "/admin/category-keywords/{code}", method="PUT", roles=ADMIN, body=KEYWORDS_BODY,
+       tags=("admin", "dispatch"),
+       summary="Replace a category's suggestion words (null: back to the defaults; optimistic: expected_version)")
+def put_category_keywords(ctx: RequestContext, code: str) -> dict[str, Any]:
+    from chalicelib.services import category_keywords
+
+    assert ctx.principal is not None
+    return category_keywords.save(code, ctx.body["keywords"], expected_version=ctx.body["expected_version"],
+                                  actor=ctx.principal.username)

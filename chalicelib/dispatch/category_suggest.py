@@ -4,7 +4,8 @@ Method: keyword evidence, not a trained model. There are no tickets labelled wit
 yet (the tree is new: docs/decisions/0014-category-tree.md), so nothing to train a classifier on.
 Each active category gets terms: the words of its name (cut by jieba with the dispatch model's
 dictionary: ``过期变质食品`` -> 过期, 变质, 食品) and the words callers use for it
-(:mod:`chalicelib.dispatch.category_keywords`, by name). A term found in the text counts
+(:mod:`chalicelib.dispatch.category_keywords`, by name; an admin may replace a category's
+words: ``services.category_keywords``). A term found in the text counts
 ``1/√df`` (``df``: how many 事项 have it in one of their entries, so 维修 counts less than 电饭煲;
 a 事项 and its own 具体问题 sharing a word do not dilute it), once per category, twice that for the
 category's whole name.
@@ -28,6 +29,7 @@ from __future__ import annotations
 import math
 import threading
 from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from chalicelib.domain.categories import CategoryTree
@@ -84,13 +86,15 @@ class Suggestions:
 class Index:
     """The terms of every active category of one tree, and how many categories share each term."""
 
-    def __init__(self, tree: CategoryTree, cut: Any) -> None:
+    def __init__(self, tree: CategoryTree, cut: Any, custom: Mapping[str, Sequence[str]] | None = None) -> None:
+        custom = custom or {}
         self.tree = tree
         self.active = [code for code in sorted(tree.nodes) if tree.is_active(code)]
         self.terms: dict[str, frozenset[str]] = {}
         for code in self.active:
             name = tree.nodes[code].name
-            words = {w.strip() for w in cut(name)} | {name} | set(KEYWORDS.get(name, ()))
+            listed = custom[code] if code in custom else KEYWORDS.get(name, ())  # an admin's words replace the defaults
+            words = {w.strip() for w in cut(name)} | {name} | set(listed)
             self.terms[code] = frozenset(w for w in words if len(w) >= 2 and w not in STOP_TERMS)
         matters: dict[str, set[str]] = {}  # term -> the 事项 (or 领域) whose entries have it
         for code, words in self.terms.items():
@@ -153,8 +157,9 @@ _lock = threading.Lock()
 _cached: tuple[tuple, Index] | None = None
 
 
-def _signature(tree: CategoryTree) -> tuple:
-    return tuple(sorted((n.code, n.name, n.parent or "", n.active) for n in tree.nodes.values()))
+def _signature(tree: CategoryTree, custom: Mapping[str, Sequence[str]]) -> tuple:
+    return (tuple(sorted((n.code, n.name, n.parent or "", n.active) for n in tree.nodes.values())),
+            tuple(sorted((code, tuple(words)) for code, words in custom.items())))
 
 
 def _cutter() -> Any:
@@ -170,16 +175,19 @@ def _cutter() -> Any:
         return Segmenter(read_userdict()).cut
 
 
-def index_for(tree: CategoryTree) -> Index:
-    """The index of ``tree``, built once per version of the tree in this process."""
+def index_for(tree: CategoryTree, custom: Mapping[str, Sequence[str]] | None = None) -> Index:
+    """The index of ``tree`` (and an admin's words per code), built once per version of them in this process."""
     global _cached
-    signature = _signature(tree)
+    custom = custom or {}
+    signature = _signature(tree, custom)
     with _lock:
         if _cached is None or _cached[0] != signature:
-            _cached = (signature, Index(tree, _cutter()))
+            _cached = (signature, Index(tree, _cutter(), custom))
         return _cached[1]
 
 
-def suggest(text: str, tree: CategoryTree, k: int = TOP_K) -> Suggestions:
-    """Categories of ``tree`` for ``text`` (see the module docstring)."""
-    return index_for(tree).suggest(text, k)
+def suggest(text: str, tree: CategoryTree, custom: Mapping[str, Sequence[str]] | None = None,
+            k: int = TOP_K) -> Suggestions:
+    """Categories of ``tree`` for ``text`` (see the module docstring); ``custom``: an admin's words by
+    code, replacing that category's default words."""
+    return index_for(tree, custom).suggest(text, k)

@@ -167,10 +167,10 @@ def suggest_categories(text: str) -> dict[str, Any] | None:
     """Categories of the tree for a text being typed (``chalicelib.dispatch.category_suggest``):
     up to three with a confidence, or an abstention; None when they cannot be worked out right now."""
     from chalicelib.dispatch import category_suggest
-    from chalicelib.services import categories
+    from chalicelib.services import categories, category_keywords
 
     try:
-        return category_suggest.suggest(text, categories.tree()).to_dict()
+        return category_suggest.suggest(text, categories.tree(), category_keywords.custom()[0]).to_dict()
     except Exception:  # noqa: BLE001 - advice only: registering never depends on it
         logger.exception("category suggestion failed; the agent chooses in the cascader")
         return None

@@ -101,3 +101,39 @@ def test_agents_see_suggested_categories_while_typing_and_none_when_unsure(modul
                         user="admin")
         assert back.status == 200, back.body
     assert categories(appliance)["items"][0]["code"] == "C020101"
+
+
+def test_admins_set_a_categorys_suggestion_words_and_go_back_to_the_defaults(module_api):
+    api = module_api
+    text = "小区门口的共享充电宝柜机吞了押金，客服电话打不通。要求退还押金"
+
+    def suggested(text):
+        return [i["code"] for i in api.post("/dispatch/recommend", json={"text": text}, user="agent").json[
+            "categories"]["items"]]
+
+    listed = api.get("/admin/category-keywords", user="admin")
+    assert listed.status == 200, listed.body
+    rows = {r["code"]: r for r in listed.json["items"]}
+    assert "电饭煲" in rows["C020101"]["default"] and rows["C020101"]["custom"] is None
+    assert "C020104" not in suggested(text)[:1]
+    version = listed.json["version"]
+    saved = api.put("/admin/category-keywords/C020104", json={"keywords": ["充电宝", " 吞了押金 ", "充电宝"],
+                                                             "expected_version": version}, user="admin")
+    assert saved.status == 200, saved.body
+    assert saved.json["custom"] == ["充电宝", "吞了押金"] and saved.json["keywords"] == ["充电宝", "吞了押金"]
+    assert suggested(text)[0] == "C020104"  # 市场监管 / 商品质量 / 售后服务, found by the admin's words
+    stale = api.put("/admin/category-keywords/C020104", json={"keywords": [], "expected_version": version},
+                    user="admin")
+    assert stale.status == 409
+    for bad in ({"keywords": ["一"], "expected_version": saved.json["version"]},
+                {"keywords": "充电宝", "expected_version": saved.json["version"]}):
+        assert api.put("/admin/category-keywords/C020104", json=bad, user="admin").status == 400
+    unknown = api.put("/admin/category-keywords/C9999", json={"keywords": [], "expected_version": saved.json["version"]},
+                      user="admin")
+    assert unknown.status == 400 and "code" in unknown.json["error"]["details"]
+    assert api.put("/admin/category-keywords/C020104", json={"keywords": None, "expected_version": saved.json["version"]},
+                   user="agent").status == 403
+    back = api.put("/admin/category-keywords/C020104", json={"keywords": None, "expected_version": saved.json["version"]},
+                   user="admin")
+    assert back.status == 200 and back.json["custom"] is None and back.json["keywords"] == back.json["default"]
+    assert "C020104" not in suggested(text)[:1]
