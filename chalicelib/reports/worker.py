@@ -41,7 +41,8 @@ def _base_key(job: dict[str, Any]) -> str:
 
 
 def _subject_names() -> dict[str, str]:
-    names = {d["code"]: d.get("name") or d["code"] for d in directory.list_entries(directory.DEPARTMENTS)
+    names = {d["code"]: d.get("name") or d["code"]  # departments and their grassroots offices
+             for d in directory.list_entries(directory.DEPARTMENTS) + directory.list_entries(directory.OFFICES)
              if d.get("code")}
     for user in directory.list_entries(directory.USERS):
         if user.get("username") and user.get("role") == "agent":

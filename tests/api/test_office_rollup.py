@@ -195,6 +195,11 @@ def test_department_scores_roll_an_offices_work_up_and_show_the_office_as_its_ow
     assert office["rank"] is None and office["department"] == "MARKET"
     assert inputs(office, "dept-return-rate")["dispatched"] == 1 and office["trace"]["filter"] == {"department": "MARKET-GUSU"}
     assert inputs(by_subject["URBAN"], "dept-return-rate")["dispatched"] == 1 and "offices" not in by_subject["URBAN"]
+    from chalicelib.reports import render, worker  # the monthly report's score table lists the office under it
+
+    macros = render.environment().get_template("_macros.html.j2").make_module({"subject_names": worker._subject_names()})
+    table = str(macros.scores({"scores": scores, "indicators": []}, "部门"))
+    assert table.index("市场监督管理局") < table.index("└ 姑苏市场监督管理所") and table.count("└ ") == 1
 
     lead = api.get(f"/assessment/scores?period={month}&audience=department", user="dept_lead").json["scores"]
     assert [r["subject"] for r in lead] == ["MARKET"] and lead[0]["offices"][0]["subject"] == "MARKET-GUSU"
