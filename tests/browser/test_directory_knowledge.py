@@ -72,6 +72,14 @@ def test_admin_adds_a_department_and_retires_it_keeping_its_record(screens, runt
     assert retired["active"] is False and retired["retire_reason"] == "机构改革"
     assert admin.errors == [], admin.errors
 
+    # 平台对接: the seeded upper-level platform's feed, reconciled ticket by ticket over the last week
+    admin.by("nav-partners").click()
+    admin.page.locator('[data-testid="partners-table"] .el-table__row', has_text="province-12315").click()
+    admin.by("partners-reconcile").click()
+    expect(admin.by("partners-summary")).to_contain_text("共核对")
+    expect(admin.page.get_by_text("推送失败（死信）")).to_be_visible()
+    assert admin.errors == [] and admin.refused == [], (admin.errors, admin.refused)
+
 
 def test_manager_writes_an_article_and_reads_its_previous_version(screens, runtime, screenshot_dir):
     manager = screens().sign_in("manager")
