@@ -2,16 +2,19 @@
 
 The demo seeding calls :func:`seed_demo_calls` once, after the demo tickets: a few more agents, a
 simulated day of calls for yesterday and today so far (stored through the same use case the webhook
-and the CSV import use, so counters and indicators fill as they would), and today's roster.
+and the CSV import use, so counters and indicators fill as they would), and today's roster. The demo
+phone tickets are linked to the calls they were registered from (:func:`ticket_calls`).
 """
 from __future__ import annotations
 
+import random
+from collections.abc import Iterable
 from datetime import datetime, timedelta
 from typing import Any
 
 from chalicelib.calls import records, simulator
 from chalicelib.domain.calendar import TZ
-from chalicelib.domain.ticket import CENTER
+from chalicelib.domain.ticket import CENTER, Ticket
 from chalicelib.services import calls, roster
 from chalicelib.store import directory
 
@@ -49,6 +52,26 @@ def _roster(day: str) -> int:
     for entry in entries:
         roster.create({**entry, "date": day}, actor=SEED_ACTOR, role="admin", own_department=None)
     return len(entries)
+
+
+def ticket_calls(tickets: Iterable[Ticket]) -> int:
+    """The call each demo phone ticket was registered from, linked to it (idempotent: the call id is
+    the ticket's): the complainant called, the registering agent answered and typed the ticket while
+    talking, the call ending when the ticket was received. So the demo's ticket pages list a call."""
+    found: list[records.CallRecord] = []
+    for ticket in tickets:
+        if ticket.channel != "phone" or not ticket.complainant.phone:
+            continue
+        rng = random.Random(ticket.id)
+        end = ticket.received_at.astimezone(TZ)
+        answer = end - timedelta(seconds=rng.randint(150, 720))
+        start = answer - timedelta(seconds=rng.randint(4, 40))
+        found.append(records.parse({
+            "call_id": f"DEMO-{ticket.id}", "agent": ticket.registered_by or "agent", "caller": ticket.complainant.phone,
+            "start": start.isoformat(), "answer": answer.isoformat(), "end": end.isoformat(),
+            "queue": "report" if ticket.kind == "report" else "complaint", "outcome": "answered",
+            "recording": f"rec/demo/{ticket.id}.wav", "ticket_id": ticket.id}))
+    return calls.ingest_checked(found, source="simulator")["stored"] if found else 0
 
 
 def seed_demo_calls(now: datetime | None = None, *, per_day: int = 600) -> dict[str, Any]:

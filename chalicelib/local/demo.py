@@ -119,6 +119,7 @@ def seed_demo_tickets(count: int, *, days: int = 120, seed: int = 12345, now: da
         return Actor(username=handlers.get(department, "handler"), role="handler", department=department)
 
     stored = skipped = 0
+    phone_tickets = []
     for n in range(count):
         # more recent days get more tickets, as a growing hotline's do
         age_days = days * (1 - rng.random() ** 0.7)
@@ -131,5 +132,9 @@ def seed_demo_tickets(count: int, *, days: int = 120, seed: int = 12345, now: da
             skipped += 1
             continue
         played.store(until=now)  # one transaction: the flow cannot act between registration and history
+        phone_tickets.append(played.ticket)
         stored += 1
-    return {"tickets": stored, "skipped": skipped, "articles": articles}
+    from chalicelib.local.cti_demo import ticket_calls
+
+    return {"tickets": stored, "skipped": skipped, "articles": articles,
+            "ticket_calls": ticket_calls(phone_tickets)}  # the calls the phone tickets came from

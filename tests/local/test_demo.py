@@ -29,6 +29,13 @@ def test_demo_tickets_cover_every_state_with_consistent_timelines(seeded):
     assert events[0].type == "registered" and len(events) == sample.version
     assert [e.at for e in events] == sorted(e.at for e in events)
     assert any(e.deadline_met is not None for e in events)
+    # each phone ticket is linked to the call it was registered from (its page lists it)
+    from chalicelib.services import calls
+
+    phone = [t for t in tickets if t.channel == "phone"]
+    assert phone and result["ticket_calls"] == len(phone)
+    listed = calls.calls_of_ticket(phone[0].id)
+    assert [(c["call_id"], c["end"]) for c in listed] == [(f"DEMO-{phone[0].id}", phone[0].received_at.isoformat())]
 
 
 def test_seeding_survives_the_flow_acting_on_a_fresh_ticket(seeded, monkeypatch):
