@@ -6,7 +6,8 @@ or more partner events:
 * to the ticket's **origin** (the upper level or the 12345 hotline it came from): acceptance
   (``ticket.accepted``), a final decline (``ticket.declined``), return upward
   (``ticket.returned``), progress (``ticket.progress``: dispatched, signed, notes, pauses,
-  urging answers, reopening), the approved closure (``ticket.closed``) and the citizen's
+  urging answers, reopening, approved extensions, and any other change of status - a closure
+  submitted, a return or rework decided, the archive), the approved closure (``ticket.closed``) and the citizen's
   evaluation (``ticket.evaluated``); a resent snapshot of where the ticket stands
   (``ticket.synced``, :func:`snapshot`, when the reconciliation found it out of step); a 12345
   platform's events also carry its own status words (:mod:`.hotline12345`);
@@ -32,6 +33,7 @@ from chalicelib.domain.ticket import (
     STATUS_LABELS,
     Ticket,
 )
+from chalicelib.domain.vocabulary import EVENT_LABELS
 from chalicelib.services import categories
 
 PROGRESS_STAGES: dict[str, str] = {
@@ -109,6 +111,12 @@ def for_origin(topic: str, payload: dict[str, Any], ticket: Ticket, external_id:
         return "ticket.evaluated", {**data, "via": "callback" if event == "callback_recorded" else "evaluation",
                                     "satisfaction": last.satisfaction if last else payload.get("satisfaction"),
                                     "solved": last.solved if last else payload.get("solved")}
+    if payload.get("from_status") and payload.get("from_status") != payload.get("status"):
+        # any other change of status (a closure submitted, a return or a rework decided, the archive):
+        # the origin hears it as progress, so what it holds never falls behind (feeds.py reconciles it)
+        return "ticket.progress", {**data, "stage": event, "stage_label": EVENT_LABELS.get(event, event),
+                                   "departments": payload.get("departments") or [],
+                                   "deadline_met": payload.get("deadline_met")}
     return None
 
 

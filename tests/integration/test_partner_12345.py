@@ -72,10 +72,13 @@ def test_a_12345_case_comes_in_goes_round_and_every_question_is_answered(api, pu
 
     heard = receiver.events()
     assert all(r.verified and r.answered == 200 for r in receiver.received)
-    assert [e["type"] for e in heard] == ["ticket.accepted", "ticket.progress", "ticket.progress", "ticket.progress",
-                                          "ticket.closed", "ticket.evaluated"]
-    assert [e["data"]["status_12345"] for e in heard] == ["accepted", "handling", "handling", "handling",
+    assert [(e["type"], e["data"].get("stage")) for e in heard] == [
+        ("ticket.accepted", None), ("ticket.progress", "dispatched"), ("ticket.progress", "signed"),
+        ("ticket.progress", "note_added"), ("ticket.progress", "closure_submitted"), ("ticket.closed", None),
+        ("ticket.evaluated", None)]
+    assert [e["data"]["status_12345"] for e in heard] == ["accepted", "handling", "handling", "handling", "handling",
                                                           "replied", "closed"]
+    assert heard[4]["data"]["stage_label"] == "提交办结"
     assert all(e["data"]["case_no"] == CASE["case_no"] for e in heard)
     dispatched = next(e for e in heard if e["data"].get("stage") == "dispatched")
     assert dispatched["data"]["departments"] == ["MARKET"] and dispatched["data"]["department_names"] == [MARKET_NAME]

@@ -51,7 +51,7 @@ def test_upper_assigns_we_send_down_lower_closes_we_review_upper_hears_and_the_b
     up = upper_receiver.events()
     assert [e["type"] for e in up][0] == "ticket.accepted"
     stages = [e["data"]["stage"] for e in up if e["type"] == "ticket.progress"]
-    assert sorted(stages) == ["dispatched", "note_added", "signed"]
+    assert sorted(stages) == ["closure_submitted", "dispatched", "note_added", "signed"]
     [closed] = [e for e in up if e["type"] == "ticket.closed"]
     assert closed["data"]["external_id"] == "JS12315-2026-000123"
     assert closed["data"]["reply"] == "经调解，商家已同意更换新机。"
