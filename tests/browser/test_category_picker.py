@@ -18,6 +18,15 @@ def test_admin_adds_a_category_and_an_agent_registers_with_it(screens, runtime):
     expect(admin.by("category-path-C0397")).to_have_text("交通运输 / 共享单车")
     stored = {e["code"]: e for e in runtime.call("GET", "/categories?all=true", "admin")["items"]}
     assert stored["C0397"]["level"] == 2 and stored["C0397"]["parent"] == "C03"
+    # the admin gives it a word callers use, for the registration screen's category suggestion
+    admin.by("nav-models").click()
+    admin.choose("keywords-category", "交通运输 / 共享单车", search="共享单车")
+    admin.choose("keywords-words", "押金未退", search="押金未退", multiple=True)  # a new word: created as typed
+    admin.field("keywords-words").press("Escape")
+    admin.by("keywords-save").click()
+    expect(admin.by("category-keywords")).to_contain_text("已自定义")
+    rows = {r["code"]: r for r in runtime.call("GET", "/admin/category-keywords", "admin")["items"]}
+    assert rows["C0397"]["custom"] == ["押金未退"]
     assert admin.errors == [], admin.errors
 
     agent = screens().sign_in("agent")
