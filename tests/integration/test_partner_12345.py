@@ -97,6 +97,9 @@ def test_a_12345_case_comes_in_goes_round_and_every_question_is_answered(api, pu
     assert upper_asks[1]["items"] == [{"case_no": CASE["case_no"], "found": False}]  # not the upper level's case
     assert _query(api, clock, [CASE["case_no"]], secret="whsec_" + "d3JvbmctMTIzNDUtc2VjcmV0LW9mLTMyLWJ5dGVzISE=")[0] == 401
     assert _query(api, clock, [])[0] == 400
+    lower_secret = "whsec_" + "bG93ZXItcXVlcmllcy1zZWNyZXQtb2YtMzItYnl0ZXMh"
+    create_partner(api, "district-wuzhong", "lower", secret=lower_secret)
+    assert _query(api, clock, [CASE["case_no"]], secret=lower_secret, partner="district-wuzhong")[0] == 403
     assert _query(api, clock, ["bad id with spaces"])[0] == 400
 
     # 逐单对账: balanced; then a step the 12345 platform did not acknowledge, found and resent
@@ -105,9 +108,13 @@ def test_a_12345_case_comes_in_goes_round_and_every_question_is_answered(api, pu
     assert books.status == 200, books.body
     assert (books.json["checked"], books.json["balanced"], books.json["feed"]) == (1, True, "origin")
 
-    second = hotline.send("ticket.assigned", {"case": {**CASE, "case_no": "SZ12345-20261207-0002",
-                                                       "caller_phone": "13800001111", "content": "另一起空调不制冷的投诉。"}})
+    second = hotline.send("ticket.assigned", {"case": {
+        **CASE, "case_no": "SZ12345-20261207-0002", "caller_phone": "13800001111", "content": "另一起空调不制冷的投诉。",
+        "matter": " / ".join(ticket["category_path"]), "area": "GUSU", "urgency": "一般"}})  # a path, a code
     second_id = second[1]["ticket_id"]
+    second_ticket = api.get(f"/tickets/{second_id}", user="agent").json
+    assert (second_ticket["category_code"], second_ticket["district"], second_ticket["priority"]) == \
+        (ticket["category_code"], "GUSU", "normal")
     receiver.answer_next(500, times=2)  # the platform is down while we accept (and the model dispatches)
     _act(api, second_id, "accept", "agent")
     pump.drain()
@@ -148,3 +155,6 @@ def test_the_12345_mapping_document_matches_the_code():
     from chalicelib.domain.vocabulary import Status
 
     assert set(hotline12345.STATUS_12345) == set(Status)  # every status has its 12345 word
+    assert hotline12345.status_for("closed", "returned_upward") == ("returned", "已退回")
+    assert hotline12345.status_for("closed", "declined") == ("declined", "不予受理")
+    assert hotline12345.status_for("archived", "completed") == ("closed", "已办结")
