@@ -53,6 +53,7 @@ class ClockName(StrEnum):
     MATTER_HANDLING = "matter_handling"  # help request 7 / suggestion 15 working days; acceptance -> closure
     EVALUATION = "evaluation"  # 3 working days, closure approved (web) -> evaluated or called back
     ARCHIVE = "archive"  # 15 natural days, closed -> archived (by the daily archive job)
+    REPLY = "reply"  # 1 working day, closure approved without a reply -> the citizen replied to (待答复)
 
 
 def clock_key(clock: str, assignment_id: str | None = None) -> str:
@@ -338,6 +339,7 @@ def _default_rules() -> SlaRules:
             ClockRule(ClockName.CALLBACK, 1, wd, owner="agent"),
             ClockRule(ClockName.EVALUATION, 3, wd, owner="agent"),
             ClockRule(ClockName.ARCHIVE, 15, nd, owner="center"),
+            ClockRule(ClockName.REPLY, 1, wd, owner="agent"),
             ClockRule(ClockName.DISPATCH, 1, wd, owner="dispatcher"),
             ClockRule(ClockName.DISPATCH, 2, h, owner="dispatcher", priority="urgent"),
             ClockRule(ClockName.NON_ACCEPTANCE_REVIEW, 1, wd, owner="dispatcher"),

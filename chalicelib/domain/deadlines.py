@@ -55,6 +55,7 @@ CENTRE_CLOCK_ROLES: dict[str, tuple[str, ...]] = {
     ClockName.ACCEPTANCE: (Role.AGENT.value,),
     ClockName.CALLBACK: (Role.AGENT.value,),
     ClockName.EVALUATION: (Role.AGENT.value,),  # no evaluation in time: the agent calls back
+    ClockName.REPLY: (Role.AGENT.value,),  # the citizen still waits for the result's reply (待答复)
     ClockName.CLOSURE_REVIEW: (Role.DISPATCHER.value,),
     ClockName.DISPATCH: (Role.DISPATCHER.value,),
     ClockName.NON_ACCEPTANCE_REVIEW: (Role.DISPATCHER.value,),

@@ -4,7 +4,8 @@ The store keeps one queue item per :class:`QueueEntry` (a GSI sorted by ``due``)
 in the same transaction as the ticket, so that opening a queue is one Query. This module
 only decides the entries; it never reads or writes anything.
 
-* agents (owner ``center``): internet_inbox, upper_assignments, pending_acceptance, pending_callback
+* agents (owner ``center``): internet_inbox, upper_assignments, pending_acceptance, pending_reply
+  (待答复: the closure was approved without a reply to the citizen; the reply clock), pending_callback
   (待回访, the callback clock), pending_evaluation (待评价, web tickets, the evaluation clock), urgings
   (those addressed to the centre, e.g. a national urging before dispatch)
 * dispatchers (owner ``center``): to_dispatch, extension_requests, return_requests,
@@ -13,7 +14,8 @@ only decides the entries; it never reads or writes anything.
   its own, and its department's lead opens them merged with the department's (services.tickets.queue)
 * managers (owner ``center``): warnings (every running clock with a yellow or red warning recorded),
   to_archive (closed tickets by the due time of their archive clock; the archive job reads it)
-* department leads also: closure_approvals (handlers' closures waiting for their approval, 呈批)
+* department leads also: closure_approvals (handlers' closures waiting for their approval, 呈批; a
+  department's lead sees its offices' too)
 * a person (owner ``@<username>``): assigned_to_me (shares their lead assigned them), and mine
   (:func:`mine_entries`: every ticket they took part in, open or closed; stored under its own prefix)
 
@@ -41,7 +43,7 @@ class QueueEntry:
 
 # Which queues each role opens (the API checks the caller against this).
 QUEUES_BY_ROLE: dict[str, tuple[str, ...]] = {
-    Role.AGENT: ("internet_inbox", "upper_assignments", "pending_acceptance", "pending_callback",
+    Role.AGENT: ("internet_inbox", "upper_assignments", "pending_acceptance", "pending_reply", "pending_callback",
                  "pending_evaluation", "urgings"),
     Role.DISPATCHER: ("to_dispatch", "extension_requests", "return_requests", "closure_reviews",
                       "non_acceptance_reviews", "urgings"),
@@ -53,7 +55,8 @@ DEPARTMENT_QUEUES = frozenset({"to_sign", "in_progress", "urgings", "closure_app
 PERSONAL_QUEUES = frozenset({"assigned_to_me"})  # owned by the caller (see :func:`personal_owner`)
 MINE = "mine"  # every ticket a person registered, dispatched, handled or approved (:func:`mine_entries`)
 # (for the centre's roles, "urgings" holds the urgings addressed to the centre itself)
-OFFICE_QUEUES = frozenset({"to_sign", "in_progress", "urgings"})  # a lead opens these with its offices' too
+# a department's lead opens these with its grassroots offices' entries too
+OFFICE_QUEUES = frozenset({"to_sign", "in_progress", "urgings", "closure_approvals"})
 QUEUES: frozenset[str] = frozenset(q for qs in QUEUES_BY_ROLE.values() for q in qs)
 
 # Ticket statuses that put the whole ticket in a centre queue, and the clock giving its due.
@@ -84,6 +87,9 @@ def queue_entries(ticket: Ticket) -> list[QueueEntry]:
         queue, clock = status_queue
         entries.append(QueueEntry(queue, CENTER, _due(ticket.clocks.get(clock)) if clock else None, ticket.id,
                                   clock=clock.value if clock and clock in ticket.clocks else None))
+    reply = ticket.clocks.get(ClockName.REPLY.value)
+    if reply is not None and reply.status != "stopped" and ticket.status in (S.PENDING_CALLBACK, S.PENDING_EVALUATION):
+        entries.append(QueueEntry("pending_reply", CENTER, _due(reply), ticket.id, clock=ClockName.REPLY.value))
     for a in ticket.assignments:
         sign = ticket.clocks.get(clock_key(ClockName.SIGN, a.id))
         handling = ticket.clocks.get(clock_key(ClockName.HANDLING, a.id))

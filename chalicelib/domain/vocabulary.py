@@ -294,7 +294,7 @@ CLOCK_LABELS: dict[str, str] = {
     ClockName.EVALUATION: "评价时限", ClockName.ARCHIVE: "归档期限",
     ClockName.DISPATCH: "分拨时限", ClockName.NON_ACCEPTANCE_REVIEW: "不予受理审核时限",
     ClockName.EXTENSION_DECISION: "延期审批时限", ClockName.RETURN_DECISION: "退回审批时限",
-    ClockName.MATTER_HANDLING: "求助建议办结时限",
+    ClockName.MATTER_HANDLING: "求助建议办结时限", ClockName.REPLY: "答复时限",
 }
 UNIT_LABELS: dict[str, str] = {"working_days": "工作日", "natural_days": "自然日", "hours": "小时", "seconds": "秒"}
 WARNING_LABELS: dict[str, str] = {"none": "正常", "yellow": "黄牌", "red": "红牌"}
@@ -312,7 +312,7 @@ ACTION_LABELS: dict[str, str] = {
     "record_termination_notice": "登记终止告知", "record_callback": "登记回访", "evaluate": "评价",
     "reopen": "重办", "close": "办结归档", "archive": "归档", "merge_repeat": "合并重复件", "join": "并案",
     "urge": "催办", "answer_urging": "答复催办", "record_warning": "记录预警", "supervise": "督办",
-    "assign_handler": "指派承办人", "decide_closure_approval": "办结审批",
+    "assign_handler": "指派承办人", "decide_closure_approval": "办结审批", "reply": "答复群众",
 }
 EVENT_LABELS: dict[str, str] = {
     "registered": "登记", "accepted": "受理", "declined": "不予受理", "answered": "直接答复",
@@ -324,6 +324,7 @@ EVENT_LABELS: dict[str, str] = {
     "complainant_joined": "并案", "urged": "催办", "urging_answered": "催办答复", "warning_recorded": "预警",
     "supervised": "督办", "personal_data_revealed": "查看个人信息",
     "handler_assigned": "指派承办人", "closure_proposed": "办结呈批", "closure_sent_back": "呈批退回",
+    "reply_recorded": "答复群众",
 }
 QUEUE_LABELS: dict[str, str] = {
     "internet_inbox": "互联网渠道", "upper_assignments": "上级交办", "pending_acceptance": "待受理",
@@ -331,7 +332,7 @@ QUEUE_LABELS: dict[str, str] = {
     "closure_reviews": "结案审核", "non_acceptance_reviews": "不予受理审核", "to_sign": "待签收", "in_progress": "办理中",
     "urgings": "催办待答复", "warnings": "预警工单",
     "assigned_to_me": "指派给我", "closure_approvals": "办结呈批", "mine": "我的工单",
-    "pending_evaluation": "待评价", "to_archive": "待归档",
+    "pending_evaluation": "待评价", "to_archive": "待归档", "pending_reply": "待答复",
 }
 
 

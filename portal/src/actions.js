@@ -102,6 +102,7 @@ export const ACTION_FORMS = {
     textarea('comment', '群众意见', false),
     textarea('reply', '回复群众', false, { templates: 'reply' }),
   ],
+  reply: [textarea('reply', '答复内容', true, { templates: 'reply', placeholder: '向群众答复办理结果' })],
   reopen: [textarea('reason', '重办理由')],
   close: [textarea('text', '办结说明', false)],
   archive: [],
@@ -153,7 +154,7 @@ export function dispatchParams(form) {
 /** Actions a person takes from the ticket page (system-only ones never show). */
 export const UI_ACTIONS = Object.keys(ACTION_FORMS)
 
-export const PRIMARY_ACTIONS = new Set(['accept', 'dispatch', 'sign', 'submit_closure', 'review_closure', 'record_callback',
+export const PRIMARY_ACTIONS = new Set(['accept', 'dispatch', 'sign', 'submit_closure', 'review_closure', 'record_callback', 'reply',
   'decide_extension', 'decide_return', 'review_non_acceptance', 'close', 'answer_urging', 'assign_handler'])
 
 /** Actions shown as one button per decision (办结呈批: 同意 / 退回), each opening the form with it chosen. */

@@ -87,7 +87,7 @@ def test_closure_review_callback_and_nothing_once_closed():
     q.do("submit_closure", h("D1"), facts="已调解", result="settled")
     assert q.entries() == [("closure_reviews", "center", q.t.id)]
     assert queue_entries(q.t)[0].due == q.t.clocks["closure_review"].due
-    q.do("review_closure", DISPATCHER, decision="approve")
+    q.do("review_closure", DISPATCHER, decision="approve", reply="已为您协调退款")  # replied at approval: no 待答复
     assert q.entries() == [("pending_callback", "center", q.t.id)]
     [row] = queue_entries(q.t)
     assert row.clock == "callback" and row.due == q.t.clocks["callback"].due
@@ -103,7 +103,7 @@ def test_closure_review_callback_and_nothing_once_closed():
 def test_pending_evaluation_waits_in_the_agents_queue_on_its_clock():
     q = Q(channel="web", actor=Actor("c", "citizen")).do("accept", AGENT).do("dispatch", DISPATCHER, mode="single", department="D1")
     q.do("sign", h("D1")).do("submit_closure", h("D1"), facts="已调解", result="settled")
-    q.do("review_closure", DISPATCHER, decision="approve")
+    q.do("review_closure", DISPATCHER, decision="approve", reply="商家已同意退款")
     [row] = queue_entries(q.t)
     assert (row.queue, row.owner, row.key, row.clock) == ("pending_evaluation", "center", q.t.id, "evaluation")
     assert row.due == q.t.clocks["evaluation"].due
@@ -132,8 +132,34 @@ def test_every_queue_belongs_to_a_role():
     assert QUEUES == {
         "internet_inbox", "upper_assignments", "pending_acceptance", "pending_callback", "to_dispatch",
         "extension_requests", "return_requests", "closure_reviews", "non_acceptance_reviews", "to_sign",
-        "in_progress", "urgings", "warnings", "pending_evaluation", "to_archive",
+        "in_progress", "urgings", "warnings", "pending_evaluation", "to_archive", "pending_reply",
         "assigned_to_me", "closure_approvals",  # a handler's own shares, a lead's approvals (issue 19 item 5)
     }
     assert QUEUES_BY_ROLE["manager"] == ("warnings", "to_archive")
     assert QueueEntry("to_sign", "D1", None, "k") == QueueEntry("to_sign", "D1", None, "k")
+
+
+def test_pending_reply_waits_on_its_own_clock_until_an_agent_replies():
+    """待答复 (issue 19 item 4): a closure approved without a reply owes the citizen one; the row runs
+    on the reply clock (1 working day by default, yellow/red like every clock), apart from 待评价."""
+    q = Q(channel="web", actor=Actor("c", "citizen")).do("accept", AGENT).do("dispatch", DISPATCHER, mode="single", department="D1")
+    q.do("sign", h("D1")).do("submit_closure", h("D1"), facts="已调解", result="settled")
+    q.do("review_closure", DISPATCHER, decision="approve")
+    rows = {e.queue: e for e in queue_entries(q.t)}
+    assert set(rows) == {"pending_reply", "pending_evaluation"}
+    reply, evaluation = q.t.clocks["reply"], q.t.clocks["evaluation"]
+    assert (rows["pending_reply"].clock, rows["pending_reply"].due) == ("reply", reply.due)
+    assert reply.due == datetime(2026, 3, 3, 23, 59, 59, tzinfo=TZ) < evaluation.due  # the next working day
+    assert reply.yellow_at is not None and reply.yellow_at < reply.due
+    assert "pending_reply" in QUEUES_BY_ROLE["agent"]
+    q.do("reply", AGENT, reply="经调解，商家同意退款")
+    assert [e.queue for e in queue_entries(q.t)] == ["pending_evaluation"]
+    assert q.t.clocks["reply"].status == "stopped" and q.t.replies[-1].text == "经调解，商家同意退款"
+
+
+def test_a_callback_answers_the_pending_reply_too():
+    q = Q().do("accept", AGENT).do("dispatch", DISPATCHER, mode="single", department="D1").do("sign", h("D1"))
+    q.do("submit_closure", h("D1"), facts="已调解", result="settled").do("review_closure", DISPATCHER, decision="approve")
+    assert [e[0] for e in q.entries()] == ["pending_callback", "pending_reply"]
+    q.do("record_callback", AGENT, satisfaction="satisfied", solved=True)
+    assert q.t.clocks["reply"].status == "stopped" and [e[0] for e in q.entries()] == ["to_archive"]

@@ -186,7 +186,7 @@ def test_web_ticket_waits_in_pending_evaluation_and_the_citizens_evaluation_clos
 
 def test_no_evaluation_in_time_warns_the_agents_who_call_back(api, frozen):
     tid, _ = _handled(api, frozen, web=True)
-    approved = _act(api, tid, "review_closure", "dispatcher", decision="approve")
+    approved = _act(api, tid, "review_closure", "dispatcher", decision="approve", reply="已为您办理退款。")
     late = datetime.fromisoformat(approved["clocks"]["evaluation"]["due"]) + timedelta(minutes=1)
     applied = timers.run_checkpoint(tid, now=lambda: late).summary()
     assert applied[:2] == ["record_warning:evaluation:yellow", "record_warning:evaluation:red"]
@@ -239,3 +239,37 @@ def test_a_department_is_told_when_a_ticket_is_dispatched_to_it(api, frozen):
         assert [n["kind"] for n in items] == ["dispatched"], user
         assert items[0]["title"] == f"待办提醒：新派工单 {tid}"
     assert not [n for n in api.get("/notifications", user="handler-gas").json["items"] if n["ticket_id"] == tid]
+
+
+def test_pending_reply_has_its_own_queue_and_clock_until_an_agent_replies(api, frozen):
+    """待答复: a closure approved without a reply owes the citizen one, in its own agents' queue on the
+    reply clock (1 working day), apart from 待评价; late, it turns red; the agent's reply ends it and the
+    citizen reads it on the tracking page."""
+    tid, code = _handled(api, frozen, web=True)
+    approved = _act(api, tid, "review_closure", "dispatcher", decision="approve")
+    clock = approved["clocks"]["reply"]
+    assert (clock["amount"], clock["unit"], clock["status"]) == (1, "working_days", "running")
+    assert clock["due"] < approved["clocks"]["evaluation"]["due"]
+    row = _row(api, "pending_reply", "agent", tid)
+    assert row is not None and row["clock"] == "reply" and row["due"] == clock["due"]
+    assert _row(api, "pending_evaluation", "agent", tid)["clock"] == "evaluation"  # its own queue and clock
+    assert api.get("/queues/pending_reply", user="handler").status == 403
+    assert "reply" in api.get(f"/tickets/{tid}", user="agent").json["allowed_actions"]
+
+    late = datetime.fromisoformat(clock["due"]) + timedelta(minutes=1)
+    applied = timers.run_checkpoint(tid, now=lambda: late).summary()
+    assert {"record_warning:reply:yellow", "record_warning:reply:red"} <= set(applied)
+    assert _row(api, "pending_reply", "agent", tid)["clock_warning"] == "red"
+
+    frozen.now = late + timedelta(minutes=30)
+    blank = _act(api, tid, "reply", "agent", status=400, reply="  ")
+    assert "reply" in blank["error"]["details"]
+    assert _act(api, tid, "reply", "dispatcher", status=403, reply="答复")["error"]["code"] == "forbidden"
+    replied = _act(api, tid, "reply", "agent", reply="经调解，商家同意全额退款。")
+    assert replied["status"] == "pending_evaluation" and replied["clocks"]["reply"]["status"] == "stopped"
+    assert _row(api, "pending_reply", "agent", tid) is None
+    assert _row(api, "pending_evaluation", "agent", tid) is not None
+    _act(api, tid, "reply", "agent", status=409, reply="再次答复")  # nothing owed any more
+    tracked = api.get(f"/public/tickets/{code}?phone_last4=5678", source_ip="203.0.113.7")
+    assert tracked.status == 200, tracked.body
+    assert [r["text"] for r in tracked.json["replies"]] == ["经调解，商家同意全额退款。"]

@@ -1,5 +1,6 @@
 """Lifecycle stage: reply, callback and the end of life (DOMAIN.md lifecycle step 6;
-docs/domain.md "Code map"): callback, the citizen's evaluation, reopen, close, archive.
+docs/domain.md "Code map"): the reply owed when the closure was approved without one (待答复),
+callback, the citizen's evaluation, reopen, close, archive.
 
 A recorded callback or evaluation closes the ticket (issue 19 item 4): nobody has to close it by
 hand. Only a ticket whose Art. 23 termination notice is still owed stays ``replied`` until the
@@ -52,6 +53,7 @@ def _record_callback(ctx: Context) -> str:
     reply = ctx.text("reply", required=False, max_len=MAX_FACTS)
     ctx.stop(ClockName.CALLBACK.value, primary=True)
     ctx.stop(ClockName.EVALUATION.value)  # a web citizen who did not evaluate was called back
+    ctx.stop(ClockName.REPLY.value)  # the call told the citizen the result
     ctx.ticket.feedback.append(feedback)
     ctx.reply(reply, "callback")
     _close_after_feedback(ctx)
@@ -61,8 +63,28 @@ def _record_callback(ctx: Context) -> str:
 def _evaluate(ctx: Context) -> str:
     ctx.ticket.feedback.append(_feedback(ctx, "evaluation"))
     ctx.stop(ClockName.EVALUATION.value, primary=True)
+    ctx.stop(ClockName.REPLY.value)  # the citizen read the result and answered: no reply is owed any more
     _close_after_feedback(ctx)
     return "evaluated"
+
+
+def reply_owed(t: Ticket, actor: Actor) -> bool:
+    """The closure was approved without a reply and the citizen has not been replied to (待答复)."""
+    state = t.clocks.get(ClockName.REPLY.value)
+    return state is not None and state.status != "stopped"
+
+
+def _reply(ctx: Context) -> str:
+    """An agent gives the citizen the centre's reply on the result (shown on the citizen's tracking
+    page); the callback or evaluation follows as before."""
+    reply = ctx.text("reply", max_len=MAX_FACTS)
+    if not reply_owed(ctx.ticket, ctx.actor):
+        raise IllegalTransition("no reply is owed: the citizen was replied to, called back or has evaluated",
+                                details={"clock": ClockName.REPLY.value})
+    ctx.reply(reply, "reply")
+    ctx.stop(ClockName.REPLY.value, primary=True)
+    ctx.data["reply"] = reply
+    return "reply_recorded"
 
 
 def _may_reopen(t: Ticket, actor: Actor) -> bool:
@@ -88,6 +110,7 @@ def _reopen(ctx: Context) -> str:
     ctx.reopen_ticket_clocks()
     ctx.stop(ClockName.CALLBACK.value)
     ctx.stop(ClockName.EVALUATION.value)
+    ctx.stop(ClockName.REPLY.value)
     ctx.withdraw(ClockName.ARCHIVE.value)  # reopened before it was archived: nothing to archive now
     t.resolution = None
     t.closed_at = None
@@ -125,6 +148,8 @@ ROWS: tuple[Action, ...] = (
         _record_callback),
     row("evaluate", {S.PENDING_EVALUATION}, CITIZEN, "satisfaction solved comment", "closed replied",
         _evaluate),
+    row("reply", CALLING_BACK, AGENT, "reply", "=",
+        _reply, guard=reply_owed),
     row("reopen", {S.REPLIED, S.CLOSED}, CENTRE_ROLES | MANAGER, "reason", "in_handling",
         _reopen, guard=_may_reopen),
     row("close", {S.REPLIED}, CENTRE_ROLES | SYSTEM, "text", "closed",

@@ -37,6 +37,8 @@ def _review_closure(ctx: Context) -> str:
         for a in submitted:
             t.set_assignment(replace(a, status=AS.COMPLETED, ended_at=ctx.now))
         ctx.reply(reply, "review")
+        if not reply:  # the citizen waits for the centre's reply on the result (待答复)
+            ctx.start(ClockName.REPLY)
         if t.channel == Channel.WEB:
             t.status = S.PENDING_EVALUATION
             ctx.start(ClockName.EVALUATION)
