@@ -130,6 +130,7 @@ class LocalRuntime:
         from chalicelib.local import changes, snapshot
         from chalicelib.local.saver import Saver
         from chalicelib.local.seed import seed_reference_data
+        from chalicelib.services.mine_backfill import BackfillReport, mark_done, run_once
 
         self.notes: list[str] = []
         removed = snapshot.clean_leftovers(self.data_dir)
@@ -146,6 +147,7 @@ class LocalRuntime:
                 "created_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
                 "demo": {"requested": self.demo_tickets, "complete": self.demo_tickets <= 0}})
             self.seeded = seed_reference_data()
+            mark_done(BackfillReport())  # a fresh folder: "my tickets" backfill has nothing to do, ever
             self._first_save()
             if self.demo_tickets > 0:
                 self.seeding = threading.Thread(target=self._seed_demo, name="demo-seed", daemon=True)
@@ -160,6 +162,10 @@ class LocalRuntime:
             return
         self.restored = snapshot.restore(self.data_dir, self.env)
         changes.forget(self.env["TABLE_NAME"])  # what the restore wrote is what is on disk
+        backfilled = run_once()  # a folder saved before "my tickets" existed: once, then marked
+        if backfilled is not None and backfilled.entries:
+            self.notes.append(f"my tickets: {backfilled.entries} entries backfilled for "
+                              f"{len(backfilled.backfilled)} tickets stored before that list existed")
         if not state.get("demo", {}).get("complete", True):
             self.notes.append("demo seeding was interrupted in an earlier run: the demo tickets saved by then "
                               "are kept (`make reset` starts over)")

@@ -261,6 +261,12 @@ def _queue_item(ticket: Ticket, entry: QueueEntry) -> QueueItem:
                      GSI1SK=f"{_iso(entry.due)}#{entry.key}", summary=summary(ticket, entry))
 
 
+def mine_items(ticket: Ticket, entries: Sequence[QueueEntry]) -> list[QueueItem]:
+    """The stored items of ``ticket``'s "my tickets" ``entries``, exactly as a save writes them
+    (for the one-off backfill of tickets stored before that index existed)."""
+    return [_queue_item(ticket, entry) for entry in entries]
+
+
 _QUEUE_KEY = ("PK", "SK", "GSI1PK", "GSI1SK")
 
 
