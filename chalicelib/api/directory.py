@@ -11,7 +11,7 @@ from chalice import Blueprint
 from chalicelib.api.auth import ROLES, STAFF_ROLES
 from chalicelib.api.routing import RequestContext, route
 from chalicelib.domain.errors import ValidationFailed
-from chalicelib.services import audit, categories, people, reference
+from chalicelib.services import audit, categories, people, policy, reference
 
 directory_bp = Blueprint(__name__)
 
@@ -60,7 +60,8 @@ DISTRICT_BODY = {"type": "object", "properties": {
     "required": ["name", "kind", "expected_version"], "additionalProperties": False}
 OFFICE_BODY = {"type": "object", "properties": {
     "name": ENTRY_NAME, "department": {"type": "string", "maxLength": 32},
-    "district": {"type": ["string", "null"], "maxLength": 32}, "duties": DUTIES, "expected_version": VERSION},
+    "district": {"type": ["string", "null"], "maxLength": 32}, "duties": DUTIES, "expected_version": VERSION,
+    "closure_needs_approval": APPROVAL_FLAG},
     "required": ["name", "department", "expected_version"], "additionalProperties": False}
 RETIRE_BODY = {"type": "object", "properties": {"reason": {"type": "string", "minLength": 1, "maxLength": 200},
                                                 "expected_version": VERSION},
@@ -203,11 +204,13 @@ def audit_log(ctx: RequestContext) -> dict[str, Any]:
 
 
 @route(directory_bp, "/handlers", roles=("dept_lead",),
-       summary="The active handlers of the caller's department (a lead assigns shares to them)", tags=("directory",))
+       summary="The active handlers of the caller's department and of its grassroots offices, each with its unit "
+               "(a lead assigns a share to a handler of the unit holding it)", tags=("directory",))
 def list_department_handlers(ctx: RequestContext) -> dict[str, Any]:
     assert ctx.principal is not None
     department = ctx.principal.department
-    return {"department": department, "items": people.department_handlers(department) if department else []}
+    units = [department, *policy.offices_of(department)] if department else []
+    return {"department": department, "items": people.department_handlers(*units)}
 
 
 @route(directory_bp, "/admin/users", roles=("admin",), summary="Every user account", tags=("admin",))

@@ -236,10 +236,19 @@ class Actor(Record):
     role: str  # one of Role
     department: str | None = None  # handlers and dept leads; partner platforms: their platform id
     district: str | None = None
+    # A department lead's grassroots offices (基层所): their shares are the lead's to assign and approve
+    # too. Scope, not identity: the door fills it from the directory and events do not record it.
+    offices: list[str] = field(default_factory=list, compare=False, hash=False)
 
     def __post_init__(self) -> None:
         if self.role not in ROLES:
             raise ValidationFailed(f"unknown role {self.role!r}", details={"role": "unknown role"})
+
+    def to_dict(self) -> dict:
+        """Who acted, as events record it (without ``offices``, which is scope read at the time)."""
+        data = super().to_dict()
+        data.pop("offices", None)
+        return data
 
 
 SYSTEM_ACTOR = Actor(username="system", role=Role.SYSTEM)

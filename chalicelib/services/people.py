@@ -42,7 +42,8 @@ def save_user(user: dict[str, Any], *, expected_version: int | None) -> int:
     return directory.put_entry(directory.USERS, user["username"], user, expected_version=expected_version)
 
 
-def department_handlers(department: str) -> list[dict[str, Any]]:
-    """The active handlers of ``department`` (username and name): whom its lead can assign a share to."""
-    return [{"username": u["username"], "name": u.get("name")} for u in users()
-            if u.get("role") == Role.HANDLER and u.get("department") == department and u.get("active", True)]
+def department_handlers(*units: str) -> list[dict[str, Any]]:
+    """The active handlers of the departments or offices ``units`` (username, name and unit, one Query):
+    whom their lead can assign a share to."""
+    return [{"username": u["username"], "name": u.get("name"), "department": u.get("department")} for u in users()
+            if u.get("role") == Role.HANDLER and u.get("department") in units and u.get("active", True)]

@@ -128,12 +128,14 @@ def save_calendar_overrides(raw: Any, *, expected_version: int, actor: str) -> d
 
 def _dispatch_targets() -> tuple[frozenset[str], dict[str, str], frozenset[str]]:
     """(active department and office codes, office -> department of every office, the departments and
-    offices whose closures need their lead's approval), read together."""
+    offices whose closures need their lead's approval), read together. An office asks for approval
+    when it is set on the office itself or on its department (an office's work is its department's)."""
     departments = directory.list_entries(directory.DEPARTMENTS)
     offices = directory.list_entries(directory.OFFICES)
+    approving = frozenset(d["code"] for d in departments + offices if d.get("closure_needs_approval") is True)
     return (frozenset(d["code"] for d in departments + offices if d.get("active", True)),
             {o["code"]: o["department"] for o in offices},
-            frozenset(d["code"] for d in departments + offices if d.get("closure_needs_approval") is True))
+            approving | {o["code"] for o in offices if o.get("department") in approving})
 
 
 def department_codes() -> frozenset[str]:

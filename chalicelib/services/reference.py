@@ -142,7 +142,8 @@ def save_office(code: str, body: dict[str, Any], *, actor: str,
             raise ValidationFailed("unknown district", details={"district": f"no active district {district}"})
     existing = directory.find_entry(directory.OFFICES, code)
     entry = {"code": code, "name": _name(body.get("name")), "department": department, "district": district,
-             "duties": _duties(body.get("duties")), **_kept(existing)}
+             "duties": _duties(body.get("duties")), **_kept(existing),
+             "closure_needs_approval": _approval_flag(body, existing)}
     return _save(directory.OFFICES, code, _stamp(entry, actor), expected_version)
 
 

@@ -128,15 +128,42 @@ def check_departments(action: str, params: Any, ticket: Ticket) -> None:
         raise ValidationFailed("unknown department", details=unknown)
 
 
-def check_handler(action: str, params: Any, actor: Actor) -> None:
-    """A lead assigns a share only to an active handler of their own department (the user directory)."""
+def with_offices(actor: Actor) -> Actor:
+    """``actor`` with the scope the directory gives it: a department lead leads the department's
+    grassroots offices too (assigns and approves their shares); every other actor as it is."""
+    if actor.role != Role.DEPT_LEAD or not actor.department or actor.offices:
+        return actor
+    offices = policy.offices_of(actor.department)
+    return dataclasses.replace(actor, offices=offices) if offices else actor
+
+
+def _handler_unit(action: str, params: dict, ticket: Ticket, actor: Actor) -> str | None:
+    """The department or office whose handler the share named (or the one share open to
+    ``assign_handler``) needs; None when the lifecycle will refuse the choice itself."""
+    aid = params.get("assignment_id")
+    if isinstance(aid, str):
+        share = ticket.assignment(aid)
+        return share.department if share is not None else None
+    shares = lifecycle.action_shares(ticket, actor).get(action, [])
+    if len(shares) == 1:
+        share = ticket.assignment(shares[0])
+        return share.department if share is not None else None
+    return actor.department if not actor.offices else None
+
+
+def check_handler(action: str, params: Any, actor: Actor, ticket: Ticket) -> None:
+    """A lead assigns a share only to an active handler of the unit holding it (their department, or
+    one of its grassroots offices for an office's share), checked against the user directory."""
     if action != "assign_handler" or not isinstance(params, dict) or not isinstance(params.get("handler"), str):
         return  # the lifecycle refuses a missing or malformed handler itself
+    unit = _handler_unit(action, params, ticket, actor)
+    if unit is None:
+        return  # no such share, or several: the lifecycle says which
     user = people.find_user(params["handler"])
     if user is None or not user.get("active", True) or user.get("role") != Role.HANDLER \
-            or user.get("department") != actor.department:
-        raise ValidationFailed("not a handler of your department",
-                               details={"handler": f"no active handler {params['handler']} in {actor.department}"})
+            or user.get("department") != unit:
+        raise ValidationFailed("not a handler of the unit holding this share",
+                               details={"handler": f"no active handler {params['handler']} in {unit}"})
 
 
 def check_version(ticket: Ticket, expected_version: int | None) -> None:
@@ -148,6 +175,7 @@ def check_version(ticket: Ticket, expected_version: int | None) -> None:
 
 def view(ticket: Ticket, actor: Actor, *, reveal: bool = False) -> dict[str, Any]:
     """The ticket as ``actor`` may see it, with the actions they can take now."""
+    actor = with_offices(actor)
     data = view_for(ticket.to_dict(), actor, reveal=reveal)
     data["allowed_actions"] = lifecycle.allowed_actions(ticket, actor)
     data["action_shares"] = lifecycle.action_shares(ticket, actor)  # which own shares each can be about
@@ -215,6 +243,7 @@ class TicketService:
         if action not in lifecycle.ACTIONS:
             raise ValidationFailed(f"unknown action {action}", details={"action": "unknown action"})
         params = categories.normalize_params(params if params is not None else {})
+        actor = with_offices(actor)
         ticket = self.repository.get(ticket_id)
         if expected_version is not None:  # may they see it at all, before telling them it changed
             check_department_scope(ticket, actor)
@@ -222,7 +251,7 @@ class TicketService:
         check_departments(action, params, ticket)
         check_districts(params)
         check_department_scope(ticket, actor)
-        check_handler(action, params, actor)
+        check_handler(action, params, actor, ticket)
         now = self.clock()
         outcome = lifecycle.apply(ticket, action, params, actor=actor, now=now, policy=self.policy())
         with companions(recommend.corrections):  # a dispatcher overruling the model: a labelled example

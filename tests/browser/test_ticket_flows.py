@@ -215,3 +215,40 @@ def test_a_handler_cannot_open_another_departments_ticket(screens, runtime):
     market = screens().sign_in("handler")
     market.open(f"/tickets/{tid}")
     expect(market.by("ticket-facts")).to_contain_text("健身房突然停业")
+
+
+def test_a_department_lead_assigns_an_office_share_and_approves_its_closure(screens, runtime):
+    """Inside a department (issue 19 item 5): the MARKET lead assigns a grassroots office's signed share
+    to the office's handler in the ticket page, then approves (呈批) that handler's closure."""
+    office = next(o for o in runtime.call("GET", "/offices?department=MARKET", "admin")["items"]
+                  if o["code"] == "MARKET-GUSU")
+    body = {k: office.get(k) for k in ("name", "department", "district", "duties")}
+    saved = runtime.call("PUT", "/admin/offices/MARKET-GUSU", "admin",
+                         json={**body, "closure_needs_approval": True, "expected_version": office["_version"]})
+    try:
+        tid = runtime.call("POST", "/tickets", "agent", json={
+            "kind": "complaint", "channel": "phone", "respondent": RESPONDENT, "request": "要求退款",
+            "complainant": {"name": "周芷若", "phone": "13600003333", "address": "苏州市姑苏区十全街9号"},
+            "facts": "购买的水果礼盒大半腐烂，商家拒绝退款。"})["tickets"][0]["id"]
+        runtime.act(tid, "accept", "agent", district="GUSU")
+        aid = runtime.act(tid, "dispatch", "dispatcher", mode="single", department="MARKET-GUSU")["assignments"][0]["id"]
+        runtime.act(tid, "sign", "handler-market-gusu", assignment_id=aid)
+
+        lead = screens().sign_in("dept_lead").open(f"/tickets/{tid}")
+        lead.by("action-assign_handler").click()
+        dialog = lead.dialog("assign_handler")
+        lead.choose("field-handler", "handler-market-gusu", scope=dialog)
+        lead.submit_dialog("assign_handler")
+        expect(lead.by("timeline").locator("[data-event=handler_assigned]")).to_have_count(1)
+
+        runtime.act(tid, "submit_closure", "handler-market-gusu", assignment_id=aid, result="settled",
+                    facts="商家同意全额退款。")
+        lead.open(f"/tickets/{tid}")
+        lead.by("action-decide_closure_approval-approve").click()
+        lead.submit_dialog("decide_closure_approval")
+        expect(lead.by("ticket-status")).to_have_text("结案审核中")
+        expect(lead.by("timeline").locator("[data-event=closure_proposed]")).to_have_count(1)
+        assert lead.errors == [], lead.errors
+    finally:  # the runtime is shared: the office goes back to direct submission
+        runtime.call("PUT", "/admin/offices/MARKET-GUSU", "admin",
+                     json={**body, "closure_needs_approval": False, "expected_version": saved["_version"]})

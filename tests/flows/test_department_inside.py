@@ -230,3 +230,89 @@ def test_my_tickets_for_every_role(api):
     second = api.get(f"/tickets/mine?limit=1&cursor={first['next_cursor']}", user="agent").json
     assert [(i["id"], i["status"]) for i in second["items"]] == [(tid, "closed")]
     assert api.get("/tickets/mine?cursor=not-a-cursor", user="agent").status == 400
+
+
+def test_an_assigned_share_is_refused_to_other_handlers_until_the_lead_reassigns(api):
+    """Assignment exclusivity: a colleague of the assigned handler gets a 403 naming the assignee and
+    changes nothing; the lead still acts and reassigns, which moves the right with the share."""
+    _add_user(api, "handler-market-2", "handler", "MARKET")
+    tid, aid = _in_handling(api)  # signed by "handler"
+    _act(api, tid, "assign_handler", "dept_lead", assignment_id=aid, handler="handler-market-2")
+    before = api.get(f"/tickets/{tid}", user="handler").json
+    assert not {"add_note", "submit_closure"} & set(before["allowed_actions"])
+    refused = api.post(f"/tickets/{tid}/add-note", json={"assignment_id": aid, "text": "已联系"}, user="handler")
+    assert refused.status == 403, refused.body
+    assert refused.json["error"]["code"] == "assigned_to_another_handler"
+    assert refused.json["error"]["details"] == {"assignment_id": aid, "assigned_to": "handler-market-2"}
+    assert api.post(f"/tickets/{tid}/submit-closure", json={"result": "settled", "facts": "办结。"},
+                    user="handler").status == 403
+    assert api.get(f"/tickets/{tid}", user="manager").json["version"] == before["version"]  # nothing written
+    _act(api, tid, "add_note", "handler-market-2", assignment_id=aid, text="已联系双方")
+    _act(api, tid, "add_note", "dept_lead", assignment_id=aid, text="请本周内办结")
+    _act(api, tid, "assign_handler", "dept_lead", assignment_id=aid, handler="handler")
+    assert api.post(f"/tickets/{tid}/add-note", json={"assignment_id": aid, "text": "继续"},
+                    user="handler-market-2").status == 403
+    assert _submit(api, tid, aid)["status"] == "closure_review"
+
+
+def test_a_grassroots_office_share_is_assigned_and_approved_by_the_departments_lead(api):
+    """基层所: the department's lead assigns an office's share to one of the office's handlers (not a
+    department handler) and approves its closure (呈批 set on the department covers its offices); the
+    approval waits in the lead's queue with the department's own."""
+    _set_approval(api, "MARKET", True)
+    _add_user(api, "handler-gusu-2", "handler", "MARKET-GUSU")
+    tid = _register(api)["id"]
+    _act(api, tid, "accept", "agent", category="商品质量", district="GUSU")
+    aid = _act(api, tid, "dispatch", "dispatcher", mode="single", department="MARKET-GUSU")["assignments"][0]["id"]
+    _act(api, tid, "sign", "handler-market-gusu", assignment_id=aid)
+
+    handlers = api.get("/handlers", user="dept_lead").json["items"]
+    assert {"username": "handler-gusu-2", "name": "handler-gusu-2 测试", "department": "MARKET-GUSU"} in handlers
+    lead_view = api.get(f"/tickets/{tid}", user="dept_lead").json
+    assert lead_view["action_shares"]["assign_handler"] == [aid]
+    wrong = api.post(f"/tickets/{tid}/assign-handler", json={"assignment_id": aid, "handler": "handler"},
+                     user="dept_lead")  # a handler of the department, not of the office holding the share
+    assert wrong.status == 400 and "handler" in wrong.json["error"]["details"]
+    _act(api, tid, "assign_handler", "dept_lead", assignment_id=aid, handler="handler-gusu-2")
+    assert _queue_ids(api, "assigned_to_me", "handler-gusu-2") == [tid]
+    assert api.post(f"/tickets/{tid}/add-note", json={"text": "我来办"}, user="handler-market-gusu").status == 403
+
+    proposed = _submit(api, tid, aid, user="handler-gusu-2")
+    assert proposed["assignments"][0]["status"] == "pending_approval" and proposed["status"] == "in_handling"
+    assert tid in _queue_ids(api, "closure_approvals", "dept_lead")
+    approved = _act(api, tid, "decide_closure_approval", "dept_lead", assignment_id=aid, decision="approve")
+    assert approved["status"] == "closure_review"
+    event = [e for e in _events(api, tid) if e["type"] == "closure_submitted"][-1]
+    assert (event["data"]["approved_by"], event["data"]["submitted_by"]) == ("dept_lead", "handler-gusu-2")
+    assert "offices" not in event["actor"]
+
+
+def test_my_tickets_backfill_lists_tickets_stored_before_the_index(api):
+    """Tickets stored before "my tickets" existed have no M# entries: the one-off backfill writes them
+    (once: a second run writes nothing, and run_once is marked done)."""
+    import boto3
+    from boto3.dynamodb.conditions import Key
+
+    from chalicelib import config
+    from chalicelib.services import mine_backfill
+
+    tid, aid = _in_handling(api)
+    table = boto3.resource("dynamodb").Table(config.table_name())
+    old = table.query(KeyConditionExpression=Key("PK").eq(f"T#{tid}") & Key("SK").begins_with("M#"))["Items"]
+    assert len(old) == 3  # agent, dispatcher, handler
+    for item in old:  # as a ticket saved before the index existed
+        table.delete_item(Key={"PK": item["PK"], "SK": item["SK"]})
+    assert tid not in {i["id"] for i in api.get("/tickets/mine", user="handler").json["items"]}
+
+    assert not mine_backfill.done()
+    report = mine_backfill.run_once()
+    assert report is not None and report.backfilled == [tid] and report.entries == 3
+    assert mine_backfill.done() and mine_backfill.run_once() is None
+    assert mine_backfill.backfill().entries == 0  # idempotent
+    for user, how in (("agent", "registered"), ("dispatcher", "dispatched"), ("handler", "handled")):
+        items = api.get("/tickets/mine", user=user).json["items"]
+        assert [(i["id"], i["ref"], i["complainant"]) for i in items] == [(tid, how, "张**")]
+    _add_user(api, "handler-market-2", "handler", "MARKET")
+    _act(api, tid, "assign_handler", "dept_lead", assignment_id=aid, handler="handler-market-2")  # later saves
+    assert [i["id"] for i in api.get("/tickets/mine", user="handler-market-2").json["items"]] == [tid]
+    assert [i["id"] for i in api.get("/tickets/mine", user="handler").json["items"]] == [tid]

@@ -10,7 +10,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from chalicelib.domain.lifecycle.context import in_scope
+from chalicelib.domain.lifecycle.context import acts_on
 from chalicelib.domain.ticket import Actor, Assignment, Ticket
 
 if TYPE_CHECKING:
@@ -48,10 +48,11 @@ class Action:
     share: ShareTest | None = None
 
     def shares(self, ticket: Ticket, actor: Actor) -> list[str]:
-        """Ids of the actor's department's shares this action could be about now."""
+        """Ids of the actor's department's shares this action could be about now (not those the lead
+        assigned to another handler)."""
         if self.share is None:
             return []
-        return [a.id for a in ticket.assignments if in_scope(actor, a) and self.share(ticket, a)]
+        return [a.id for a in ticket.assignments if acts_on(actor, a) and self.share(ticket, a)]
 
     def open_to(self, ticket: Ticket, actor: Actor) -> bool:
         """Could ``actor`` take this action on ``ticket`` now (role, status, guard; parameters aside)?"""

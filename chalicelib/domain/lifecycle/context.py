@@ -234,6 +234,8 @@ class Context:
             if not in_scope(self.actor, a):
                 raise Forbidden("the assignment belongs to another department",
                                 details={"assignment_id": aid})
+            if assigned_to_other(self.actor, a):
+                raise _assigned_elsewhere(a)
             if not can(self.ticket, a):
                 raise IllegalTransition(f"assignment {a.id} ({a.status}) does not allow {self.action}",
                                         details={"assignment_id": a.id, "assignment_status": a.status})
@@ -242,9 +244,12 @@ class Context:
         if not mine:
             raise Forbidden("your department holds no assignment on this ticket",
                             details={"department": self.actor.department})
-        ok = [a for a in mine if can(self.ticket, a)]
+        ok = [a for a in mine if can(self.ticket, a) and not assigned_to_other(self.actor, a)]
         if len(ok) == 1:
             return ok[0]
+        held = [a for a in mine if can(self.ticket, a) and assigned_to_other(self.actor, a)]
+        if not ok and held:
+            raise _assigned_elsewhere(held[0])
         if not ok:
             raise IllegalTransition(f"no assignment of your department allows {self.action} now",
                                     details={"assignments": {a.id: a.status for a in mine}})
@@ -280,17 +285,37 @@ class Context:
             self.ticket.replies.append(Reply(at=self.now, text=text, source=source))
 
 
+def _assigned_elsewhere(a: Assignment) -> Forbidden:
+    """The 403 a handler gets for a share the lead assigned to a colleague."""
+    return Forbidden(f"assignment {a.id} is assigned to another handler", code="assigned_to_another_handler",
+                     details={"assignment_id": a.id, "assigned_to": a.assigned_to})
+
+
 def in_scope(actor: Actor, a: Assignment) -> bool:
     """True when ``actor`` works in the department holding assignment ``a``.
 
-    Handlers and department leads act for their own department; a partner (a lower-level
-    platform) only on the shares sent down to it.
+    Handlers and department leads act for their own department (an office's lead for the office); a
+    department lead also for the department's grassroots offices (``Actor.offices``); a partner (a
+    lower-level platform) only on the shares sent down to it.
     """
-    if actor.department is None or actor.department != a.department:
+    if actor.department is None:
         return False
+    if actor.department != a.department:
+        return actor.role == Role.DEPT_LEAD and a.department in actor.offices
     if actor.role == Role.PARTNER:
         return a.role == AR.LOWER_PLATFORM
     return actor.role in (Role.HANDLER, Role.DEPT_LEAD)
+
+
+def assigned_to_other(actor: Actor, a: Assignment) -> bool:
+    """Share ``a`` was assigned by the lead to another handler: only that handler (and the leads)
+    act on it now; the lead may reassign it."""
+    return actor.role == Role.HANDLER and a.assigned_to is not None and a.assigned_to != actor.username
+
+
+def acts_on(actor: Actor, a: Assignment) -> bool:
+    """``actor`` may take their department's actions on share ``a`` (in scope, not another's assignment)."""
+    return in_scope(actor, a) and not assigned_to_other(actor, a)
 
 
 # --- conditions several stages share -----------------------------------------------------------

@@ -16,9 +16,9 @@ from chalicelib.domain.lifecycle.action import Action, row
 from chalicelib.domain.lifecycle.context import (
     TICKET_HANDLING_CLOCKS,
     Context,
+    acts_on,
     assists_pending,
     handling_running,
-    in_scope,
 )
 from chalicelib.domain.ticket import (
     Actor,
@@ -93,7 +93,7 @@ def needs_approval(ctx: Context, a: Assignment) -> bool:
 
 def _may_submit(t: Ticket, actor: Actor) -> bool:
     """A closable share of the actor's; the lead also waits for its assists."""
-    return any(in_scope(actor, a) and closable(t, a) and (a.role != AR.LEAD or not assists_pending(t))
+    return any(acts_on(actor, a) and closable(t, a) and (a.role != AR.LEAD or not assists_pending(t))
                for a in t.assignments)
 
 
