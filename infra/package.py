@@ -38,7 +38,7 @@ from typing import Any
 
 import yaml
 
-from infra import operations, sizes
+from infra import operations, package_report, sizes
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 INFRA_TEMPLATE = PROJECT_ROOT / "infra" / "template.yaml"
@@ -572,9 +572,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", type=Path, default=None, help="output folder (default: <project>/build)")
     parser.add_argument("--no-lint", action="store_true", help="skip cfn-lint")
     args = parser.parse_args(argv)
+    project_dir = args.project_dir.resolve()
+    out_dir = args.out.resolve() if args.out else project_dir / "build"
+    out_dir.mkdir(parents=True, exist_ok=True)
+    package_report.forget(out_dir)
+    digest = package_report.source_digest(project_dir)  # before the build reads them
     try:
-        target, result = build(args.project_dir.resolve(), stage=args.stage,
-                               out_dir=args.out.resolve() if args.out else None)
+        target, result = build(project_dir, stage=args.stage, out_dir=out_dir)
     except PackageError as exc:
         print(f"package: {exc}", file=sys.stderr)
         return 2
@@ -592,8 +596,11 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     for finding in findings.errors + findings.warnings + findings.informational:
         print(f"cfn-lint: {describe(finding)}", file=sys.stderr)
-    print(f"cfn-lint: {len(findings.errors)} error(s), {len(findings.warnings)} warning(s), "
-          f"{len(findings.informational)} informational")
+    summary = (f"cfn-lint: {len(findings.errors)} error(s), {len(findings.warnings)} warning(s), "
+               f"{len(findings.informational)} informational")
+    print(summary)
+    package_report.write(out_dir, digest=digest, stdout=[f"size: {line}" for line in result.sizes] + [summary],
+                         lint_errors=len(findings.errors))
     return 0 if findings.ok else 1
 
 

@@ -1,7 +1,9 @@
 """`make package` on this project: one deployable, cfn-lint-clean, partition-neutral template.
 
 One test on purpose: packaging takes seconds, and pytest-xdist would run a shared module fixture
-once per worker.
+once per worker. Under `make test` the build is the one `make checks` just made (build/, reused only
+when its report's source digest matches the sources now: infra/package_report.py); run alone, or
+after a source changed, the test runs `python -m infra.package` itself.
 """
 from __future__ import annotations
 
@@ -18,6 +20,7 @@ import pytest
 import yaml
 
 from chalicelib.integration.sender import WEBHOOK_SENDER_CONCURRENCY
+from infra import package_report
 from chalicelib.local.bootstrap import PROJECT_ROOT
 from chalicelib.local.pump import STREAM_MAXIMUM_RETRY_ATTEMPTS
 
@@ -38,17 +41,31 @@ def dead_letter_targets(resources: dict[str, Any]) -> set[str]:
                       if r["Type"] == "AWS::DynamoDB::Table"}
 
 
-@pytest.mark.package
-def test_make_package_builds_a_clean_deployable_template(tmp_path: Path) -> None:
+def make_package(tmp_path: Path) -> tuple[Path, str, str]:
+    """``make package``'s output folder, what it printed, and its whole report (stdout + stderr):
+    the project's build/ when it was built from the sources as they are now, else a new build."""
+    reused = package_report.fresh(PROJECT_ROOT / "build", PROJECT_ROOT)
+    if reused is not None:
+        assert reused["lint_errors"] == 0, reused
+        stdout = "\n".join(reused["stdout"]) + "\n"
+        return PROJECT_ROOT / "build", stdout, stdout
     out = tmp_path / "build"
     completed = subprocess.run([sys.executable, "-m", "infra.package", "--out", str(out)], cwd=PROJECT_ROOT,
                                env={**os.environ, "PYTHONPATH": str(PROJECT_ROOT)},
                                capture_output=True, text=True, timeout=600, check=False)
     report = completed.stdout + completed.stderr
+    assert completed.returncode == 0, report
+    written = json.loads((out / package_report.REPORT_NAME).read_text(encoding="utf-8"))  # for the next run
+    assert written["lint_errors"] == 0 and written["stdout"][-1] in completed.stdout, written
+    return out, completed.stdout, report
+
+
+@pytest.mark.package
+def test_make_package_builds_a_clean_deployable_template(tmp_path: Path) -> None:
+    out, stdout, report = make_package(tmp_path)
 
     # chalice package + merge + cfn-lint (global and China regions) with zero errors
-    assert completed.returncode == 0, report
-    summary = re.search(r"cfn-lint: (\d+) error\(s\)", completed.stdout)
+    summary = re.search(r"cfn-lint: (\d+) error\(s\)", stdout)
     assert summary and summary.group(1) == "0", report
     text = (out / "template.yaml").read_text(encoding="utf-8")
     template = yaml.safe_load(text)
@@ -91,7 +108,7 @@ def test_make_package_builds_a_clean_deployable_template(tmp_path: Path) -> None
         assert set(body["error"]) == {"code", "message", "details"}
 
     # Lambda's limit: every function's code + layers unzipped under 250 MiB, as make package printed
-    printed = dict(re.findall(r"^size: (\w+): ([\d.]+) MiB unzipped", completed.stdout, re.M))
+    printed = dict(re.findall(r"^size: (\w+): ([\d.]+) MiB unzipped", stdout, re.M))
     assert set(printed) == set(functions), report
     assert all(float(mib) <= 250 for mib in printed.values()), report
     # the model layers: prediction for the API and the stream (auto-dispatch), the full one for retraining
