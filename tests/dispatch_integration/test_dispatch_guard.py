@@ -4,6 +4,7 @@ by itself, with the reason on the admin's page. Everything goes through the API 
 """
 from __future__ import annotations
 
+import pytest
 from dispatch_helpers import act, register, submission
 
 from chalicelib.dispatch import corrections, guard
@@ -12,6 +13,16 @@ from chalicelib.services import autodispatch, clock
 # Two prepaid-card complaints the bundled model sends to MARKET alone, one surer than the other.
 SURE_FACTS = "健身房突然关门停业，办的预付卡里还有3000元余额无法退还，商家联系不上。"
 LESS_SURE_FACTS = "理发店关门了，储值卡的钱退不了。"
+
+
+@pytest.fixture(autouse=True)
+def small_window(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The guard acts once MIN_OUTCOMES dispatches are judged (MIN_KEPT kept for a raised threshold);
+    every one here is a registration, an acceptance and a trip through the stream. The rule at its
+    real size is proven on the guard itself (tests/dispatch/test_dispatch_calibration.py); these tests
+    prove the wiring through the API and the event pump, on a window half that size."""
+    monkeypatch.setattr(guard, "MIN_OUTCOMES", 10)
+    monkeypatch.setattr(guard, "MIN_KEPT", 5)
 
 
 def _auto_dispatched(api, pump, tail: str, facts: str) -> dict:
@@ -44,21 +55,23 @@ def _market(api) -> dict:
 
 def test_returns_stop_automatic_dispatch_for_the_department_and_an_admin_resumes_it(api, pump):
     tickets = [_auto_dispatched(api, pump, f"3{i:02d}", SURE_FACTS) for i in range(guard.MIN_OUTCOMES)]
-    for ticket in tickets[:3]:
+    for ticket in tickets[:1]:
         _return_and_redispatch(api, ticket)
-    for ticket in tickets[3:]:
+    for ticket in tickets[1:]:
         _sign(api, ticket)
     pump.drain()
 
     market = _market(api)
-    # 17 of 20 right: 0.85, and every dispatch had the same probability, so no threshold helps.
-    assert market["state"] == "paused" and market["judged"] == 20 and market["wrong"] == 3
-    assert market["precision"] == 0.85
+    # 9 of 10 right: 0.9 (not below 0.80, so a threshold is looked for), and every dispatch had the
+    # same probability, so no threshold helps.
+    assert market["state"] == "paused" and market["judged"] == 10 and market["wrong"] == 1
+    assert market["precision"] == 0.9 and market["min_outcomes"] == 10
     [stopped] = market["history"]
-    assert stopped["action"] == "paused" and stopped["precision"] == 0.85 and "below 0.97" in stopped["reason"]
-    # the returned tickets went back to a dispatcher, whose choices are examples for retraining
+    assert stopped["action"] == "paused" and stopped["precision"] == 0.9 and "below 0.97" in stopped["reason"]
+    assert "no threshold keeps 5 of them" in stopped["reason"]
+    # the returned ticket went back to a dispatcher, whose choice is an example for retraining
     labelled = {e.ticket_id: e.label for e in corrections.read_months(corrections.months_back(clock.now(), 1))}
-    assert all(labelled.get(t["id"]) == "HEALTH" for t in tickets[:3])
+    assert all(labelled.get(t["id"]) == "HEALTH" for t in tickets[:1])
 
     # the department's next sure ticket waits for a dispatcher with the model's top 3
     waiting = register(api, submission("399", facts=SURE_FACTS))
@@ -86,9 +99,9 @@ def test_errors_among_the_less_sure_dispatches_raise_the_threshold(api, pump):
     p_sure = sure[0]["recommendation"]["departments"][0]["probability_bp"]
     p_less = less[0]["recommendation"]["departments"][0]["probability_bp"]
     assert p_less < p_sure
-    for ticket in sure + less[2:]:
+    for ticket in sure + less[1:]:
         _sign(api, ticket)
-    for ticket in less[:2]:
+    for ticket in less[:1]:
         _return_and_redispatch(api, ticket)
     pump.drain()
 
