@@ -307,9 +307,12 @@ def pii_log(request: pytest.FixtureRequest) -> PiiLogCapture:
 # --no-loadscope-reorder), each taking the next file when it is nearly done. Files that start a
 # subprocess runtime, a browser or `chalice package` take minutes where most take seconds, so they
 # go first: otherwise one of them, handed out last, keeps one worker busy while the other idles.
-# Within a file, and among files of equal weight, the collected order is kept.
-_HEAVY_MARKERS = {"browser": 3, "runtime": 3, "package": 2}
-_HEAVY_FIXTURES = {"runtime": 3, "browser": 3, "built_template": 2}
+# Within a file, and among files of equal weight, the collected order is kept. The browser files
+# come first of all, one after another: a worker shares one runtime among the browser files it
+# runs and stops it when its next file is not one (tests/browser/conftest.py), so browser files
+# between other heavy files would start it again.
+_HEAVY_MARKERS = {"browser": 4, "runtime": 3, "package": 2}
+_HEAVY_FIXTURES = {"runtime": 3, "browser": 4, "built_template": 2}
 
 
 def _weight(item: pytest.Item) -> int:

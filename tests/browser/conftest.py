@@ -1,9 +1,9 @@
 """Browser tests: Playwright (Python) driving Debian's chromium against the local runtime.
 
-One runtime per pytest process, shared by the browser modules, started the way ``make run``
-starts it (a subprocess on free loopback ports with the demo directory and no demo tickets),
-serving the built portal at /portal/. Starting one takes 15-40 s on a loaded machine, so the
-modules share it, in any order: each arranges its own tickets, names and codes, asserts on what it
+One runtime per pytest process (:class:`SharedRuntime`), started the way ``make run`` starts it
+(a subprocess on free loopback ports with the demo directory and no demo tickets), serving the
+built portal at /portal/. Starting one takes 15-40 s on a loaded machine, so the browser modules
+share it, in any order: each arranges its own tickets, names and codes, asserts on what it
 made, or on city-wide figures relative to what was there (or to what the tickets themselves hold),
 and puts back any setting it changes (:meth:`Runtime.automatic_dispatch`). ``make test`` builds
 portal/dist and installs chromium first; without them these tests fail with a pointer.
@@ -16,8 +16,8 @@ import os
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
+from collections.abc import Callable, Iterator
+from contextlib import ExitStack, contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -143,12 +143,50 @@ def _started_runtime(data_dir: Path) -> Iterator[Runtime]:
         log.close()
 
 
-@pytest.fixture(scope="session")
-def runtime(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Runtime]:
-    """The local runtime every browser module of this pytest process uses (started on first use;
-    under `make test` each xdist worker that gets a browser module starts one)."""
-    with _started_runtime(tmp_path_factory.mktemp("runtime-data")) as running:
-        yield running
+class SharedRuntime:
+    """The runtime the browser modules of this pytest process share (under `make test`, of this
+    xdist worker): started by the first module that needs it, stopped as soon as the next test to
+    run here is not a browser test (an idle runtime still costs a fifth of a core: its event pump
+    polls), and started again should another browser module come later."""
+
+    def __init__(self) -> None:
+        self._stack: ExitStack | None = None
+        self._running: Runtime | None = None
+
+    def get(self, data_dir: Callable[[], Path]) -> Runtime:
+        """The running runtime, started with its data in ``data_dir()`` if there is none."""
+        if self._running is None:
+            stack = ExitStack()
+            self._running = stack.enter_context(_started_runtime(data_dir()))
+            self._stack = stack
+        return self._running
+
+    def stop(self) -> None:
+        if self._stack is not None:
+            stack, self._stack, self._running = self._stack, None, None
+            stack.close()
+
+
+SHARED_RUNTIME = SharedRuntime()
+
+
+@pytest.fixture(scope="module")
+def runtime(tmp_path_factory: pytest.TempPathFactory) -> Runtime:
+    """The local runtime this module shares with the other browser modules of this process."""
+    return SHARED_RUNTIME.get(lambda: tmp_path_factory.mktemp("runtime-data"))
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_teardown(item: pytest.Item, nextitem: pytest.Item | None) -> Iterator[None]:
+    """After a browser test (and its fixtures' teardown): stop the runtime when the next test here
+    is not a browser test. xdist tells a worker its next test before it runs one (None: the last)."""
+    yield
+    if nextitem is None or not Path(str(nextitem.path)).is_relative_to(Path(__file__).parent):
+        SHARED_RUNTIME.stop()
+
+
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    SHARED_RUNTIME.stop()  # a run stopped early (-x, Ctrl-C) leaves no runtime behind
 
 
 @pytest.fixture(scope="session")
