@@ -4,7 +4,8 @@ save errors and in the middle of a save; restarted, it finds its tickets and use
 demo data over them.
 
 Each start of the runtime takes seconds to tens of seconds on a loaded 2-core machine, so one scenario
-of three starts proves what once took six: every start is followed by the checks of what it must show."""
+of three starts proves what once took seven: every start is followed by the checks of what it must show.
+(A folder whose first run died before its first save is started in-process: tests/local/test_saver.py.)"""
 from __future__ import annotations
 
 import os
@@ -206,21 +207,3 @@ def test_kill_9_after_save_errors_and_mid_save_loses_nothing_older_than_one_inte
         assert "night-agent" in _users(run)
     finally:
         run.interrupt()
-
-
-def test_a_folder_whose_first_run_died_before_its_first_save_is_not_seeded_with_demo_tickets(tmp_path):
-    from chalicelib.local import snapshot
-
-    data = tmp_path / "data"
-    snapshot.write_state(data, {"demo": {"requested": 3, "complete": False}})  # seeding began, nothing saved
-    run = Run(data, tmp_path / "1.log")
-    try:
-        assert "stopped before its first save" in run.text()
-        # no demo seeding was scheduled (the banner names it when it is: the decision is made before
-        # "ready", so no waiting is needed to see that it never starts)
-        assert "being added in the background" not in run.text()
-        assert run.login("agent")  # the reference data (users, departments) is there
-        assert "demo data:" not in run.text() and run.ticket_ids() == set()
-    finally:
-        run.interrupt()
-    assert snapshot.has_table_data(data)

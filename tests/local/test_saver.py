@@ -273,3 +273,32 @@ def test_a_journal_removed_under_a_running_saver_is_replaced_by_a_full_copy_not_
     ddb.put_item(TableName=table, Item={**_key("R", "3"), "v": {"S": "appended again"}})
     saver.save_now()
     assert snapshot.load_items(data, KEYS)[0] == _scan(table)
+
+
+def test_a_folder_whose_first_run_died_before_its_first_save_gets_reference_data_and_no_demo_tickets(tracked, tmp_path):
+    """The start's data step (``LocalRuntime._prepare_data``, what ``make run`` does before serving) on a
+    folder whose seeding began but whose run died before anything was saved: the reference data again,
+    saved at once, and no demo seeding scheduled (a crash must not turn into demo data later)."""
+    from datetime import date, timedelta
+
+    from chalicelib.local.runtime import LocalRuntime
+    from tests.conftest import ApiClient
+
+    data = tmp_path / "data"
+    snapshot.write_state(data, {"demo": {"requested": 3, "complete": False}})  # seeding began, nothing saved
+    assert not snapshot.has_table_data(data)
+    runtime = LocalRuntime(data_dir=data, demo_tickets=3, env=dict(tracked))
+    runtime._prepare_data()
+
+    assert runtime.seeding is None and runtime.restored is None
+    assert [note for note in runtime.notes if "stopped before its first save" in note]
+    assert not [note for note in runtime.notes if "first save failed" in note]
+    assert runtime.seeded["users"] > 0 and snapshot.has_table_data(data)  # reference data, saved at once
+    assert snapshot.read_state(data)["demo"] == {"requested": 3, "complete": False}  # never seeded later
+    assert "being added in the background" not in runtime.banner()
+    api = ApiClient()  # the reference data serves: sign-ins work, and there is not one ticket in the
+    today = date.today() + timedelta(days=1)  # 180 days the demo would fill (UTC+8 is ahead)
+    for start in (0, 90):
+        period = f"from={today - timedelta(days=start + 89)}&to={today - timedelta(days=start)}&limit=200"
+        answer = api.get(f"/tickets?{period}", user="manager")
+        assert answer.status == 200 and answer.json["items"] == [], answer.body
