@@ -41,13 +41,22 @@ def _tickets_this_month(runtime) -> set[str]:
         query["cursor"] = page["next_cursor"]
 
 
-def _received_by_category(runtime) -> dict[str, int]:
-    """This month's received tickets per category, as the statistics page's default query counts them:
-    for each category name arranged here, the first row (in the page's order) whose path has it."""
+def _received_by_category(runtime, tickets: dict[str, str]) -> dict[str, tuple[str, int]]:
+    """This month's received tickets in the category of each of ``tickets`` (name -> ticket id), as
+    the statistics page's default query counts them: name -> (the row's label, its figure)."""
     rows = runtime.call("POST", "/stats/query", "manager", json={
         "measures": ["received", "closed", "satisfaction_rate"], "dimensions": ["category"], "period": "this_month"})["rows"]
-    return {name: next(row["values"]["received"] for row in rows if name in row["labels"]["category"])
-            for name in ("食品安全", "商品质量")}
+    found = {}
+    for name, ticket_id in tickets.items():
+        code = runtime.call("GET", f"/tickets/{ticket_id}", "manager")["category"]
+        row = next(row for row in rows if row["keys"]["category"] == code)
+        found[name] = (row["labels"]["category"], row["values"]["received"])
+    return found
+
+
+def _row(screen, table, label: str):
+    """The row of ``table`` labelled ``label`` exactly (a parent's path is part of its children's)."""
+    return table.locator("tr.el-table__row").filter(has=screen.page.get_by_text(label, exact=True))
 
 
 def _register(runtime, n: int, category: str) -> str:
@@ -81,7 +90,7 @@ def arranged(runtime) -> dict:
         assert time.monotonic() < deadline, f"the aggregator did not count the {len(stored)} tickets: {counted}"
         time.sleep(0.3)
     return {"food": food, "other": other, "month": datetime.now(TZ).strftime("%Y-%m"), "received": len(stored),
-            "by_category": _received_by_category(runtime)}
+            "by_category": _received_by_category(runtime, {"食品安全": food[0], "商品质量": other})}
 
 
 def test_a_statistic_drills_to_its_tickets_and_becomes_a_template(screens, runtime, arranged, screenshot_dir):
@@ -90,11 +99,11 @@ def test_a_statistic_drills_to_its_tickets_and_becomes_a_template(screens, runti
     expect(manager.by("stats-analysis")).to_be_visible()
     manager.by("stats-run").click()  # by category, this month: the default
     table = manager.by("stats-result-table")
-    food_row = table.locator("tr.el-table__row").filter(has_text="食品安全").first
+    label, food = arranged["by_category"]["食品安全"]
+    assert food >= 2, arranged["by_category"]
+    food_row = _row(manager, table, label)
     expect(food_row).to_be_visible()
     cell = food_row.locator("[data-testid^='cell-received-']")
-    food = arranged["by_category"]["食品安全"]
-    assert food >= 2, arranged["by_category"]
     expect(cell).to_have_text(str(food))
     expect(table.locator("tr.el-table__row").filter(has_text="合计").locator("[data-testid^='cell-received-']")
            ).to_have_text(str(arranged["received"]))
@@ -118,8 +127,8 @@ def test_a_statistic_drills_to_its_tickets_and_becomes_a_template(screens, runti
     listed.get_by_role("button", name="运行").click()
     result = manager.by("stats-result")
     expect(result.locator("h3")).to_contain_text("本月各类别登记")
-    expect(result.locator("tr.el-table__row").filter(has_text="商品质量").locator("[data-testid^='cell-received-']")
-           ).to_have_text(str(arranged["by_category"]["商品质量"]))
+    label, quality = arranged["by_category"]["商品质量"]
+    expect(_row(manager, result, label).locator("[data-testid^='cell-received-']")).to_have_text(str(quality))
     assert manager.errors == [], manager.errors
 
 

@@ -27,13 +27,15 @@ def _wait_dispatched(runtime, ticket_id: str, seconds: float = 60) -> dict:
 
 
 def test_the_model_page_shows_a_department_the_guard_stopped_and_the_admin_resumes_it(screens, runtime, screenshot_dir):
-    tickets = []
+    accepted = []
     with runtime.automatic_dispatch():  # the other modules on this runtime leave dispatch to dispatchers
         for i in range(DISPATCHES):
             body = {**SURE, "complainant": {**SURE["complainant"], "phone": f"1370000{i:04d}"}}
             [ticket] = runtime.call("POST", "/tickets", "agent", json=body)["tickets"]
             runtime.act(ticket["id"], "accept", "agent")
-            tickets.append(_wait_dispatched(runtime, ticket["id"]))
+            accepted.append(ticket["id"])
+        # the event pump dispatches them in the background while the next ones are registered
+        tickets = [_wait_dispatched(runtime, ticket_id) for ticket_id in accepted]
     for ticket in tickets[:4]:
         assignment = ticket["assignments"][0]["id"]
         runtime.act(ticket["id"], "request_return", "handler", assignment_id=assignment, reason="非本部门职责",
