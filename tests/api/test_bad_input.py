@@ -93,3 +93,13 @@ def test_no_answer_quotes_python_internals(api):
             assert answer.status == 400, (path, body[:20], answer.body[:200])
             details = answer.json["error"]["details"]
             assert set(details) == {where} and not PYTHON_WORDS.search(json.dumps(details)), (path, details)
+
+
+def test_a_lone_surrogate_in_any_staff_body_is_a_400_and_changes_nothing(api):
+    """The directory's admin routes look entries up by body fields: a surrogate there was a 503."""
+    body = {"name": "某某所", "department": "D" + LONE, "expected_version": None}
+    answer = api.request("PUT", "/admin/offices/TEST-OFFICE", body=_raw(body), user="admin")
+    assert answer.status == 400, answer.body
+    assert answer.json["error"]["details"] == {"department": INVALID_CHARACTER}
+    offices = api.get("/offices", user="admin").json
+    assert "TEST-OFFICE" not in json.dumps(offices)
