@@ -185,11 +185,6 @@ def route(bp: Blueprint, path: str, *, method: str = "GET", roles: tuple[str, ..
                 if bad:
                     raise ValidationFailed("invalid characters in the path", details=bad)
                 parsed, raw = _parse_body(request, body_validator)
-                # No store takes a lone surrogate: a 400 here, never a 5xx later (public routes check their
-                # own fields and answer citizens in Chinese).
-                bad = surrogate_fields(parsed) if roles != PUBLIC else {}
-                if bad:
-                    raise ValidationFailed("invalid characters in the body", details=bad)
                 query_params = dict(request.query_params or {})
                 bad = surrogate_fields(query_params)
                 if bad:

@@ -31,7 +31,9 @@ def get_entry(kind: str, key: str) -> dict[str, Any]:
 
 
 def find_entry(kind: str, key: str) -> dict[str, Any] | None:
-    """One entry's data, or None."""
+    """One entry's data, or None (also for an empty key, which DynamoDB refuses rather than misses)."""
+    if not key:
+        return None
     try:
         return get_entry(kind, key)
     except NotFound:

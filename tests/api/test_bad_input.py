@@ -95,11 +95,15 @@ def test_no_answer_quotes_python_internals(api):
             assert set(details) == {where} and not PYTHON_WORDS.search(json.dumps(details)), (path, details)
 
 
-def test_a_lone_surrogate_in_any_staff_body_is_a_400_and_changes_nothing(api):
-    """The directory's admin routes look entries up by body fields: a surrogate there was a 503."""
-    body = {"name": "某某所", "department": "D" + LONE, "expected_version": None}
+def test_a_directory_lookup_by_a_bad_body_field_is_a_400_and_changes_nothing(api):
+    """The directory's admin routes look entries up by body fields: an empty department (a key
+    DynamoDB refuses) was a 503; a lone surrogate is refused before any lookup."""
+    body = {"name": "某某所", "department": "D" + LONE, "expected_version": 0}
     answer = api.request("PUT", "/admin/offices/TEST-OFFICE", body=_raw(body), user="admin")
     assert answer.status == 400, answer.body
     assert answer.json["error"]["details"] == {"department": INVALID_CHARACTER}
     offices = api.get("/offices", user="admin").json
     assert "TEST-OFFICE" not in json.dumps(offices)
+    empty = api.put("/admin/offices/TEST-OFFICE", json={**body, "department": ""}, user="admin")
+    assert empty.status == 400 and "department" in empty.json["error"]["details"], empty.body
+    assert "TEST-OFFICE" not in json.dumps(api.get("/offices", user="admin").json)
