@@ -22,7 +22,9 @@ TEMPLATES = "TEMPLATE"
 
 
 def get_entry(kind: str, key: str) -> dict[str, Any]:
-    """One entry's data; NotFound if absent."""
+    """One entry's data; NotFound if absent (an empty key too: DynamoDB refuses it as invalid)."""
+    if not key:
+        raise NotFound(f"{kind.lower()} with an empty key not found")
     try:
         item = DirectoryItem.get(kind, key, consistent_read=True)
     except DoesNotExist:
@@ -31,9 +33,7 @@ def get_entry(kind: str, key: str) -> dict[str, Any]:
 
 
 def find_entry(kind: str, key: str) -> dict[str, Any] | None:
-    """One entry's data, or None (also for an empty key, which DynamoDB refuses rather than misses)."""
-    if not key:
-        return None
+    """One entry's data, or None."""
     try:
         return get_entry(kind, key)
     except NotFound:
