@@ -146,7 +146,7 @@ class LocalRuntime:
             snapshot.write_state(self.data_dir, {
                 "created_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
                 "demo": {"requested": self.demo_tickets, "complete": self.demo_tickets <= 0}})
-            self.seeded = seed_reference_data()
+            self.seeded = seed_reference_data(platforms=True)
             mark_done(BackfillReport())  # a fresh folder: "my tickets" backfill has nothing to do, ever
             self._first_save()
             if self.demo_tickets > 0:
@@ -155,7 +155,7 @@ class LocalRuntime:
         state = snapshot.read_state(self.data_dir)
         if not snapshot.has_table_data(self.data_dir):
             # seeding began and the run died before its first save: nothing of it was kept
-            self.seeded = seed_reference_data()
+            self.seeded = seed_reference_data(platforms=True)
             self._first_save()
             self.notes.append("the previous run stopped before its first save: reference data only, no demo "
                               "tickets (`make reset` seeds them)")
@@ -278,6 +278,13 @@ def serve(port: int, aws_port: int, data_dir: Path, reset: bool, clock_speed: fl
     signal.signal(signal.SIGINT, _on_signal)
     signal.signal(signal.SIGTERM, _on_signal)
     runtime.start()
+
+    def _on_refresh(signum: int, frame: Any) -> None:
+        runtime.pump.force_due("wall_refresh")
+
+    # `kill -USR1 <pid>` stores the manager's wall on the pump's next pass instead of at the next
+    # minute (after loading data by hand; the browser tests use it rather than wait a minute).
+    signal.signal(signal.SIGUSR1, _on_refresh)
     print(runtime.banner(), flush=True)
     print(f"  (ready in {time.monotonic() - started:.1f} s)", flush=True)
     # Wait in short slices: a signal the kernel hands to a worker thread only sets CPython's
