@@ -2,22 +2,25 @@
 
 Registered with :mod:`chalicelib.streams` (app.py imports this module). Each batch of ticket item
 changes becomes one call to :func:`counters.apply`, which merges the batch's counter updates and
-counts every change once even when the stream delivers records again (see :mod:`counters`).
+counts every change once even when the stream delivers records again (see :mod:`counters`). The
+data centre's records acknowledged or found overdue (delivery items, :mod:`.data_reports`) are
+counted in the same call.
 """
 from __future__ import annotations
 
 from collections.abc import Sequence
 from typing import Any
 
-from chalicelib.analytics import counters, ddb
+from chalicelib.analytics import counters, data_reports, ddb
 from chalicelib.analytics.facts import Change, derive
 from chalicelib.observability import logger
 from chalicelib.streams import TableChange, consumer, is_ticket
 
 
 def accepts(change: TableChange) -> bool:
-    """Ticket items created or changed (never removed: nothing is deleted)."""
-    return is_ticket(change) and change.event_name in ("INSERT", "MODIFY")
+    """Ticket items created or changed (never removed: nothing is deleted), and data-centre records
+    acknowledged or found overdue."""
+    return (is_ticket(change) and change.event_name in ("INSERT", "MODIFY")) or data_reports.accepts(change)
 
 
 def _ticket(image: dict[str, Any] | None) -> dict[str, Any] | None:
@@ -44,6 +47,8 @@ def changes_of(records: Sequence[TableChange]) -> list[Change]:
     """
     out: list[Change] = []
     for record in records:
+        if not is_ticket(record):
+            continue  # a data-centre record: data_reports.changes_of
         new = _ticket(record.new)
         if new is None:
             logger.error("analytics: ticket record without data", extra={"pk": record.pk, "event": record.event_name})
@@ -61,7 +66,7 @@ def changes_of(records: Sequence[TableChange]) -> list[Change]:
 @consumer("analytics", accepts=accepts)
 def aggregate(records: list[TableChange]) -> None:
     """Count a stream batch (raises on storage errors so the batch is retried: that is safe)."""
-    report = counters.apply(changes_of(records))
+    report = counters.apply(changes_of(records) + data_reports.changes_of(records))
     logger.info("analytics batch", extra={"records": len(records), "counted": report.counted,
                                           "already_counted": report.already_counted,
                                           "updates": report.updates})

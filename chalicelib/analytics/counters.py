@@ -15,6 +15,7 @@ which keeps every write at one write unit.
 | top respondent | ``AGG#<yyyy>#respondent_top`` | respondent key | copy of the year item once ``total`` >= 3 |
 | fact (drill-down) | ``AGGF#<yyyy-mm>#<measure>`` | ``<dd>#<dept>#<ticket>#<version>#<n>`` | other dims, value |
 | claim | ``AGGC#<ticket>`` | ``<version>`` | this change was counted (TTL) |
+| data-report claim | ``AGGC#<ticket>`` | ``<version>#dr#<partner>`` | this record's timeliness was counted (TTL 400 days) |
 
 ``<dim>`` is ``total`` (value ``all``), a cube dimension, or ``agent``. A month's breakdown by a
 dimension is one Query; a year is twelve. Nothing read grows with the number of tickets, only
@@ -158,13 +159,14 @@ def fact_items(changes: Sequence[Change]) -> list[dict[str, Any]]:
     return items
 
 
-def _expires() -> int:
-    return int(time.time()) + MARKER_TTL_SECONDS
+def _expires(ttl_seconds: int = 0) -> int:
+    return int(time.time()) + (ttl_seconds or MARKER_TTL_SECONDS)
 
 
 def _claim_item(change: Change) -> dict[str, Any]:
     return {"Put": {"TableName": ddb.table(), "ConditionExpression": "attribute_not_exists(PK)", "Item": {
-        "PK": S(f"AGGC#{change.ticket_id}"), "SK": S(change.claim_key), "expires_at": N(_expires())}}}
+        "PK": S(f"AGGC#{change.ticket_id}"), "SK": S(change.claim_key),
+        "expires_at": N(_expires(change.claim_ttl_seconds))}}}
 
 
 def _update_item(update: dict[str, Any]) -> dict[str, Any]:

@@ -68,6 +68,7 @@ class Change:
     dims: Dims
     facts: tuple[Fact, ...] = field(default_factory=tuple)
     part: str = ""  # set when a change too big for one transaction is counted in parts
+    claim_ttl_seconds: int = 0  # how long its claim is kept (0: the counters' default week)
 
     @property
     def id(self) -> str:

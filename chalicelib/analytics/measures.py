@@ -70,6 +70,10 @@ MEASURES: dict[str, str] = {
     "closed_on_time": "全程按期办结",
     "returned_upward": "退回上级",
     "reported_upward": "向上级反馈结果",
+    # per-ticket data reporting to the city's data centre (analytics/data_reports.py): a record
+    # acknowledged within its limit, or acknowledged after it / found overdue unacknowledged
+    "data_report_on_time": "数据上报及时",
+    "data_report_late": "数据上报超时",
     # supervision
     "urged": "催办",
     "urged_upper": "上级催办",
@@ -106,6 +110,7 @@ RATES: dict[str, tuple[str, str, str]] = {
     "handle_rate": ("handle_on_time / (handle_on_time + handle_late)", "按时办结率", "%"),
     "review_rate": ("review_on_time / (review_on_time + review_late)", "按时审核率", "%"),
     "callback_rate": ("callback_on_time / (callback_on_time + callback_late)", "回访及时率", "%"),
+    "data_report_rate": ("data_report_on_time / (data_report_on_time + data_report_late)", "数据上报及时率", "%"),
     "closed_on_time_rate": ("closed_on_time / completed", "全程按期办结率", "%"),
     "satisfaction_rate": ("(satisfied + basically_satisfied) / feedback", "满意率", "%"),
     "solved_rate": ("solved / feedback", "解决率", "%"),

@@ -54,7 +54,8 @@ EFFICIENCY_MEASURES = ("dispatched", "signed", "sign_rate", "submitted", "handle
                        "mediation_success_rate", "satisfaction_rate", "solved_rate", "avg_sign_hours",
                        "avg_handle_hours")
 EFFICIENCY_DIMENSIONS = ("department", "district")
-INTEGRATION_MEASURES = ("returned_upward", "reported_upward", "sent_down", "lower_results", "urged_upper")
+INTEGRATION_MEASURES = ("returned_upward", "reported_upward", "sent_down", "lower_results", "urged_upper",
+                        "data_report_on_time", "data_report_late")
 
 
 @dataclass(frozen=True)

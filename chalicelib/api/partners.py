@@ -35,10 +35,12 @@ CREATE_BODY = {"type": "object", "properties": {
     "id": {"type": "string", "maxLength": 63}, "name": {"type": "string", "maxLength": 100},
     "kind": {"type": "string", "enum": list(registry.KINDS)}, "endpoints": ENDPOINTS,
     "key_kind": {"type": "string", "enum": ["hmac", "ed25519_public"]},
-    "secret": {"type": "string", "maxLength": 200}, "enabled": {"type": "boolean"}},
+    "secret": {"type": "string", "maxLength": 200}, "enabled": {"type": "boolean"},
+    "report_within_hours": {"type": "integer"}},
     "required": ["id", "name", "kind"], "additionalProperties": False}
 UPDATE_BODY = {"type": "object", "properties": {
-    "name": {"type": "string", "maxLength": 100}, "enabled": {"type": "boolean"}, "endpoints": ENDPOINTS},
+    "name": {"type": "string", "maxLength": 100}, "enabled": {"type": "boolean"}, "endpoints": ENDPOINTS,
+    "report_within_hours": {"type": "integer"}},
     "additionalProperties": False, "minProperties": 1}
 ROTATE_BODY = {"type": "object", "properties": {
     "kind": {"type": "string", "enum": list(partner_keys.KINDS)}, "value": {"type": "string", "maxLength": 200},
@@ -129,7 +131,8 @@ def get_partner(ctx: RequestContext, partner_id: str) -> dict[str, Any]:
 
 
 @route(partners_bp, "/partners/{partner_id}", method="PATCH", roles=ADMIN, body=UPDATE_BODY,
-       summary="Rename, enable/disable a partner, or replace its endpoints", tags=("partners",))
+       summary="Rename, enable/disable a partner, replace its endpoints, or set a data centre's reporting limit",
+       tags=("partners",))
 def update_partner(ctx: RequestContext, partner_id: str) -> dict[str, Any]:
     _partner(partner_id)
     return registry.public_view(registry.update(partner_id, ctx.body, clock.now()))

@@ -16,6 +16,7 @@ complainants' names masked. The daily counts (``report.daily``, :mod:`.reports`)
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 from typing import Any, Callable
 
 from chalicelib.domain.privacy import mask_address, mask_name, mask_phone, mask_text
@@ -139,3 +140,35 @@ def record(ticket: Ticket, change: str) -> dict[str, Any]:
     for spec in FIELDS:
         body[spec.name] = spec.read(ticket)
     return body
+
+
+# --------------------------------------------------------------------------- reporting timeliness
+#: How long the data centre has to acknowledge a record, counted from the ticket change it reports
+#: (the record's ``updated_at``): 24 hours by default, per partner ``report_within_hours`` (1-168,
+#: set by an admin on the partner). Natural hours, not working days: the exchange is machine to
+#: machine and runs around the clock (so do our retries), and a working-day limit would let an
+#: outage over a weekend or a holiday (8 days at National Day) pass as on time. 24 hours cover the
+#: first seven attempts of the retry schedule (about 18 hours): a receiver down for an afternoon is
+#: still on time, one down for a day is not.
+REPORT_WITHIN_HOURS = 24
+MAX_REPORT_WITHIN_HOURS = 168
+
+
+def report_within_hours(entry: dict[str, Any] | None) -> int:
+    """The partner's reporting limit in hours (the default when it has none)."""
+    value = (entry or {}).get("report_within_hours")
+    try:
+        hours = int(value) if value is not None and not isinstance(value, bool) else 0
+    except (TypeError, ValueError):
+        hours = 0
+    return hours if 0 < hours <= MAX_REPORT_WITHIN_HOURS else REPORT_WITHIN_HOURS
+
+
+def report_due(changed_at: str, entry: dict[str, Any] | None) -> datetime:
+    """When a record of a ticket change made at ``changed_at`` (ISO 8601) must be acknowledged."""
+    return datetime.fromisoformat(changed_at) + timedelta(hours=report_within_hours(entry))
+
+
+def reported_on_time(changed_at: str, acknowledged_at: str, entry: dict[str, Any] | None) -> bool:
+    """The data centre acknowledged the record within its limit."""
+    return datetime.fromisoformat(acknowledged_at) <= report_due(changed_at, entry)

@@ -13,19 +13,29 @@ acknowledged and no received one was rejected; anything else is a mismatch. The 
 also reconciles each upper-level, 12345 and data-centre feed ticket by ticket for the day
 (:mod:`chalicelib.integration.feeds`: missing, failed, pending, status mismatches), writes each
 partner's mismatches to the reports bucket (``reconciliation/<day>/<partner>.json``) and raises a
-warning.
+warning. A partner an admin switched off is not sent anything, so its per-ticket books are not
+checked at night (the 平台对接 page still shows them on demand).
+
+For each data centre the nightly job also marks the records it never acknowledged whose limit
+(:func:`data_centre.report_due`) has passed (:func:`mark_overdue`): the analytics stream consumer
+counts each such record once as ``data_report_late`` (:mod:`chalicelib.analytics.data_reports`), so a
+record that never arrives is not invisible in the reporting timeliness.
 """
 from __future__ import annotations
 
 import json
+import math
 from collections import Counter
 from datetime import date, datetime, timedelta
 from typing import Any
 
+from pynamodb.exceptions import UpdateError
+
 from chalicelib.aws import client
 from chalicelib.config import get_settings
 from chalicelib.domain.calendar import TZ
-from chalicelib.integration import feeds, records, registry
+from chalicelib.integration import data_centre, feeds, records, registry
+from chalicelib.integration.records import DeliveryItem, iso
 from chalicelib.observability import logger, metrics
 from chalicelib.services import clock
 
@@ -83,6 +93,38 @@ def previous_day(now: datetime) -> str:
     return (now.astimezone(TZ).date() - timedelta(days=1)).isoformat()
 
 
+def overdue_days(entry: dict[str, Any], now: datetime) -> list[str]:
+    """The days whose records the nightly check reads: yesterday and as many days before as the
+    limit spans, plus one (a record of the last day read becomes overdue before the next night's
+    run, when that day is read again)."""
+    back = math.ceil(data_centre.report_within_hours(entry) / 24) + 1
+    today = now.astimezone(TZ).date()
+    return [(today - timedelta(days=n)).isoformat() for n in range(back, 0, -1)]
+
+
+def mark_overdue(entry: dict[str, Any], now: datetime) -> list[str]:
+    """Mark the data centre's records (``ticket.record`` deliveries) of :func:`overdue_days` that it
+    has not acknowledged and whose limit has passed: ``overdue_at``, once (conditional: never on a
+    delivered one, never twice). Returns the deliveries marked."""
+    marked: list[str] = []
+    for day in overdue_days(entry, now):
+        for item in records.deliveries_on(entry["id"], day):
+            if item.event_type != data_centre.EVENT_TYPE or item.status == "delivered" or item.overdue_at:
+                continue
+            changed_at = (json.loads(item.body).get("data") or {}).get("updated_at") or item.created_at
+            if now <= data_centre.report_due(changed_at, entry):
+                continue
+            try:
+                item.update(actions=[DeliveryItem.overdue_at.set(iso(now))],
+                            condition=DeliveryItem.overdue_at.does_not_exist() & (DeliveryItem.status != "delivered"))
+            except UpdateError as exc:
+                if exc.cause_response_code != "ConditionalCheckFailedException":
+                    raise
+                continue  # acknowledged (or marked) meanwhile
+            marked.append(item.delivery_id)
+    return marked
+
+
 def nightly(now: datetime | None = None, day: str | None = None) -> dict[str, Any]:
     """Reconcile every partner for ``day`` (default: yesterday, Asia/Shanghai); store and warn on mismatches."""
     now = now or clock.now()
@@ -91,13 +133,16 @@ def nightly(now: datetime | None = None, day: str | None = None) -> dict[str, An
     summary: dict[str, Any] = {"date": day, "partners": {}, "written": []}
     for entry in registry.list_all():
         result = reconcile(entry["id"], day)
-        if entry.get("kind") in feeds.FEED_KINDS:  # and ticket by ticket: what the partner holds vs. ours
+        enabled = entry.get("enabled", True)
+        if entry.get("kind") in feeds.FEED_KINDS and enabled:  # and ticket by ticket: what it holds vs. ours
             one_day = date.fromisoformat(day)
             result["tickets"] = feeds.reconcile_tickets(entry["id"], feeds.Period(one_day, one_day))
             result["balanced"] = result["balanced"] and result["tickets"]["balanced"]
         summary["partners"][entry["id"]] = {
             "balanced": result["balanced"], "mismatches": len(result["mismatches"]),
             "ticket_differences": len(result.get("tickets", {}).get("differences", []))}
+        if entry.get("kind") == "data_center":  # records it never acknowledged, past their limit
+            summary["partners"][entry["id"]]["overdue_records"] = len(mark_overdue(entry, now))
         if result["balanced"]:
             continue
         key = f"reconciliation/{day}/{entry['id']}.json"

@@ -28,7 +28,7 @@ from chalicelib.aws import client
 from chalicelib.config import get_settings
 from chalicelib.domain.errors import Conflict, NotFound, ValidationFailed
 from chalicelib.integration import keys as partner_keys
-from chalicelib.integration import urlguard
+from chalicelib.integration import data_centre, urlguard
 from chalicelib.store import directory
 
 PARTNERS = "PARTNER"
@@ -170,6 +170,17 @@ def _endpoints(raw: Any, kind: str, existing: list[dict[str, Any]] | None = None
     return endpoints
 
 
+def _report_within(value: Any, kind: str) -> int:
+    """A data centre's reporting limit in hours (:func:`data_centre.report_within_hours` applies it)."""
+    if kind != "data_center":
+        raise ValidationFailed("only a data centre has a reporting limit",
+                               details={"report_within_hours": "for partners of kind data_center"})
+    if not isinstance(value, int) or isinstance(value, bool) or not 1 <= value <= data_centre.MAX_REPORT_WITHIN_HOURS:
+        raise ValidationFailed("invalid reporting limit", details={
+            "report_within_hours": f"whole hours from 1 to {data_centre.MAX_REPORT_WITHIN_HOURS}"})
+    return value
+
+
 def create(data: dict[str, Any], now: datetime) -> tuple[dict[str, Any], partner_keys.PartnerKey]:
     """Register a partner with its endpoints and a first key (given, or generated and shown once)."""
     partner_id = check_partner_id(data.get("id"))
@@ -180,6 +191,7 @@ def create(data: dict[str, Any], now: datetime) -> tuple[dict[str, Any], partner
     if not isinstance(name, str) or not name.strip() or len(name) > 100:
         raise ValidationFailed("invalid name", details={"name": "required, at most 100 characters"})
     endpoints = _endpoints(data.get("endpoints"), kind)
+    within = _report_within(data["report_within_hours"], kind) if "report_within_hours" in data else None
     key_kind = data.get("key_kind", "hmac")
     first = partner_keys.new_key(key_kind, now, data.get("secret"))
     if find(partner_id) is not None:
@@ -189,6 +201,8 @@ def create(data: dict[str, Any], now: datetime) -> tuple[dict[str, Any], partner
         "endpoints": endpoints, "keys": [first.meta()], "secret_name": partner_keys.secret_name(partner_id),
         "created_at": now.isoformat(), "updated_at": now.isoformat(),
     }
+    if within is not None:
+        entry["report_within_hours"] = within
     partner_keys.store.ensure(partner_id, [first])
     directory.put_entry(PARTNERS, partner_id, entry, expected_version=0)
     _forget(partner_id)
@@ -196,7 +210,8 @@ def create(data: dict[str, Any], now: datetime) -> tuple[dict[str, Any], partner
 
 
 def update(partner_id: str, changes: dict[str, Any], now: datetime) -> dict[str, Any]:
-    """Change name, enabled and/or endpoints (optimistic: a concurrent change is a 409)."""
+    """Change name, enabled, endpoints and/or a data centre's ``report_within_hours`` (optimistic: a
+    concurrent change is a 409)."""
     entry = get(partner_id)
     version = int(entry.pop("_version"))
     if "name" in changes:
@@ -210,6 +225,8 @@ def update(partner_id: str, changes: dict[str, Any], now: datetime) -> dict[str,
         entry["enabled"] = changes["enabled"]
     if "endpoints" in changes:
         entry["endpoints"] = _endpoints(changes["endpoints"], entry["kind"], entry.get("endpoints"))
+    if "report_within_hours" in changes:
+        entry["report_within_hours"] = _report_within(changes["report_within_hours"], entry["kind"])
     entry["updated_at"] = now.isoformat()
     directory.put_entry(PARTNERS, partner_id, entry, expected_version=version)
     _forget(partner_id)
@@ -264,4 +281,6 @@ def public_view(entry: dict[str, Any]) -> dict[str, Any]:
     data = {k: v for k, v in entry.items() if k != "_version"}
     data["version"] = entry.get("_version")
     data["kind_label"] = KIND_LABELS.get(entry.get("kind", ""), entry.get("kind"))
+    if entry.get("kind") == "data_center":  # the limit in force (the default until an admin sets one)
+        data["report_within_hours"] = data_centre.report_within_hours(entry)
     return data

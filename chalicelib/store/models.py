@@ -367,6 +367,7 @@ class DeliveryItem(Model):
     created_at = UnicodeAttribute()
     delivered_at = UnicodeAttribute(null=True)
     failed_at = UnicodeAttribute(null=True)
+    overdue_at = UnicodeAttribute(null=True)  # a data-centre record found unacknowledged past its limit
     GSI1PK = UnicodeAttribute(null=True)
     GSI1SK = UnicodeAttribute(null=True)
     GSI2PK = UnicodeAttribute(null=True)

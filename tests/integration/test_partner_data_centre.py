@@ -85,3 +85,86 @@ def test_the_data_centre_mapping_document_matches_the_code():
     assert rows[0] == ["field", "中文", "from our ticket", "treatment"]
     assert rows[1:] == [[f"`{f.name}`", f.label, f.source, f.treatment] for f in data_centre.FIELDS]
     assert {f.treatment for f in data_centre.FIELDS} <= set(data_centre.TREATMENTS)
+
+
+def _counts(api, day_from, day_to, dimensions=()):
+    answer = api.post("/stats/query", json={
+        "dimensions": list(dimensions), "period": {"from": day_from, "to": day_to},
+        "measures": ["data_report_on_time", "data_report_late", "data_report_rate"]}, user="manager")
+    assert answer.status == 200, answer.body
+    return answer.json
+
+
+def test_data_reporting_timeliness_counts_each_record_once_and_scores_departments(api, pump, receivers, clock):
+    from chalicelib.integration import reconciliation, sender
+
+    receiver = new_receiver(receivers, SECRET, clock)
+    create_partner(api, CENTRE, "data_center", [receiver.url], secret=SECRET)
+    assert api.get(f"/partners/{CENTRE}", user="manager").json["report_within_hours"] == 24  # the default
+    for partner, body in ((CENTRE, {"report_within_hours": 0}), ("province-12315", {"report_within_hours": 12})):
+        refused = api.request("PATCH", f"/partners/{partner}", json_body=body, user="admin")
+        assert refused.status == 400 and "report_within_hours" in refused.json["error"]["details"], refused.body
+    first_day = clock.now().date().isoformat()
+
+    # A: every record acknowledged at once (on time); B: its first record refused, the rest on time
+    a = _register(api)
+    pump.drain()
+    receiver.answer_next(503)
+    b = _register(api, complainant={**ASSIGNMENT["complainant"], "phone": "13912340004"})
+    pump.drain()
+    for ticket_id in (a, b):
+        assert api.post(f"/tickets/{ticket_id}/accept", json={}, user="agent").status == 200
+        assert api.post(f"/tickets/{ticket_id}/dispatch", json={"mode": "single", "department": "MARKET"},
+                        user="dispatcher").status == 200
+    pump.drain()
+    # B's registration record is acknowledged a day later: late (for MARKET, which B stands with now)
+    clock.advance(hours=25)
+    assert sender.retry_due() == 1
+    pump.drain()
+    # C: its registration record is never acknowledged; the nightly check finds it overdue
+    receiver.answer_next(503)
+    c = _register(api, complainant={**ASSIGNMENT["complainant"], "phone": "13912340005"})
+    pump.drain()
+    clock.advance(hours=25)
+    night = reconciliation.nightly(now=clock.now())
+    assert night["partners"][CENTRE]["overdue_records"] == 1
+    pump.drain()
+    assert reconciliation.nightly(now=clock.now())["partners"][CENTRE]["overdue_records"] == 0  # marked once
+    # C's record then arrives and C is resent: nothing is counted again
+    assert sender.retry_due() == 1
+    resent = api.post(f"/partners/{CENTRE}/reconciliation/resend", json={"ticket_ids": [a, c]}, user="admin")
+    assert resent.status == 202, resent.body
+    pump.drain()
+
+    acknowledged = {e["data"]["record_id"] for e in receiver.events("ticket.record")}
+    assert f"{c}-v1" in acknowledged and f"{b}-v1" in acknowledged
+    last_day = clock.now().date().isoformat()
+    total = _counts(api, first_day, last_day)
+    [row] = total["rows"]
+    assert row["values"]["data_report_late"] == 2  # B's first record (acknowledged late), C's (overdue)
+    assert row["values"]["data_report_on_time"] == len(acknowledged) - 2
+    assert row["values"]["data_report_rate"] == round(100 * (len(acknowledged) - 2) / len(acknowledged), 2)
+    assert [(m["name"], m["label"]) for m in total["measures"]] == [
+        ("data_report_on_time", "数据上报及时"), ("data_report_late", "数据上报超时"),
+        ("data_report_rate", "数据上报及时率")]
+    by_department = {r["keys"]["department"]: r["values"] for r in
+                     _counts(api, first_day, last_day, ("department",))["rows"]}
+    market = by_department["MARKET"]
+    assert market["data_report_late"] == 1 and market["data_report_on_time"] >= 2
+    drill = api.get(f"/stats/drilldown?from={first_day}&to={last_day}&measure=data_report_late", user="manager")
+    assert sorted(i["ticket_id"] for i in drill.json["items"]) == sorted([b, c]), drill.body
+
+    # a manager's own indicator over the measure scores the department (the defaults are unchanged)
+    created = api.post("/assessment/indicators", user="manager", json={
+        "name": "数据上报及时率", "audience": "department", "weight": 10, "target": 0.99,
+        "formula": "data_report_on_time / (data_report_on_time + data_report_late)",
+        "rule": {"type": "linear", "floor": 0.5}})
+    assert created.status == 201, created.body
+    scores = api.post("/assessment/runs", json={"period": {"from": first_day, "to": last_day},
+                                                "audience": "department"}, user="manager")
+    assert scores.status == 200, scores.body
+    [market_row] = [r for r in scores.json["scores"] if r["subject"] == "MARKET"]
+    [mine] = [d for d in market_row["indicators"] if d["indicator"] == created.json["id"]]
+    on_time = market["data_report_on_time"]
+    assert mine["inputs"] == {"data_report_late": 1, "data_report_on_time": on_time}
+    assert mine["value"] == round(on_time / (on_time + 1), 4) and mine["score"] is not None
