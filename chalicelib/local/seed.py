@@ -74,9 +74,10 @@ DEMO_OFFICES = [
 SEED_ACTOR = "seed"
 
 
-def seed_reference_data(data_dir: Path = DATA_DIR) -> dict[str, int]:
+def seed_reference_data(data_dir: Path = DATA_DIR, *, platforms: bool = False) -> dict[str, int]:
     """Write departments, districts, grassroots offices and demo users through the same service
-    functions the admin API uses (idempotent: entries are replaced)."""
+    functions the admin API uses (idempotent: entries are replaced); with ``platforms`` (the local
+    runtime), the demo's 12345 platform and data centre too (:func:`seed_platform_partners`)."""
     from chalicelib.services import reference
 
     departments = load_departments(data_dir)
@@ -94,7 +95,7 @@ def seed_reference_data(data_dir: Path = DATA_DIR) -> dict[str, int]:
         directory.put_entry(directory.USERS, user["username"], user)
     for template in REPLY_TEMPLATES:
         directory.put_entry(directory.TEMPLATES, template["id"], {**template, "active": True, "category": None})
-    partners = seed_partners()
+    partners = seed_partners() + (seed_platform_partners() if platforms else 0)
     from chalicelib.services import categories
 
     written = categories.ensure_default(SEED_ACTOR)  # the default tree, as a fresh deployment gets it on first use
@@ -136,6 +137,39 @@ def seed_partners() -> int:
     directory.put_entry(registry.PARTNERS, DEMO_UPPER_PARTNER, entry)
     registry.forget_cache()
     return 1
+
+
+#: The demo city's other partner platforms, shown on the 平台对接 page beside province-12315: the
+#: city's 12345 platform and the data centre, registered switched off (``enabled`` false) with one
+#: loopback endpoint each, so that nothing is sent until an admin points them at a real receiver
+#: and enables them (a data centre switched on gets a record of every ticket change). Not in the
+#: tests' seed: a partner there changes what every test's outbox sends and reconciles.
+DEMO_PLATFORM_PARTNERS = (
+    {"id": "suzhou-12345", "name": "苏州市12345政务服务便民热线平台", "kind": "hotline_12345",
+     "url": "http://127.0.0.1:9/12345/webhooks"},
+    {"id": "suzhou-data-centre", "name": "苏州市市场监管数据中心", "kind": "data_center",
+     "url": "http://127.0.0.1:9/data-centre/webhooks"},
+)
+
+
+def seed_platform_partners() -> int:
+    """Register :data:`DEMO_PLATFORM_PARTNERS` through the registry, as an admin would (an existing
+    one is left as it is: an admin may have changed it). Returns how many were registered now."""
+    from datetime import datetime
+
+    from chalicelib.domain.calendar import TZ
+    from chalicelib.integration import registry
+
+    now = datetime.now(TZ)
+    made = 0
+    for partner in DEMO_PLATFORM_PARTNERS:
+        if registry.find(partner["id"]) is not None:
+            continue
+        registry.create({"id": partner["id"], "name": partner["name"], "kind": partner["kind"], "enabled": False,
+                         "endpoints": [{"url": partner["url"], "enabled": False}]}, now)
+        made += 1
+    registry.forget_cache()
+    return made
 
 
 #: Knowledge articles of the demo (知识库): policies, procedures, FAQ and duties an agent is offered

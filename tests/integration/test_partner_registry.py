@@ -72,6 +72,16 @@ def test_invalid_or_duplicate_partners_are_refused_and_only_admins_write(api):
     assert listed[UPPER]["kind"] == "upper" and listed[UPPER]["enabled"] is True
     assert api.get("/partners/nobody", user="admin").status == 404
 
+    # the local demo's other platforms (the runtime seeds them): registered switched off, once
+    from chalicelib.local.seed import seed_platform_partners
+
+    assert (seed_platform_partners(), seed_platform_partners()) == (2, 0)
+    listed = {p["id"]: p for p in api.get("/partners", user="manager").json["items"]}
+    demo = [listed["suzhou-12345"], listed["suzhou-data-centre"]]
+    assert [p["kind"] for p in demo] == ["hotline_12345", "data_center"]
+    assert not any(p["enabled"] or p["endpoints"][0]["enabled"] for p in demo)  # nothing is sent to them
+    assert demo[1]["report_within_hours"] == 24
+
 
 def test_signing_keys_for_outbound_ed25519(api):
     answer = api.post(f"/partners/{UPPER}/secrets", json={"kind": "ed25519_signing"}, user="admin")
