@@ -74,6 +74,12 @@ def test_admin_adds_a_department_and_retires_it_keeping_its_record(screens, runt
 
     # 平台对接: the seeded upper-level platform's feed, reconciled ticket by ticket over the last week
     admin.by("nav-partners").click()
+    # the demo's other platforms beside it, switched off; the data centre with its reporting limit
+    data_centre = admin.page.locator('[data-testid="partners-table"] .el-table__row', has_text="suzhou-data-centre")
+    expect(data_centre).to_contain_text("监管数据中心")
+    expect(data_centre).to_contain_text("上报时限 24 小时")
+    expect(admin.page.locator('[data-testid="partners-table"] .el-table__row', has_text="suzhou-12345")) \
+        .to_contain_text("12345热线")
     admin.page.locator('[data-testid="partners-table"] .el-table__row', has_text="province-12315").click()
     admin.by("partners-reconcile").click()
     expect(admin.by("partners-summary")).to_contain_text("共核对")

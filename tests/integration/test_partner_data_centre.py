@@ -147,6 +147,10 @@ def test_data_reporting_timeliness_counts_each_record_once_and_scores_department
     assert [(m["name"], m["label"]) for m in total["measures"]] == [
         ("data_report_on_time", "数据上报及时"), ("data_report_late", "数据上报超时"),
         ("data_report_rate", "数据上报及时率")]
+    catalogue = api.get("/stats/measures", user="manager").json  # what the portal's pickers list and label
+    assert {"name": "data_report_late", "label": "数据上报超时", "drillable": True} in catalogue["measures"]
+    assert {"name": "data_report_rate", "label": "数据上报及时率", "unit": "%",
+            "formula": "data_report_on_time / (data_report_on_time + data_report_late)"} in catalogue["rates"]
     by_department = {r["keys"]["department"]: r["values"] for r in
                      _counts(api, first_day, last_day, ("department",))["rows"]}
     market = by_department["MARKET"]
