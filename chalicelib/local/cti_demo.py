@@ -74,7 +74,18 @@ def ticket_calls(tickets: Iterable[Ticket]) -> int:
     return calls.ingest_checked(found, source="simulator")["stored"] if found else 0
 
 
-def seed_demo_calls(now: datetime | None = None, *, per_day: int = 600) -> dict[str, Any]:
+FULL_DEMO_TICKETS = 1500  # the default demo (`make run`): a busy hotline's 600 calls a day
+FULL_DEMO_CALLS_PER_DAY = 600
+
+
+def calls_per_day(demo_tickets: int) -> int:
+    """The simulated calls a day for a demo of ``demo_tickets`` tickets: 600 for the full demo, in
+    proportion below it (a small demo for a quick look or a test does not ingest 1,200 calls), never
+    fewer than 10 so the call-centre statistics are not empty."""
+    return max(10, min(FULL_DEMO_CALLS_PER_DAY, demo_tickets * FULL_DEMO_CALLS_PER_DAY // FULL_DEMO_TICKETS))
+
+
+def seed_demo_calls(now: datetime | None = None, *, per_day: int = FULL_DEMO_CALLS_PER_DAY) -> dict[str, Any]:
     """Yesterday's calls and today's so far, and today's roster (idempotent: call ids are stable)."""
     now = (now or datetime.now(TZ)).astimezone(TZ)
     agents = _agents()

@@ -180,14 +180,14 @@ class LocalRuntime:
     def _seed_demo(self) -> None:
         """Fill the screens with demo tickets in the background (the API is already serving)."""
         from chalicelib.local import snapshot
-        from chalicelib.local.cti_demo import seed_demo_calls
+        from chalicelib.local.cti_demo import calls_per_day, seed_demo_calls
         from chalicelib.local.demo import seed_demo_tickets
         from chalicelib.observability import logger
 
         started = time.monotonic()
         try:
             result = seed_demo_tickets(self.demo_tickets)
-            result.update(seed_demo_calls())  # the call centre's day and today's duty roster
+            result.update(seed_demo_calls(per_day=calls_per_day(self.demo_tickets)))  # calls and today's roster
         except Exception:
             logger.exception("demo seeding failed; the tickets seeded so far are kept")
             print("  demo data: seeding failed (see the log); the tickets seeded so far are kept", flush=True)

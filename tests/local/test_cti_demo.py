@@ -40,3 +40,11 @@ def test_demo_seeding_stores_the_day_once_and_sets_up_todays_roster(api):
     assert len(stats["by_agent"]) == 6 and 0.6 < stats["totals"]["answer_rate"] < 1
     listed = api.get("/roster?date=2026-12-08", user="manager").json["items"]
     assert any(e["on_call"] and e["usernames"] == ["manager"] for e in listed)
+
+
+def test_a_small_demo_simulates_calls_in_proportion():
+    from chalicelib.local.cti_demo import calls_per_day
+
+    assert calls_per_day(1500) == 600 and calls_per_day(5000) == 600  # the full demo: a busy hotline's day
+    assert calls_per_day(750) == 300
+    assert calls_per_day(3) == 10 and calls_per_day(0) == 10  # a quick look still has call statistics
