@@ -19,17 +19,10 @@ from chalicelib.notifications import events, port
 from chalicelib.services import clock as service_clock
 from chalicelib.stream_records import TableChange
 from chalicelib.workflow import timers
+from complaint_bodies import PHONE_COMPLAINT as COMPLAINT
 
 MONDAY = datetime(2026, 3, 2, 9, 0, tzinfo=TZ)  # far from any holiday
 CAL = WorkingCalendar()
-
-COMPLAINT = {
-    "kind": "complaint", "channel": "phone",
-    "complainant": {"name": "张三丰", "phone": "13812345678", "address": "苏州市姑苏区人民路100号"},
-    "respondent": {"name": "苏州某某电器商店", "address": "苏州市姑苏区观前街1号"},
-    "request": "要求退货退款", "facts": "11月1日在该店购买的电饭煲使用三天后无法加热，商家拒绝退货。",
-    "category": "商品质量",
-}
 REPORT = {**COMPLAINT, "kind": "report", "request": "请依法查处", "facts": "该店销售过期食品。"}
 HELP = {**COMPLAINT, "kind": "help_request", "request": "请协调处理小区电梯停运", "facts": "电梯已停运两周。"}
 
