@@ -2,9 +2,9 @@
 // the registration cascader offers the active entries; lists show a ticket's category by its path.
 import { reactive } from 'vue'
 import { api } from './api.js'
+import { loadedOnce } from './loader.js'
 
 export const categoryTree = reactive({ nodes: [], byCode: {}, loaded: false, error: null })
-let loading = null
 
 function index(nodes, path, out) {
   for (const n of nodes) {
@@ -14,24 +14,16 @@ function index(nodes, path, out) {
   return out
 }
 
-export function loadCategories() {
-  if (!loading) {
-    loading = api.get('/categories')
-      .then((answer) => {
-        categoryTree.nodes = answer.tree || []
-        categoryTree.byCode = index(categoryTree.nodes, [], {})
-        categoryTree.loaded = true
-      })
-      .catch((e) => { categoryTree.error = e; loading = null })
-  }
-  return loading
-}
+const session = loadedOnce(categoryTree, async () => {
+  const answer = await api.get('/categories')
+  categoryTree.nodes = answer.tree || []
+  categoryTree.byCode = index(categoryTree.nodes, [], {})
+})
 
+/** The tree, asked once per session. */
+export const loadCategories = session.load
 /** Load again (after an admin changed the tree). */
-export function reloadCategories() {
-  loading = null
-  return loadCategories()
-}
+export const reloadCategories = session.reload
 
 /** A stored category as a person reads it: the path of a code, or an old ticket's free text as written. */
 export function categoryLabel(value) {

@@ -3,6 +3,7 @@
 // session before any staff page shows; only the tag colours below are the portal's own.
 import { reactive } from 'vue'
 import { api } from './api.js'
+import { loadedOnce } from './loader.js'
 
 const maps = {}
 const map = (name) => (maps[name] = reactive({}))
@@ -32,25 +33,16 @@ export const RESULTS_BY_KIND = reactive({})
 export const STATUS_GROUPS = reactive({})
 export const vocabulary = reactive({ loaded: false, error: null })
 
-let loading = null
-
 /** Load the vocabulary (once; again after a failure). Pages still show codes if it cannot load. */
-export function loadVocabulary() {
-  if (!loading) {
-    loading = api.get('/vocabulary')
-      .then((doc) => {
-        for (const [name, labels] of Object.entries(doc.labels || {})) {
-          if (maps[name]) Object.assign(maps[name], labels)
-        }
-        Object.assign(RESULTS_BY_KIND, doc.results_by_kind || {})
-        Object.assign(STATUS_GROUPS, doc.status_groups || {})
-        vocabulary.loaded = true
-        vocabulary.error = null
-      })
-      .catch((e) => { vocabulary.error = e; loading = null })
+export const loadVocabulary = loadedOnce(vocabulary, async () => {
+  const doc = await api.get('/vocabulary')
+  for (const [name, labels] of Object.entries(doc.labels || {})) {
+    if (maps[name]) Object.assign(maps[name], labels)
   }
-  return loading
-}
+  Object.assign(RESULTS_BY_KIND, doc.results_by_kind || {})
+  Object.assign(STATUS_GROUPS, doc.status_groups || {})
+  vocabulary.error = null
+}).load
 
 export const STATUS_TAG = {
   pending_acceptance: 'warning', internet_inbox: 'warning', upper_level_pending: 'warning',

@@ -10,3 +10,19 @@ export function loader(fetcher) {
   }
   return state
 }
+
+/** Session reference data: ``fill`` asks the API and fills ``state``; load() asks once and shares the
+ * answer (``state.loaded``, or ``state.error`` and the next load() asks again), reload() asks anew
+ * (after an admin changed it). */
+export function loadedOnce(state, fill) {
+  let loading = null
+  const load = () => {
+    if (!loading) {
+      loading = fill()
+        .then(() => { state.loaded = true })
+        .catch((e) => { state.error = e; loading = null })
+    }
+    return loading
+  }
+  return { load, reload: () => { loading = null; return load() } }
+}

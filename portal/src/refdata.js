@@ -1,31 +1,23 @@
 // Reference data every screen shows names from: departments and districts (loaded once per session).
 import { reactive } from 'vue'
 import { api } from './api.js'
+import { loadedOnce } from './loader.js'
 
 // Retired entries stay (old tickets show their names); pickers offer active ones only. Grassroots
 // offices (基层所) are dispatch targets beside the departments.
 export const refdata = reactive({ departments: [], districts: [], offices: [], loaded: false, error: null })
-let loading = null
 
-export function loadRefdata() {
-  if (!loading) {
-    loading = Promise.all([api.get('/departments'), api.get('/districts'), api.get('/offices')])
-      .then(([deps, dists, offices]) => {
-        refdata.departments = deps.items || []
-        refdata.districts = dists.items || []
-        refdata.offices = offices.items || []
-        refdata.loaded = true
-      })
-      .catch((e) => { refdata.error = e; loading = null })
-  }
-  return loading
-}
+const session = loadedOnce(refdata, async () => {
+  const [deps, dists, offices] = await Promise.all([api.get('/departments'), api.get('/districts'), api.get('/offices')])
+  refdata.departments = deps.items || []
+  refdata.districts = dists.items || []
+  refdata.offices = offices.items || []
+})
 
+/** The directory, asked once per session. */
+export const loadRefdata = session.load
 /** Load again (after an admin changed the directory). */
-export function reloadRefdata() {
-  loading = null
-  return loadRefdata()
-}
+export const reloadRefdata = session.reload
 
 export function departmentName(code) {
   if (!code) return '—'
