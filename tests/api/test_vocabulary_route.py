@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from chalicelib.domain import lifecycle
 from chalicelib.domain.vocabulary import ACTION_LABELS, CHANNEL_LABELS, STATUS_LABELS
-from tests.flows.test_lifecycle_api import PHONE_COMPLAINT
+from tests.flows.complaint_bodies import PHONE_COMPLAINT
 
 
 def test_every_signed_in_role_reads_the_same_vocabulary_and_can_revalidate_it(module_api):

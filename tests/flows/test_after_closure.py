@@ -21,7 +21,7 @@ from chalicelib.services import clock as service_clock
 from chalicelib.store import directory
 from chalicelib.stream_records import TableChange
 from chalicelib.workflow import timers
-from complaint_bodies import PHONE_COMPLAINT as COMPLAINT
+from tests.flows.complaint_bodies import PHONE_COMPLAINT as COMPLAINT
 
 MONDAY = datetime(2026, 3, 2, 9, 0, tzinfo=TZ)  # far from any holiday
 

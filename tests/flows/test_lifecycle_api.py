@@ -6,7 +6,7 @@ import threading
 from chalicelib.services import tickets as service
 from chalicelib.domain.ticket import Actor
 
-from complaint_bodies import PHONE_COMPLAINT
+from tests.flows.complaint_bodies import PHONE_COMPLAINT
 
 
 def _register(api, body=None, user="agent"):
