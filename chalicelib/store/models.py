@@ -18,6 +18,8 @@ transaction writes them together and one query reads a timeline.
 """
 from __future__ import annotations
 
+from typing import Any
+
 from pynamodb.attributes import ListAttribute, MapAttribute, NumberAttribute, UnicodeAttribute
 from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
 from pynamodb.models import Model
@@ -35,58 +37,41 @@ class TableMeta:
     read_timeout_seconds = 10
 
 
-class QueueIndex(GlobalSecondaryIndex["QueueItem"]):
-    """GSI1: one work queue, sorted by due time."""
-
-    class Meta:
-        index_name = "GSI1"
-        projection = AllProjection()
-
-    GSI1PK = UnicodeAttribute(hash_key=True)
-    GSI1SK = UnicodeAttribute(range_key=True)
-
-
-class DayIndex(GlobalSecondaryIndex["TicketItem"]):
-    """GSI2: tickets by received month and shard (``D#<yyyy-mm>#<shard>``), sorted by received time."""
-
-    class Meta:
-        index_name = "GSI2"
-        projection = AllProjection()
-
-    GSI2PK = UnicodeAttribute(hash_key=True)
-    GSI2SK = UnicodeAttribute(range_key=True)
-
-
-class ComplainantIndex(GlobalSecondaryIndex["TicketItem"]):
-    """GSI3: one complainant's tickets (keyed by a blind index of the phone), for repeat detection."""
-
-    class Meta:
-        index_name = "GSI3"
-        projection = AllProjection()
-
-    GSI3PK = UnicodeAttribute(hash_key=True)
-    GSI3SK = UnicodeAttribute(range_key=True)
-
-
-class CheckpointIndex(GlobalSecondaryIndex["TicketItem"]):
-    """GSI4: tickets by the time their next timer checkpoint is due (the sweeper's backstop)."""
-
-    class Meta:
-        index_name = "GSI4"
-        projection = AllProjection()
-
-    GSI4PK = UnicodeAttribute(hash_key=True)
-    GSI4SK = UnicodeAttribute(range_key=True)
-
-
-class TicketItem(Model):
-    """The ticket aggregate: indexed attributes at the top, the full domain state in ``data``."""
+class TableItem(Model):
+    """What every item model here shares: the one table (``TableMeta``) and its key, ``PK`` (hash)
+    and ``SK`` (range). Not an item type itself: nothing is stored or read as a bare ``TableItem``."""
 
     class Meta(TableMeta):
         pass
 
     PK = UnicodeAttribute(hash_key=True)
     SK = UnicodeAttribute(range_key=True)
+
+
+def _table_index(number: int) -> type[GlobalSecondaryIndex[Any]]:
+    """The table's ``GSI<number>`` as PynamoDB sees it: hash key ``GSI<number>PK``, range key
+    ``GSI<number>SK``, every attribute projected.
+
+    The table's four GSIs all have this one shape (infra/template.yaml) and are overloaded: which
+    items an index holds, and what its keys mean, is said where a model mounts it. One index class
+    serves every model that mounts it (PynamoDB binds a copy of the index to each model)."""
+    name = f"GSI{number}"
+    meta = type("Meta", (), {"index_name": name, "projection": AllProjection()})
+    return type(f"{name}Index", (GlobalSecondaryIndex,), {
+        "__module__": __name__,
+        "__doc__": f"{name}: hash {name}PK, range {name}SK, all attributes projected.",
+        "Meta": meta,
+        f"{name}PK": UnicodeAttribute(hash_key=True),
+        f"{name}SK": UnicodeAttribute(range_key=True),
+    })
+
+
+GSI1Index, GSI2Index, GSI3Index, GSI4Index = (_table_index(number) for number in range(1, 5))
+
+
+class TicketItem(TableItem):
+    """The ticket aggregate: indexed attributes at the top, the full domain state in ``data``."""
+
     version = NumberAttribute()
     status = UnicodeAttribute()
     data = MapAttribute(default=dict)
@@ -99,105 +84,65 @@ class TicketItem(Model):
     # When the ticket flow's timer next wakes (UTC, whole seconds, "Z"): the state machine's Wait
     # reads it with TimestampPath. "9999-12-31T23:59:59Z" while nothing is due; absent once closed.
     checkpoint_at = UnicodeAttribute(null=True)
-    by_day = DayIndex()
-    by_complainant = ComplainantIndex()
-    by_checkpoint = CheckpointIndex()
+    by_day = GSI2Index()  # by received month and shard (``D#<yyyy-mm>#<shard>``), sorted by received time
+    by_complainant = GSI3Index()  # one complainant's tickets (a blind index of the phone), for repeat detection
+    by_checkpoint = GSI4Index()  # by when the next timer checkpoint is due (the sweeper's backstop)
 
 
-class QueueItem(Model):
+class QueueItem(TableItem):
     """A ticket's (or one assignment's) place in a work queue, with a masked summary for lists."""
 
-    class Meta(TableMeta):
-        pass
-
-    PK = UnicodeAttribute(hash_key=True)
-    SK = UnicodeAttribute(range_key=True)
     GSI1PK = UnicodeAttribute()
     GSI1SK = UnicodeAttribute()
     summary = MapAttribute(default=dict)
-    by_queue = QueueIndex()
+    by_queue = GSI1Index()  # one work queue, sorted by due time
 
 
-class EventItem(Model):
+class EventItem(TableItem):
     """One timeline event (append-only)."""
 
-    class Meta(TableMeta):
-        pass
-
-    PK = UnicodeAttribute(hash_key=True)
-    SK = UnicodeAttribute(range_key=True)
     data = MapAttribute(default=dict)
 
 
-class OutboxItem(Model):
+class OutboxItem(TableItem):
     """One outbound message, written in the same transaction as the change that caused it."""
 
-    class Meta(TableMeta):
-        pass
-
-    PK = UnicodeAttribute(hash_key=True)
-    SK = UnicodeAttribute(range_key=True)
     topic = UnicodeAttribute()
     payload = MapAttribute(default=dict)
     created_at = UnicodeAttribute()
     expires_at = NumberAttribute(null=True)
 
 
-class TrackingItem(Model):
+class TrackingItem(TableItem):
     """Tracking code -> ticket id, for citizens following their ticket."""
 
-    class Meta(TableMeta):
-        pass
-
-    PK = UnicodeAttribute(hash_key=True)
-    SK = UnicodeAttribute(range_key=True)
     ticket_id = UnicodeAttribute()
 
 
-class LookupItem(Model):
+class LookupItem(TableItem):
     """A keyed-hash lookup to a ticket (``PID#<blind index of an ID number>`` / ``<created>#<ticket id>``)."""
 
-    class Meta(TableMeta):
-        pass
-
-    PK = UnicodeAttribute(hash_key=True)
-    SK = UnicodeAttribute(range_key=True)
     ticket_id = UnicodeAttribute()
 
 
-class AuditItem(Model):
+class AuditItem(TableItem):
     """One audit record (``AUDIT#<yyyy-mm-dd>`` / ``<at>#<id>``): written once, never changed."""
 
-    class Meta(TableMeta):
-        pass
-
-    PK = UnicodeAttribute(hash_key=True)
-    SK = UnicodeAttribute(range_key=True)
     data = MapAttribute(default=dict)
 
 
-class DirectoryItem(Model):
+class DirectoryItem(TableItem):
     """Reference data: users, departments, districts, configuration, reply templates."""
 
-    class Meta(TableMeta):
-        pass
-
-    PK = UnicodeAttribute(hash_key=True)
-    SK = UnicodeAttribute(range_key=True)
     data = MapAttribute(default=dict)
     version = NumberAttribute(default=0)
 
 
-class WorkflowItem(Model):
+class WorkflowItem(TableItem):
     """The ticket flow's bookkeeping (``T#<id>`` / ``WORKFLOW``): which execution runs the ticket's
     timers (generation, ARN), when a supervision falls due (GSI4 ``WF#<shard>``, for the sweeper),
     and how the last execution ended."""
 
-    class Meta(TableMeta):
-        pass
-
-    PK = UnicodeAttribute(hash_key=True)
-    SK = UnicodeAttribute(range_key=True)
     generation = NumberAttribute(default=0)
     execution_name = UnicodeAttribute(null=True)
     execution_arn = UnicodeAttribute(null=True)
@@ -212,94 +157,43 @@ class WorkflowItem(Model):
     tokens = MapAttribute(null=True)
     GSI4PK = UnicodeAttribute(null=True)
     GSI4SK = UnicodeAttribute(null=True)
-    by_checkpoint = CheckpointIndex()
+    by_checkpoint = GSI4Index()
 
 
-class InboxItem(Model):
+class InboxItem(TableItem):
     """One in-app notification for one user (``INBOX#<username>`` / ``N#<id>``), newest last."""
 
-    class Meta(TableMeta):
-        pass
-
-    PK = UnicodeAttribute(hash_key=True)
-    SK = UnicodeAttribute(range_key=True)
     data = MapAttribute(default=dict)
     read_at = UnicodeAttribute(null=True)
     expires_at = NumberAttribute(null=True)
 
 
-class DeferredNotificationItem(Model):
+class DeferredNotificationItem(TableItem):
     """An e-mail or SMS held back by quiet hours (``NOTIFY#<id>`` / ``<channel>#<recipient>``),
     found through GSI4 (``ND#<shard>``, sorted by when it may go) by the sweeper."""
 
-    class Meta(TableMeta):
-        pass
-
-    PK = UnicodeAttribute(hash_key=True)
-    SK = UnicodeAttribute(range_key=True)
     data = MapAttribute(default=dict)
     send_at = UnicodeAttribute()
     GSI4PK = UnicodeAttribute()
     GSI4SK = UnicodeAttribute()
-    by_checkpoint = CheckpointIndex()
+    by_checkpoint = GSI4Index()
 
 
 # --------------------------------------------------------------------------- partner items
 # Written and read by chalicelib/integration/records.py (keys and lookups), documented there.
 
-class _StatusIndex(GlobalSecondaryIndex["DeliveryItem"]):
-    """GSI1 (shared, overloaded): deliveries due for an attempt, and parked (failed) deliveries."""
-
-    class Meta:
-        index_name = "GSI1"
-        projection = AllProjection()
-
-    GSI1PK = UnicodeAttribute(hash_key=True)
-    GSI1SK = UnicodeAttribute(range_key=True)
-
-
-class _DeliveryLedger(GlobalSecondaryIndex["DeliveryItem"]):
-    """GSI2 (shared, overloaded): one partner's traffic on one day."""
-
-    class Meta:
-        index_name = "GSI2"
-        projection = AllProjection()
-
-    GSI2PK = UnicodeAttribute(hash_key=True)
-    GSI2SK = UnicodeAttribute(range_key=True)
-
-
-class _InboundLedger(GlobalSecondaryIndex["InboundItem"]):
-    class Meta:
-        index_name = "GSI2"
-        projection = AllProjection()
-
-    GSI2PK = UnicodeAttribute(hash_key=True)
-    GSI2SK = UnicodeAttribute(range_key=True)
-
-
-class MappingItem(Model):
+class MappingItem(TableItem):
     """A partner's external id -> our ticket id."""
 
-    class Meta(TableMeta):
-        pass
-
-    PK = UnicodeAttribute(hash_key=True)
-    SK = UnicodeAttribute(range_key=True)
     partner_id = UnicodeAttribute()
     external_id = UnicodeAttribute()
     ticket_id = UnicodeAttribute()
     created_at = UnicodeAttribute()
 
 
-class LinkItem(Model):
+class LinkItem(TableItem):
     """Our ticket -> a partner: its role for the ticket, its external id, the last sequence applied."""
 
-    class Meta(TableMeta):
-        pass
-
-    PK = UnicodeAttribute(hash_key=True)
-    SK = UnicodeAttribute(range_key=True)
     partner_id = UnicodeAttribute()
     relation = UnicodeAttribute()  # origin (the ticket came from it) | lower (we sent it down) | data_centre
     external_id = UnicodeAttribute(null=True)
@@ -318,14 +212,9 @@ class LinkItem(Model):
     acked_at = UnicodeAttribute(null=True)
 
 
-class InboundItem(Model):
+class InboundItem(TableItem):
     """One accepted inbound webhook and what became of it (the receiving half of the ledger)."""
 
-    class Meta(TableMeta):
-        pass
-
-    PK = UnicodeAttribute(hash_key=True)
-    SK = UnicodeAttribute(range_key=True)
     partner_id = UnicodeAttribute()
     webhook_id = UnicodeAttribute()
     type = UnicodeAttribute()
@@ -338,17 +227,12 @@ class InboundItem(Model):
     GSI2PK = UnicodeAttribute(null=True)
     GSI2SK = UnicodeAttribute(null=True)
     expires_at = NumberAttribute(null=True)
-    ledger = _InboundLedger()
+    ledger = GSI2Index()  # (shared, overloaded) one partner's traffic on one day
 
 
-class DeliveryItem(Model):
+class DeliveryItem(TableItem):
     """One outbound webhook to one partner endpoint, with its attempts (the sending half)."""
 
-    class Meta(TableMeta):
-        pass
-
-    PK = UnicodeAttribute(hash_key=True)
-    SK = UnicodeAttribute(range_key=True)
     delivery_id = UnicodeAttribute()
     partner_id = UnicodeAttribute()
     endpoint_id = UnicodeAttribute()
@@ -373,8 +257,8 @@ class DeliveryItem(Model):
     GSI2PK = UnicodeAttribute(null=True)
     GSI2SK = UnicodeAttribute(null=True)
     expires_at = NumberAttribute(null=True)
-    by_status = _StatusIndex()
-    ledger = _DeliveryLedger()
+    by_status = GSI1Index()  # (shared, overloaded) deliveries due for an attempt, and parked (failed) ones
+    ledger = GSI2Index()  # (shared, overloaded) one partner's traffic on one day
 
 
 PARTNER_MODELS = (MappingItem, LinkItem, InboundItem, DeliveryItem)
