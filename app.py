@@ -159,7 +159,10 @@ def archive_closed(event):
 @app.schedule("cron(0 19 ? * SAT *)", name="dispatch_retraining")
 def dispatch_retraining(event):
     """03:00 Asia/Shanghai on Sundays: retrain the dispatch model on the corpus + dispatchers' corrections;
-    promote it only if it beats the active model on held-out data (scikit-learn: imported here only)."""
+    promote it only if it beats the active model on held-out data (scikit-learn: imported here only); then
+    train the category model on the tickets' own categories (services/category_suggestions.py)."""
     from chalicelib.dispatch import retraining
+    from chalicelib.services import category_suggestions
 
     retraining.run_scheduled(clock.now())
+    category_suggestions.run_training(clock.now())

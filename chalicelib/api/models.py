@@ -189,3 +189,36 @@ def put_category_keywords(ctx: RequestContext, code: str) -> dict[str, Any]:
     assert ctx.principal is not None
     return category_keywords.save(code, ctx.body["keywords"], expected_version=ctx.body["expected_version"],
                                   actor=ctx.principal.username)
+
+
+FIGURES_QUERY = {
+    "type": "object",
+    "properties": {"from": {"type": "string", "format": "date"}, "to": {"type": "string", "format": "date"}},
+    "additionalProperties": False,
+}
+FIGURE_ROLES = ("admin", "manager")
+
+
+@route(models_bp, "/admin/category-model", roles=ADMIN, tags=("admin", "dispatch"),
+       summary="The category model trained on the city's tickets: the active version, every version, the minimum "
+               "examples a category needs")
+def get_category_model(ctx: RequestContext) -> dict[str, Any]:
+    from chalicelib.dispatch import category_model_registry, category_model_training
+
+    pointer = category_model_registry.active_pointer()
+    versions = category_model_registry.versions()
+    active = None if pointer is None else pointer.version
+    return {"active": None if pointer is None else asdict(pointer), "min_examples": category_model_training.MIN_EXAMPLES,
+            "versions": [{**v, "active": v["version"] == active} for v in versions]}
+
+
+@route(models_bp, "/admin/category-model/figures", roles=FIGURE_ROLES, query=FIGURES_QUERY,
+       tags=("admin", "dispatch"),
+       summary="How good the category suggestions stored at registration were against the final category: top-1 "
+               "and top-3 hit rates by method (keywords, model), days received (default the last 30, at most 92)")
+def get_category_figures(ctx: RequestContext) -> dict[str, Any]:
+    from chalicelib.services import category_suggestions
+
+    start, end = category_suggestions.check_range(ctx.query.get("from"), ctx.query.get("to"),
+                                                  today=clock.now().date())
+    return category_suggestions.figures(start, end)

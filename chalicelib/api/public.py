@@ -21,7 +21,8 @@ from chalicelib.services import tickets as service
 public_bp = Blueprint(__name__)
 
 SUBMIT_BODY = {**REGISTER_BODY, "properties": {k: v for k, v in REGISTER_BODY["properties"].items()
-                                               if k not in ("channel", "external_ref", "received_at", "priority")},
+                                               if k not in ("channel", "external_ref", "received_at", "priority",
+                                                             "category_suggestion")},
                "required": ["kind", "complainant"]}
 PHONE_LAST4 = {"type": "string", "pattern": "^[0-9]{4}$", "description": "The last 4 digits of the phone given"}
 TRACK_QUERY = {"type": "object", "properties": {"phone_last4": PHONE_LAST4}, "required": ["phone_last4"]}

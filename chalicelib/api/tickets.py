@@ -43,6 +43,8 @@ REGISTER_BODY: dict[str, Any] = {
         "priority": {"type": "string"}, "district": {"type": "string"},
         "external_ref": {"type": "string"}, "received_at": {"type": "string"},
         "co_complainants": {"type": "array", "items": PARTY, "maxItems": 200},
+        # the categories answer of POST /dispatch/recommend the agent was shown (services/category_suggestions.py)
+        "category_suggestion": {"type": ["object", "null"]},
     },
     "required": ["kind", "channel", "complainant"],
     "additionalProperties": False,

@@ -65,10 +65,12 @@ class Suggestion:
     level: int
     confidence: float
     matched: tuple[str, ...]
+    method: str = "keywords"  # or "model": the category model's probability (dispatch/category_model.py)
 
     def to_dict(self) -> dict[str, Any]:
         return {"code": self.code, "name": self.name, "path": list(self.path), "label": " / ".join(self.path),
-                "level": self.level, "confidence": round(self.confidence, 4), "matched": list(self.matched)}
+                "level": self.level, "confidence": round(self.confidence, 4), "matched": list(self.matched),
+                "method": self.method}
 
 
 @dataclass(frozen=True)
@@ -78,9 +80,13 @@ class Suggestions:
     items: tuple[Suggestion, ...]
     abstain: str | None
     method: str = "keywords"
+    model_version: str | None = None  # the category model consulted, if any
 
     def to_dict(self) -> dict[str, Any]:
-        return {"items": [s.to_dict() for s in self.items], "abstain": self.abstain, "method": self.method}
+        out = {"items": [s.to_dict() for s in self.items], "abstain": self.abstain, "method": self.method}
+        if self.model_version is not None:
+            out["model_version"] = self.model_version
+        return out
 
 
 class Index:

@@ -471,6 +471,34 @@ class DispatchRecommendation(Record):
         return self.departments[0] if self.departments else None
 
 
+@dataclass(frozen=True)
+class SuggestedCategory(Record):
+    """One category of the tree suggested for a ticket, its confidence and what suggested it."""
+
+    code: str
+    confidence_bp: int  # 0..10 000
+    method: str  # keywords | model
+
+
+@dataclass(frozen=True)
+class CategorySuggestion(Record):
+    """The categories suggested at registration (诉求分类建议), kept to measure how good they are.
+
+    ``source``: ``shown`` (the registration screen sent what it showed the agent) or ``computed``
+    (worked out at registration: web, partners, clients that send none). ``method`` is the first
+    item's (on an abstention: the method that abstained); ``first_taken`` whether the category
+    registered is the first suggestion (None: no suggestion, or no category registered).
+    """
+
+    items: list[SuggestedCategory]
+    method: str
+    source: str
+    at: datetime
+    abstain: str | None = None
+    model_version: str | None = None
+    first_taken: bool | None = None
+
+
 # --- the ticket -----------------------------------------------------------------------------
 
 
@@ -514,6 +542,7 @@ class Ticket(Record):
     closed_at: datetime | None = None
     archived_at: datetime | None = None
     recommendation: DispatchRecommendation | None = None  # the dispatch model's advice (issue 5)
+    category_suggestion: CategorySuggestion | None = None  # the categories suggested at registration
 
     def copy(self) -> "Ticket":
         """An independent copy: every container is new (the records inside are immutable)."""

@@ -52,6 +52,13 @@ def tree() -> CategoryTree:
     return policy._cached(_CACHE_KEY, _load)
 
 
+def stored() -> CategoryTree:
+    """The tree as stored, without writing the default one when there is none (then empty): what a
+    registration reads to suggest categories, so that registering never writes the tree. Cached like
+    :func:`tree`."""
+    return policy._cached(_CACHE_KEY + "#STORED", lambda: CategoryTree(directory.list_entries(directory.CATEGORIES)))
+
+
 def check_code(code: Any, field: str = "category_code") -> str:
     """``code`` names an active category (any level); ValidationFailed naming ``field`` otherwise."""
     current = tree()

@@ -164,16 +164,11 @@ def suggest(text: str, address: str | None, *, now: datetime) -> DispatchRecomme
 
 
 def suggest_categories(text: str) -> dict[str, Any] | None:
-    """Categories of the tree for a text being typed (``chalicelib.dispatch.category_suggest``):
+    """Categories of the tree for a text being typed (``services.category_suggestions``):
     up to three with a confidence, or an abstention; None when they cannot be worked out right now."""
-    from chalicelib.dispatch import category_suggest
-    from chalicelib.services import categories, category_keywords
+    from chalicelib.services import category_suggestions
 
-    try:
-        return category_suggest.suggest(text, categories.tree(), category_keywords.custom()[0]).to_dict()
-    except Exception:  # noqa: BLE001 - advice only: registering never depends on it
-        logger.exception("category suggestion failed; the agent chooses in the cascader")
-        return None
+    return category_suggestions.suggest(text)  # the category model where it knows the category, else keywords
 
 
 # --- learning from corrections ----------------------------------------------------------------

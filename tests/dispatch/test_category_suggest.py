@@ -66,3 +66,40 @@ def test_the_index_follows_the_tree(monkeypatch: pytest.MonkeyPatch):
     assert category_suggest.suggest(text, CategoryTree(ENTRIES)).items[0].code == "B101"
     retired = CategoryTree([{**e, "active": not e["code"].startswith("B1")} for e in ENTRIES])
     assert all(not s.code.startswith("B1") for s in category_suggest.suggest(text, retired).items)
+
+
+# --- merged with the category model (dispatch/category_model.py): pure, the model's ranking given ---------
+
+def test_the_model_decides_the_categories_it_knows_and_keywords_the_others():
+    from chalicelib.dispatch.category_model import combine
+
+    tree = CategoryTree(ENTRIES)
+    keywords = index().suggest("买的电饭煲三天就坏了，要求退货；停电了")  # 家用电器 and 停电 by keywords
+    assert {s.code for s in keywords.items} >= {"A101"}
+    merged = combine(tree, keywords, [("B101", 0.8), ("A101", 0.15)], labels=frozenset({"A101", "B101"}),
+                     model_version="category-x")
+    methods = {s.code: (s.method, s.confidence) for s in merged.items}
+    assert merged.items[0].code == "B101" and methods["A101"] == ("model", 0.15)  # the model's, not the keywords'
+    assert merged.method == "model" and merged.model_version == "category-x"
+    assert methods["B2"][0] == "keywords"  # 停电: the model does not know it
+    assert [s.confidence for s in merged.items] == sorted((s.confidence for s in merged.items), reverse=True)
+    # a category the model does not know keeps its keyword evidence and may come first
+    appliance = index().suggest("买的电饭煲三天就坏了，要求退货")  # 家用电器 at 60 %
+    unknown = combine(tree, appliance, [("A201", 0.55), ("B101", 0.45)], labels=frozenset({"B101", "A201"}))
+    assert [(s.code, s.method) for s in unknown.items] == [("A101", "keywords"), ("A201", "model"), ("B101", "model")]
+    assert unknown.method == "keywords"
+
+
+def test_an_unsure_or_unfamiliar_model_does_not_guess():
+    from chalicelib.dispatch.category_model import combine
+
+    tree = CategoryTree(ENTRIES)
+    keywords = index().suggest("买的电饭煲三天就坏了，要求退货")
+    unsure = combine(tree, keywords, [("A101", 0.35), ("A102", 0.33), ("B101", 0.32)],
+                     labels=frozenset({"A101", "A102", "B101"}))
+    assert unsure.items == () and unsure.abstain == "ambiguous" and unsure.method == "model"
+    unfamiliar = combine(tree, keywords, [("B101", 0.9)], labels=frozenset({"A101", "B101"}), familiar=False)
+    assert unfamiliar.items == keywords.items and unfamiliar.method == "keywords"
+    retired = CategoryTree([{**e, "active": e["code"] != "B101"} for e in ENTRIES])
+    assert "B101" not in [s.code for s in combine(retired, keywords, [("B101", 0.9)],
+                                                  labels=frozenset({"B101"})).items]

@@ -10,7 +10,7 @@ from contextlib import contextmanager
 from typing import Iterator
 
 from chalicelib.domain.ticket import Actor
-from chalicelib.services import policy
+from chalicelib.services import categories, category_keywords, policy
 from chalicelib.services import tickets as service
 from chalicelib.store.models import ALL_MODELS
 
@@ -50,6 +50,8 @@ def _warm() -> None:
     policy.sla_rules()
     policy.working_calendar()
     policy.department_codes()
+    categories.stored()  # the tree and words the category suggestion reads at registration
+    category_keywords.custom()
 
 
 def test_register_costs_one_query_and_one_transaction(seeded):

@@ -1,0 +1,202 @@
+"""Category model versions: published to S3 like the dispatch model's, one of them active, noticed by
+every container.
+
+Layout in the models bucket (beside the dispatch model's, under the prefix its roles already reach)::
+
+    dispatch/categories/versions/<version>/model.zip      the artifact blob (chalicelib.dispatch.artifact)
+    dispatch/categories/versions/<version>/metadata.json  labels, examples per label, held-out figures
+    dispatch/categories/active.json                       a copy of the active pointer, for the containers
+
+In the table: an index of the versions (directory partition ``CATEGORY_MODEL``, one Query lists them)
+and the active pointer (``CONFIG/CATEGORY_MODEL``), changed with optimistic locking. There is no
+bundled category model: until one is promoted the suggestions are keyword evidence only. A container
+checks the S3 copy at most every ``DISPATCH_MODEL_CHECK_SECONDS`` with a conditional GET (a 304 when
+nothing changed) and loads a newly promoted version then. Nothing here imports numpy until a model
+is loaded, nor scikit-learn ever.
+"""
+from __future__ import annotations
+
+import json
+import threading
+import time
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+from botocore.exceptions import BotoCoreError, ClientError
+
+from chalicelib.domain.calendar import TZ
+from chalicelib.domain.errors import Conflict, NotFound, ValidationFailed
+from chalicelib.observability import logger
+from chalicelib.store import directory
+
+from . import registry as dispatch_registry
+from .registry import ActivePointer, check_version
+
+if TYPE_CHECKING:
+    from .artifact import Artifact
+    from .predictor import Predictor
+
+PREFIX = "dispatch/categories/"
+ACTIVE_KEY = PREFIX + "active.json"
+INDEX_KIND = "CATEGORY_MODEL"
+POINTER_KEY = "CATEGORY_MODEL"
+MAX_HISTORY = 20
+
+
+def model_key(version: str) -> str:
+    return f"{PREFIX}versions/{version}/model.zip"
+
+
+def metadata_key(version: str) -> str:
+    return f"{PREFIX}versions/{version}/metadata.json"
+
+
+def _s3() -> Any:
+    return dispatch_registry._s3()
+
+
+def _bucket() -> str:
+    return dispatch_registry._bucket()
+
+
+def summarize(metadata: dict[str, Any]) -> dict[str, Any]:
+    """What the version list shows of a category model's metadata."""
+    return {"version": str(metadata["version"]), "labels": list(metadata.get("labels") or []),
+            "label_counts": metadata.get("label_counts") or {}, "n_train": metadata.get("n_train"),
+            "training_data_sha256": metadata.get("training_data_sha256"),
+            "heldout": (metadata.get("metrics") or {}).get("heldout")}
+
+
+def publish(art: "Artifact", *, now: datetime, details: dict[str, Any] | None = None) -> dict[str, Any]:
+    """Store an artifact and its metadata as a new (inactive) version; returns its index entry."""
+    from . import artifact as artifact_io
+
+    version = check_version(art.version)
+    blob = artifact_io.to_bytes(art)
+    sha = artifact_io.sha256_bytes(blob)
+    published = {"source": "retraining", "published_at": now.astimezone(TZ).isoformat(), "sha256": sha,
+                 "size": len(blob), **(details or {})}
+    s3 = _s3()
+    s3.put_object(Bucket=_bucket(), Key=model_key(version), Body=blob, ContentType="application/zip",
+                  Metadata={"sha256": sha})
+    s3.put_object(Bucket=_bucket(), Key=metadata_key(version), ContentType="application/json",
+                  Body=json.dumps({**art.metadata, "published": published}, ensure_ascii=False,
+                                  sort_keys=True).encode("utf-8"))
+    entry = {**summarize(art.metadata), **published}
+    directory.put_entry(INDEX_KIND, version, dispatch_registry._dynamo_safe(entry))
+    logger.info("category model published", extra={"version": version, "size": len(blob)})
+    return entry
+
+
+def versions() -> list[dict[str, Any]]:
+    """Every published version, newest first (one Query)."""
+    entries = [{k: v for k, v in e.items() if k != "_version"} for e in directory.list_entries(INDEX_KIND)]
+    return sorted(entries, key=lambda e: str(e.get("published_at") or ""), reverse=True)
+
+
+def active_pointer() -> ActivePointer | None:
+    """The active version as the table records it; None: none was ever promoted."""
+    entry = directory.find_entry(directory.CONFIG, POINTER_KEY)
+    return None if entry is None else ActivePointer.from_json({**entry, "revision": entry["_version"]})
+
+
+def promote(version: str, *, actor: str, now: datetime, reason: str | None = None) -> ActivePointer:
+    """Make ``version`` the active category model (table first, optimistic; then the S3 copy)."""
+    check_version(version)
+    if directory.find_entry(INDEX_KIND, version) is None:
+        raise NotFound(f"no category model version {version}")
+    pointer = active_pointer()
+    if pointer is not None and pointer.version == version:
+        raise Conflict(f"category model version {version} is already active", details={"version": version})
+    history = ([*pointer.previous, pointer.version] if pointer else [])[-MAX_HISTORY:]
+    data = {"version": version, "promoted_at": now.astimezone(TZ).isoformat(), "promoted_by": actor,
+            "reason": reason, "previous": history}
+    revision = directory.put_entry(directory.CONFIG, POINTER_KEY, data,
+                                   expected_version=pointer.revision if pointer else 0)
+    promoted = ActivePointer.from_json({**data, "revision": revision})
+    _s3().put_object(Bucket=_bucket(), Key=ACTIVE_KEY, ContentType="application/json",
+                     Body=json.dumps(promoted.to_json(), ensure_ascii=False).encode("utf-8"))
+    active_model.forget()
+    logger.info("category model promoted", extra={"version": version})
+    return promoted
+
+
+def load_version(version: str) -> "Predictor":
+    """A predictor for one published version (from S3, its hash checked)."""
+    from .artifact import sha256_bytes
+    from .predictor import load_model
+
+    try:
+        obj = _s3().get_object(Bucket=_bucket(), Key=model_key(check_version(version)))
+    except ClientError as exc:
+        if dispatch_registry._missing(exc):
+            raise NotFound(f"no category model version {version}") from None
+        raise
+    blob = obj["Body"].read()
+    expected = (obj.get("Metadata") or {}).get("sha256")
+    if expected and sha256_bytes(blob) != expected:
+        raise ValidationFailed("category model blob does not match its hash", details={"version": version})
+    return load_model(blob)
+
+
+class ActiveCategoryModel:
+    """The container's category model: None until one is promoted; checked at most every
+    ``check_seconds`` (a conditional GET of ``active.json``). Any failure keeps what it has."""
+
+    def __init__(self, check_seconds: float | None = None) -> None:
+        self._check_seconds = check_seconds
+        self._lock = threading.Lock()
+        self._checked_at: float | None = None
+        self._etag: str | None = None
+        self._predictor: "Predictor | None" = None
+
+    @property
+    def check_seconds(self) -> float:
+        if self._check_seconds is not None:
+            return self._check_seconds
+        return dispatch_registry.active_model.check_seconds
+
+    def predictor(self, *, force_check: bool = False) -> "Predictor | None":
+        """The active category model's predictor, or None when there is none."""
+        now = time.monotonic()
+        with self._lock:
+            if force_check or self._checked_at is None or now - self._checked_at >= self.check_seconds:
+                self._refresh()
+                self._checked_at = time.monotonic()
+            return self._predictor
+
+    def _refresh(self) -> None:
+        kwargs: dict[str, Any] = {"Bucket": _bucket(), "Key": ACTIVE_KEY}
+        if self._etag:
+            kwargs["IfNoneMatch"] = self._etag
+        try:
+            try:
+                obj = _s3().get_object(**kwargs)
+            except ClientError as exc:
+                if dispatch_registry._status(exc) == 304 or dispatch_registry._code(exc) in ("304", "NotModified"):
+                    return
+                if dispatch_registry._missing(exc):
+                    self._predictor, self._etag = None, None
+                    return
+                raise
+            pointer = ActivePointer.from_json(json.loads(obj["Body"].read()))
+            if self._predictor is None or self._predictor.version != pointer.version:
+                self._predictor = load_version(pointer.version)
+                logger.info("category model switched", extra={"version": pointer.version})
+            self._etag = obj.get("ETag")
+        except (ClientError, BotoCoreError, ValidationFailed, NotFound, ValueError) as exc:
+            logger.warning("category model check failed; keeping the current one", extra={"error": type(exc).__name__})
+
+    def forget(self) -> None:
+        """Check again on the next use (after a promotion here)."""
+        with self._lock:
+            self._checked_at = None
+            self._etag = None
+
+    def reset(self) -> None:
+        """Forget everything, the loaded model included (tests switching environments)."""
+        with self._lock:
+            self._checked_at, self._etag, self._predictor = None, None, None
+
+
+active_model = ActiveCategoryModel()
