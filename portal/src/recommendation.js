@@ -41,6 +41,7 @@ export function normalizeCategorySuggestions(raw) {
       label: x.label || (Array.isArray(x.path) ? x.path.join(' / ') : x.name || x.code),
       confidence: typeof x.confidence === 'number' ? x.confidence : 0,
       matched: Array.isArray(x.matched) ? x.matched : [],
+      method: x.method === 'model' ? 'model' : 'keywords',
     }))
-  return { items, abstain: raw.abstain || null }
+  return { items, abstain: raw.abstain || null, method: raw.method === 'model' ? 'model' : 'keywords' }
 }

@@ -46,5 +46,11 @@ def test_admin_adds_a_category_and_an_agent_registers_with_it(screens, runtime):
     tid = created.inner_text().strip()
     created.click()
     expect(agent.by("ticket-category")).to_have_text("交通运输 / 共享单车")
-    assert runtime.call("GET", f"/tickets/{tid}", "manager")["category"] == "C0397"
+    registered = runtime.call("GET", f"/tickets/{tid}", "manager")
+    assert registered["category"] == "C0397"
+    shown = registered["category_suggestion"]  # what the screen showed is stored, to measure it
+    assert shown["source"] == "shown" and shown["items"][0]["code"] == "C0397" and shown["first_taken"] is True
+    admin.by("nav-directory").click()
+    admin.by("nav-models").click()  # the model page, loaded anew, shows how good the suggestions were
+    expect(admin.by("category-n-keywords")).not_to_have_text("0")
     assert agent.errors == [], agent.errors
