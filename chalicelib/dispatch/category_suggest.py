@@ -1,8 +1,9 @@
 """Category suggestions (诉求分类建议) for a text being registered: the categories of the tree it is about.
 
-Method: keyword evidence, not a trained model. There are no tickets labelled with the tree's codes
-yet (the tree is new: docs/decisions/0014-category-tree.md), so nothing to train a classifier on.
-Each active category gets terms: the words of its name (cut by jieba with the dispatch model's
+This module is the keyword evidence. The suggestions served combine it with the category model
+trained on the city's own tickets (:mod:`chalicelib.dispatch.category_model`, docs/decisions/0015):
+the model decides the categories it has seen often enough, this evidence the others (new categories,
+rare ones, and texts unlike anything the model saw). Each active category gets terms: the words of its name (cut by jieba with the dispatch model's
 dictionary: ``过期变质食品`` -> 过期, 变质, 食品) and the words callers use for it
 (:mod:`chalicelib.dispatch.category_keywords`, by name; an admin may replace a category's
 words: ``services.category_keywords``). A term found in the text counts
