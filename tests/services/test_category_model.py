@@ -92,6 +92,18 @@ def test_the_suggestion_shown_is_stored_with_the_ticket_and_whether_the_first_wa
     vague = register(api, body("您好，我想反映一下上次那个事情", None))
     assert stored(api, vague["id"])["abstain"] == "no_match" and stored(api, vague["id"])["first_taken"] is None
 
+    # the web form: computed at registration; a citizen cannot send one
+    web = body(APPLIANCE_TEXTS[0], None)
+    assert api.post("/public/tickets", json={**{k: v for k, v in web.items() if k != "channel"},
+                                             "category_suggestion": shown}).status == 400
+    from chalicelib.domain.ticket import Actor
+    from chalicelib.services import tickets as service
+
+    [citizens] = service.register({**web, "channel": "web"}, Actor(username="citizen", role="citizen")).tickets
+    assert citizens.category_suggestion.source == "computed"
+    assert citizens.category_suggestion.items[0].code == APPLIANCE and citizens.category_suggestion.first_taken is None
+    assert stored(api, vague["id"])["abstain"] == "no_match" and stored(api, vague["id"])["first_taken"] is None
+
 
 @pytest.mark.parametrize("bad, field", [
     ({"items": [{"code": "C9999", "confidence": 0.5}], "abstain": None, "method": "keywords"}, "items[0].code"),
