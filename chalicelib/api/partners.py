@@ -17,7 +17,7 @@ from chalicelib.api.routing import PUBLIC, RequestContext, route
 from chalicelib.cursors import decode_cursor, encode_cursor
 from chalicelib.domain.calendar import TZ
 from chalicelib.domain.errors import NotFound, ValidationFailed
-from chalicelib.integration import feeds, inbound, reconciliation, records, registry, sender, status_query
+from chalicelib.integration import feeds, inbound, reconciliation, records, registry, sender, status_query, units
 from chalicelib.integration import keys as partner_keys
 from chalicelib.services import clock
 
@@ -51,6 +51,16 @@ DELIVERIES_QUERY = {"type": "object", "properties": {
     "cursor": {"type": "string", "maxLength": 2000}}}
 DAY_QUERY = {"type": "object", "properties": {"date": DATE}}
 PERIOD_QUERY = {"type": "object", "properties": {"from": DATE, "to": DATE}}
+_UNIT_TEXT = {"type": ["string", "null"], "maxLength": 100}
+UNIT_MAPPINGS_BODY = {"type": "object", "properties": {
+    "expected_version": {"type": "integer", "minimum": 0},
+    "items": {"type": "array", "maxItems": units.MAX_MAPPINGS, "items": {
+        "type": "object", "properties": {
+            "unit_code": _UNIT_TEXT, "unit_name": _UNIT_TEXT,
+            "department": {"type": "string", "minLength": 1, "maxLength": 32},
+            "office": {"type": ["string", "null"], "maxLength": 32}},
+        "required": ["department"], "additionalProperties": False}}},
+    "required": ["expected_version", "items"], "additionalProperties": False}
 RESEND_BODY = {"type": "object", "properties": {"ticket_ids": {
     "type": "array", "minItems": 1, "maxItems": feeds.MAX_RESEND,
     "items": {"type": "string", "minLength": 1, "maxLength": 64, "pattern": "^[A-Za-z0-9_-]+$"}}},
@@ -136,6 +146,24 @@ def get_partner(ctx: RequestContext, partner_id: str) -> dict[str, Any]:
 def update_partner(ctx: RequestContext, partner_id: str) -> dict[str, Any]:
     _partner(partner_id)
     return registry.public_view(registry.update(partner_id, ctx.body, clock.now()))
+
+
+@route(partners_bp, "/partners/{partner_id}/unit-mappings", roles=READERS,
+       summary="A 12345 platform's handling units (承办单位) mapped to our departments and offices",
+       tags=("partners",))
+def get_unit_mappings(ctx: RequestContext, partner_id: str) -> dict[str, Any]:
+    _partner(partner_id)
+    return units.view(partner_id)
+
+
+@route(partners_bp, "/partners/{partner_id}/unit-mappings", method="PUT", roles=ADMIN, body=UNIT_MAPPINGS_BODY,
+       summary="Replace a 12345 platform's unit mapping (expected_version: the version loaded, 0 for the first; "
+               "a mapped case arrives dispatched to our unit)", tags=("partners",))
+def save_unit_mappings(ctx: RequestContext, partner_id: str) -> dict[str, Any]:
+    _partner(partner_id)
+    assert ctx.principal is not None
+    return units.save(partner_id, ctx.body["items"], expected_version=ctx.body["expected_version"],
+                      actor=ctx.principal.username, now=clock.now())
 
 
 @route(partners_bp, "/partners/{partner_id}/secrets", method="POST", roles=ADMIN, body=ROTATE_BODY,

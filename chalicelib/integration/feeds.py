@@ -23,7 +23,9 @@ Statuses are compared in the partner's vocabulary: a 12345 or upper-level platfo
 statuses grouped as :data:`hotline12345.STATUS_12345` groups them (it never hears, say, a closure
 review on its own), the data centre sees each status. The tickets of a period: for an origin
 partner, the assignments it sent (its inbound ledger, one Query per day and shard); for the data
-centre, the tickets received (the by-day index). Never a Scan.
+centre, the tickets received (the by-day index). Never a Scan. A 12345 platform's books also list
+the handling units (承办单位) its cases of the period named that its unit mapping does not route
+(``unmapped_units``, :mod:`.units`), so an admin can map them.
 """
 from __future__ import annotations
 
@@ -36,7 +38,7 @@ from pynamodb.exceptions import UpdateError
 
 from chalicelib.domain.errors import Conflict, NotFound, ValidationFailed
 from chalicelib.domain.ticket import Status, Ticket
-from chalicelib.integration import data_centre, hotline12345, outbound, records, registry
+from chalicelib.integration import data_centre, hotline12345, outbound, records, registry, units
 from chalicelib.integration.records import DeliveryItem, LinkItem, iso
 
 FEED_KINDS = frozenset({"upper", "hotline_12345", "data_center"})
@@ -205,9 +207,12 @@ def reconcile_tickets(partner_id: str, period: Period) -> dict[str, Any]:
         if problem is not None:
             differences.append({**row, "problem": problem, "problem_label": PROBLEMS[problem]})
     counts = {p: sum(1 for d in differences if d["problem"] == p) for p in PROBLEMS}
-    return {"partner_id": partner_id, "kind": kind, "feed": relation_of(kind), "from": period.start.isoformat(),
-            "to": period.end.isoformat(), "checked": len(pairs), "balanced": not differences,
-            "counts": counts, "differences": differences, "truncated": truncated}
+    books = {"partner_id": partner_id, "kind": kind, "feed": relation_of(kind), "from": period.start.isoformat(),
+             "to": period.end.isoformat(), "checked": len(pairs), "balanced": not differences,
+             "counts": counts, "differences": differences, "truncated": truncated}
+    if kind == units.KIND:  # the 12345 units its cases named that no mapping routes (they wait for the centre)
+        books["unmapped_units"] = units.unmapped_in(partner_id, period.start, period.end)
+    return books
 
 
 # --------------------------------------------------------------------------- resend

@@ -32,7 +32,7 @@ class CaseField:
     name: str  # the 12345 field
     label: str  # its Chinese name in the 12345 format
     target: str  # the registration field it fills (dotted: complainant.phone)
-    how: str  # as_is | kind | category | district | priority
+    how: str  # as_is | kind | category | district | priority | unit
 
 
 APPEAL_TYPES: dict[str, str] = {"投诉": Kind.COMPLAINT, "举报": Kind.REPORT, "咨询": Kind.INQUIRY,
@@ -53,6 +53,8 @@ CASE_FIELDS: tuple[CaseField, ...] = (
     CaseField("area", "所属区域", "district", "district"),
     CaseField("urgency", "紧急程度", "priority", "priority"),
     CaseField("received_time", "来电时间", "received_at", "as_is"),
+    CaseField("unit_code", "承办单位编码", "assignments[].department", "unit"),
+    CaseField("unit_name", "承办单位", "assignments[].department", "unit"),
 )
 
 # Our status -> (12345 status code, its label). Closed tickets are told apart by how they ended.
@@ -90,6 +92,8 @@ _CASE = fastjsonschema.compile({
         "area": {"type": "string", "minLength": 1, "maxLength": 64},
         "urgency": {"type": "string", "enum": sorted(URGENCY)},
         "received_time": {"type": "string", "maxLength": 64},
+        "unit_code": {"type": "string", "minLength": 1, "maxLength": 100},
+        "unit_name": {"type": "string", "minLength": 1, "maxLength": 100},
     },
     "required": ["case_no", "appeal_type", "content"],
 })
@@ -166,7 +170,8 @@ _TRANSLATE: dict[str, Callable[[Any], Any]] = {
 
 def to_assignment(case: Any) -> dict[str, Any]:
     """A 12345 case as our ``ticket.assigned`` data (``{"external_id", "ticket"}``); ValidationFailed
-    naming ``data.case.<field>`` when the case does not follow the format."""
+    naming ``data.case.<field>`` when the case does not follow the format. The handling unit it names
+    (承办单位, the 12345 platform's own) is not a ticket field: :func:`unit_of` reads it."""
     try:
         _CASE(case)
     except fastjsonschema.JsonSchemaValueException as exc:
@@ -175,7 +180,7 @@ def to_assignment(case: Any) -> dict[str, Any]:
             f"data.case.{field}" if field != "case" else "data.case": exc.message.replace("data.", "")[:200]}) from None
     out: dict[str, Any] = {}
     for spec in CASE_FIELDS:
-        if spec.name not in case or case[spec.name] in (None, ""):
+        if spec.name not in case or case[spec.name] in (None, "") or spec.how == "unit":
             continue
         value = _TRANSLATE[spec.how](case[spec.name])
         head, _, tail = spec.target.partition(".")
@@ -185,6 +190,17 @@ def to_assignment(case: Any) -> dict[str, Any]:
             out[head] = value
     external_id = out.pop("external_id")
     return {"external_id": external_id, "ticket": out}
+
+
+def unit_of(case: Any) -> dict[str, str] | None:
+    """The handling unit (承办单位) a 12345 case names, in the 12345 platform's directory:
+    ``{"code", "name"}`` (either may be missing), or None when it names none. Routed by the
+    partner's unit mapping (:mod:`chalicelib.integration.units`)."""
+    if not isinstance(case, dict):
+        return None
+    unit = {key: case[field].strip() for key, field in (("code", "unit_code"), ("name", "unit_name"))
+            if isinstance(case.get(field), str) and case[field].strip()}
+    return unit or None
 
 
 def department_names() -> dict[str, str]:

@@ -17,7 +17,10 @@
    * ``ticket.assigned`` (upper level / 12345; a 12345 platform may send its own case format,
      ``data.case``, translated by :mod:`chalicelib.integration.hotline12345`): registered through the intake use case with the
      partner as actor (channel ``upper_level`` or ``hotline_12345``); the external id mapping and
-     the ticket's partner link are written in the ticket's creation transaction. An external id
+     the ticket's partner link are written in the ticket's creation transaction. A 12345 case
+     naming a handling unit the partner's unit mapping covers (:mod:`.units`) is accepted and
+     dispatched to our unit in that same transaction (the system acts; the timeline names the
+     12345 unit); otherwise it waits for the centre. An external id
      already mapped answers the existing ticket; a repeat of an open ticket (Art. 35) is linked
      to it instead of creating a second one.
    * ``ticket.urged``: an urging (source upper_level) to each department responsible now.
@@ -54,10 +57,11 @@ from chalicelib.domain.errors import (
     ValidationFailed,
 )
 from chalicelib.domain.jsonbody import parse_json
-from chalicelib.domain.ticket import CENTER, Actor, AssignmentRole, AssignmentStatus, Outcome, Role, Ticket
+from chalicelib.domain.ticket import (CENTER, SYSTEM_ACTOR, Actor, AssignmentRole, AssignmentStatus, Outcome, Role,
+                                      Ticket)
 from chalicelib.integration import keys as partner_keys
 from chalicelib.integration.keys import SignatureRejected
-from chalicelib.integration import hotline12345, records, registry
+from chalicelib.integration import hotline12345, records, registry, units
 from chalicelib.integration.records import InboundItem, LinkItem, MappingItem, iso
 from chalicelib.observability import logger
 from chalicelib.services import clock
@@ -150,7 +154,8 @@ def parse(raw: bytes, kind: str, now: datetime) -> dict[str, Any]:
     if event_type == "ticket.assigned" and kind == "hotline_12345" and "case" in event["data"]:
         if set(event["data"]) != {"case"}:
             raise ValidationFailed("invalid webhook payload", details={"data": "a 12345 case comes alone: data.case"})
-        event = {**event, "data": hotline12345.to_assignment(event["data"]["case"])}  # the 12345 format
+        case = event["data"]["case"]  # the 12345 format; the unit it names routes it (units.py)
+        event = {**event, "data": hotline12345.to_assignment(case), "unit": hotline12345.unit_of(case)}
     try:
         _DATA_VALIDATORS[event_type](event["data"])
     except fastjsonschema.JsonSchemaValueException as exc:
@@ -321,23 +326,29 @@ def _assigned(entry: dict[str, Any], webhook_id: str, event: dict[str, Any], now
     partner_id, data = entry["id"], event["data"]
     external_id = data["external_id"]
     answer: dict[str, Any] = {}
+    route = units.route(partner_id, event.get("unit")) if entry["kind"] == units.KIND else None
     # No read first: the mapping's does-not-exist condition in the creating transaction decides, and
     # a known external id (the partner sent it again under a new webhook id) ends in _after_conflict.
 
     def build(outcomes: list[Outcome]) -> list[Companion]:
         first = outcomes[0].ticket
         outcome = "registered" if outcomes[0].events and outcomes[0].events[0].type == "registered" else "merged"
+        routed = route.target if route is not None and outcome == "registered" else None
         inbound = _inbound_item(partner_id, webhook_id, event, outcome, now, external_id=external_id,
                                 ticket_id=first.id)
-        answer.update(_answer(inbound), ticket_ids=[o.ticket.id for o in outcomes])
+        ticket_ids = list(dict.fromkeys(o.ticket.id for o in outcomes))  # a routed case: its steps follow
+        answer.update(_answer(inbound), ticket_ids=ticket_ids, **({"dispatched_to": routed} if routed else {}))
         items = [Companion(_mapping(partner_id, external_id, first.id, now), MappingItem.PK.does_not_exist()),
                  Companion(inbound, _new_inbound_condition())]
-        items += [Companion(_link(o.ticket.id, partner_id, "origin", external_id, now)) for o in outcomes]
+        if event.get("unit") and outcome == "registered":  # which 12345 unit it named, and where it went
+            items.append(Companion(units.arrival(partner_id, event["unit"], external_id, first.id, routed, now)))
+        items += [Companion(_link(ticket_id, partner_id, "origin", external_id, now)) for ticket_id in ticket_ids]
         return items
 
     try:
         with companions(build):
-            door.register(_submission(data["ticket"], entry["kind"], external_id), partner_actor(partner_id))
+            door.register(_submission(data["ticket"], entry["kind"], external_id), partner_actor(partner_id),
+                          then=_routed_steps(route, entry), then_actor=SYSTEM_ACTOR)
     except Duplicate as exc:
         duplicate_of = str((exc.details or {}).get("ticket_id") or "")
         if not duplicate_of:
@@ -346,6 +357,18 @@ def _assigned(entry: dict[str, Any], webhook_id: str, event: dict[str, Any], now
     except (TransactWriteError, ConcurrentModification):
         return _after_conflict(partner_id, webhook_id, event, external_id, now)
     return answer
+
+
+def _routed_steps(route: units.Route | None, entry: dict[str, Any]) -> list[tuple[str, dict[str, Any]]]:
+    """A case whose 12345 unit is mapped: accepted and dispatched to our unit at once, by the centre's
+    rules (the system acts, as for an automatic dispatch), the timeline saying 12345 assigned it."""
+    if route is None:
+        return []
+    unit = "".join(p for p in (route.unit_name, f"（{route.unit_code}）" if route.unit_code else None) if p)
+    name = hotline12345.department_names().get(route.target, route.target)
+    return [("accept", {"text": f"{entry['name']}交办，已指定承办单位：{unit}"}),
+            ("dispatch", {"mode": "single", "department": route.target,
+                          "text": f"{entry['name']}交办：承办单位 {unit} 按对照表派至{name}"})]
 
 
 def _after_conflict(partner_id: str, webhook_id: str, event: dict[str, Any], external_id: str,

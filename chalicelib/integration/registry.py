@@ -283,4 +283,5 @@ def public_view(entry: dict[str, Any]) -> dict[str, Any]:
     data["kind_label"] = KIND_LABELS.get(entry.get("kind", ""), entry.get("kind"))
     if entry.get("kind") == "data_center":  # the limit in force (the default until an admin sets one)
         data["report_within_hours"] = data_centre.report_within_hours(entry)
+        data["report_within_hours_max"] = data_centre.MAX_REPORT_WITHIN_HOURS  # the edit form's bound
     return data

@@ -200,11 +200,17 @@ class TicketService:
         return self if policy is None else dataclasses.replace(self, policy=lambda: policy)
 
     # ----------------------------------------------------------------------- changes
-    def register(self, data: Any, actor: Actor) -> Registration:
+    def register(self, data: Any, actor: Actor, *, then: Sequence[Step] = (),
+                 then_actor: Actor | None = None) -> Registration:
         """Register a submission (Art. 9 split, Art. 35 repeats: duplicate refused, new facts merged).
 
         ``category_code`` (or a legacy ``category`` naming one category) is checked against the active
-        category tree and stored as the ticket's ``category`` (services/categories.py)."""
+        category tree and stored as the ticket's ``category`` (services/categories.py).
+
+        ``then``: steps taken at once on the new ticket by ``then_actor`` (``actor`` if not given), in
+        the registration's own transaction, so the ticket first appears at its last state with every
+        event (a 12345 case whose handling unit is mapped arrives accepted and dispatched). Only a
+        single new ticket takes them: a split submission or merged facts leave them to the centre."""
         data = categories.normalize_registration(data, actor.role)
         submission = validate_registration(data, now=self.clock())  # refused before any repeat check
         phone = submission.complainant.phone
@@ -220,8 +226,21 @@ class TicketService:
         outcomes = intake.register(prepared.data, actor=actor, now=now, policy=self.policy(),
                                    new_id=lambda: new_ticket_id(now), new_tracking_code=new_tracking_code)
         outcomes = recommend.attach(outcomes, prepared.jurisdiction, now=now)  # the model's top 3, CPU only
-        self.repository.create(outcomes, now=now)
-        return Registration(tickets=[o.ticket for o in outcomes])
+        history = self._then(outcomes[0], then, then_actor or actor, now) if then and len(outcomes) == 1 else []
+        self.repository.create(outcomes, now=now, history=history)
+        return Registration(tickets=[history[-1].ticket] if history else [o.ticket for o in outcomes])
+
+    def _then(self, registered: Outcome, steps: Sequence[Step], actor: Actor, now: datetime) -> list[Outcome]:
+        """The outcomes of ``steps`` on a ticket just registered, checked as :meth:`change` checks them."""
+        rules = self.policy()
+        played: list[Outcome] = []
+        current = registered.ticket
+        for action, params in steps:
+            check_departments(action, params, current)
+            check_districts(params)
+            played.append(lifecycle.apply(current, action, params, actor=actor, now=now, policy=rules))
+            current = played[-1].ticket
+        return played
 
     def _merge_new_facts(self, ticket_id: str, data: dict, actor: Actor) -> Ticket:
         params = {"facts": data.get("facts")}

@@ -158,3 +158,74 @@ def test_the_12345_mapping_document_matches_the_code():
     assert hotline12345.status_for("closed", "returned_upward") == ("returned", "已退回")
     assert hotline12345.status_for("closed", "declined") == ("declined", "不予受理")
     assert hotline12345.status_for("archived", "completed") == ("closed", "已办结")
+
+
+def test_a_case_whose_12345_unit_is_mapped_arrives_dispatched_and_unmapped_units_are_listed(
+        api, pump, receivers, clock):
+    from chalicelib.store import directory
+
+    receiver = new_receiver(receivers, SECRET, clock)
+    create_partner(api, HOTLINE, "hotline_12345", [receiver.url], secret=SECRET)
+    hotline = PartnerClient(HOTLINE, SECRET, poster(api))
+    path = f"/partners/{HOTLINE}/unit-mappings"
+    directory.put_entry(directory.DEPARTMENTS, "OLD-BUREAU", {"code": "OLD-BUREAU", "name": "原物价局", "active": False})
+
+    # 承办单位对照: admins edit, managers read, bad rows are 400s naming each, a stale version a 409
+    assert api.get(path, user="manager").json == {"partner_id": HOTLINE, "version": 0, "items": [],
+                                                   "updated_at": None, "updated_by": None}
+    rows = [{"unit_code": "SZ-SJJ-GS", "unit_name": "姑苏区市场监管局", "department": "MARKET", "office": "MARKET-GUSU"},
+            {"unit_name": "市城管局", "department": "URBAN"}]
+    for user in ("manager", "agent"):
+        assert api.put(path, json={"expected_version": 0, "items": rows}, user=user).status == 403
+    for bad, field in (({"unit_code": "X", "department": "NOPE"}, "items[0].department"),
+                       ({"unit_code": "X", "department": "OLD-BUREAU"}, "items[0].department"),
+                       ({"unit_code": "X", "department": "URBAN", "office": "MARKET-GUSU"}, "items[0].office"),
+                       ({"department": "URBAN"}, "items[0].unit_code")):
+        refused = api.put(path, json={"expected_version": 0, "items": [bad]}, user="admin")
+        assert refused.status == 400 and field in refused.json["error"]["details"], (bad, refused.body)
+    twice = api.put(path, json={"expected_version": 0, "items": [rows[1], rows[1]]}, user="admin")
+    assert twice.status == 400 and "items[1].unit_name" in twice.json["error"]["details"]
+    assert api.put(path, json={"expected_version": 0, "items": "all"}, user="admin").status == 400
+    upper = api.put("/partners/province-12315/unit-mappings", json={"expected_version": 0, "items": []}, user="admin")
+    assert upper.status == 400 and "partner_id" in upper.json["error"]["details"]
+    saved = api.put(path, json={"expected_version": 0, "items": rows}, user="admin")
+    assert saved.status == 200 and saved.json["version"] == 1, saved.body
+    assert [(i["department_name"], i["office_name"], i["usable"]) for i in saved.json["items"]] == \
+        [(MARKET_NAME, "姑苏市场监督管理所", True), (saved.json["items"][1]["department_name"], None, True)]
+    stale = api.put(path, json={"expected_version": 0, "items": rows[:1]}, user="admin")
+    assert stale.status == 409 and len(api.get(path, user="admin").json["items"]) == 2
+
+    def case(n, **unit):
+        return {**CASE, "case_no": f"SZ12345-UNIT-{n}", "caller_phone": f"1391234{n:04d}",
+                "content": f"第{n}起空调不制冷的投诉。", **unit}
+
+    # mapped by code (to an office) and by name (to a department): accepted and dispatched on arrival
+    status, office_case = hotline.send("ticket.assigned", {"case": case(1, unit_code="SZ-SJJ-GS", unit_name="改名了")})
+    assert status == 200 and office_case["dispatched_to"] == "MARKET-GUSU", office_case
+    status, urban_case = hotline.send("ticket.assigned", {"case": case(2, unit_name="市城管局")})
+    assert status == 200 and urban_case["dispatched_to"] == "URBAN", urban_case
+    for answer, unit in ((office_case, "MARKET-GUSU"), (urban_case, "URBAN")):
+        ticket = api.get(f"/tickets/{answer['ticket_id']}", user="dispatcher").json
+        assert (ticket["status"], [a["department"] for a in ticket["assignments"]]) == ("in_handling", [unit])
+    events = api.get(f"/tickets/{office_case['ticket_id']}/timeline", user="dispatcher").json["events"]
+    accepted, dispatched = (next(e for e in events if e["type"] == t) for t in ("accepted", "dispatched"))
+    assert accepted["actor"]["role"] == dispatched["actor"]["role"] == "system"
+    assert dispatched["data"]["text"] == f"测试平台 {HOTLINE}交办：承办单位 改名了（SZ-SJJ-GS） 按对照表派至姑苏市场监督管理所"
+    # an unmapped unit waits for the centre as a case naming none does (above), and the books name the unit
+    status, unmapped = hotline.send("ticket.assigned", {"case": case(3, unit_code="SZ-WJW", unit_name="市卫健委")})
+    assert status == 200 and "dispatched_to" not in unmapped
+    assert api.get(f"/tickets/{unmapped['ticket_id']}", user="agent").json["status"] == "pending_acceptance"
+    pump.drain()
+    heard = [(e["type"], e["data"].get("stage")) for e in receiver.events()
+             if e["data"]["case_no"] == "SZ12345-UNIT-1"]
+    assert heard == [("ticket.accepted", None), ("ticket.progress", "dispatched")]
+
+    day = clock.now().date().isoformat()
+    books = api.get(f"/partners/{HOTLINE}/reconciliation/tickets?from={day}&to={day}", user="manager").json
+    assert books["unmapped_units"] == [{"unit_code": "SZ-WJW", "unit_name": "市卫健委", "cases": 1,
+                                        "external_ids": ["SZ12345-UNIT-3"]}]
+    mapped = api.put(path, json={"expected_version": 1, "items": [
+        *rows, {"unit_code": "SZ-WJW", "department": "URBAN"}]}, user="admin")
+    assert mapped.status == 200, mapped.body
+    books = api.get(f"/partners/{HOTLINE}/reconciliation/tickets?from={day}&to={day}", user="manager").json
+    assert books["unmapped_units"] == []

@@ -100,7 +100,9 @@ def test_data_reporting_timeliness_counts_each_record_once_and_scores_department
 
     receiver = new_receiver(receivers, SECRET, clock)
     create_partner(api, CENTRE, "data_center", [receiver.url], secret=SECRET)
-    assert api.get(f"/partners/{CENTRE}", user="manager").json["report_within_hours"] == 24  # the default
+    shown = api.get(f"/partners/{CENTRE}", user="manager").json
+    assert (shown["report_within_hours"], shown["report_within_hours_max"]) == (24, 168)  # the default; the bound
+    assert "report_within_hours_max" not in api.get("/partners/province-12315", user="manager").json  # the portal form's
     for partner, body in ((CENTRE, {"report_within_hours": 0}), ("province-12315", {"report_within_hours": 12})):
         refused = api.request("PATCH", f"/partners/{partner}", json_body=body, user="admin")
         assert refused.status == 400 and "report_within_hours" in refused.json["error"]["details"], refused.body

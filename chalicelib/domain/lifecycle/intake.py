@@ -23,7 +23,7 @@ from chalicelib.domain.ticket import (
     Status as S,
     Ticket,
 )
-from chalicelib.domain.vocabulary import ACCEPTING, AGENT, CENTRE_ROLES, DECLINE_REASON_LABELS, DISPATCHER
+from chalicelib.domain.vocabulary import ACCEPTING, AGENT, CENTRE_ROLES, DECLINE_REASON_LABELS, DISPATCHER, SYSTEM
 
 
 def _accept(ctx: Context) -> str:
@@ -104,7 +104,8 @@ def _is_inquiry(t: Ticket, actor: Actor) -> bool:
 
 ROWS: tuple[Action, ...] = (
     # row(action, from statuses, roles, parameters, to statuses ("=": may stay), handler, guard/share)
-    row("accept", ACCEPTING, CENTRE_ROLES, "category district priority text", "to_dispatch",
+    # the system accepts a 12345 case whose handling unit the partner's unit mapping routes
+    row("accept", ACCEPTING, CENTRE_ROLES | SYSTEM, "category district priority text", "to_dispatch",
         _accept),
     row("decline", ACCEPTING, CENTRE_ROLES, "reason_code text", "closed non_acceptance_review",
         _decline),
