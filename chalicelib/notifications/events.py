@@ -18,6 +18,7 @@ from chalicelib.domain.ticket import CENTER, Priority, Ticket
 from chalicelib.domain.vocabulary import clock_label
 from chalicelib.notifications import port
 from chalicelib.notifications.model import Audience, Notification
+from chalicelib.services import policy
 from chalicelib.services import tickets as ticket_service
 from chalicelib.streams import TableChange, consumer, is_outbox_insert
 
@@ -108,16 +109,21 @@ def build(change: TableChange, ticket: Ticket | None) -> Notification | None:
 
 
 def _dispatched(payload: dict[str, Any], ticket_id: str, base: dict[str, Any]) -> Notification | None:
-    """The to-do notice (待办提醒) to the handlers and lead of each department given a new share:
-    in their inbox, and by e-mail/SMS to those with an address (held to working hours unless urgent)."""
+    """The to-do notice (待办提醒) to the handlers and lead of each department given a new share, and,
+    for a grassroots office's share, to the lead of the office's department too (who assigns and
+    approves the office's work): in their inbox, and by e-mail/SMS to those with an address (held to
+    working hours unless urgent). Each person is told once, whatever their part."""
     shares = [a for a in payload.get("assignments") or [] if isinstance(a, dict) and a.get("department")]
     departments = tuple(dict.fromkeys(str(a["department"]) for a in shares))
     if not departments:
         return None
+    parents = policy.office_departments()  # office -> its department (cached)
+    leads = tuple(dict.fromkeys(parents[d] for d in departments if d in parents))
     urgent = "（紧急）" if base["urgent"] else ""
     return Notification(kind="dispatched", title=f"待办提醒：新派工单 {ticket_id}{urgent}",
-                        body=f"工单 {ticket_id} 已派至本部门，请在签收时限内登录平台签收办理。",
-                        audience=Audience(departments=departments),
+                        body=f"工单 {ticket_id} 已派至本部门{'（或下属基层所）' if leads else ''}，"
+                             "请在签收时限内登录平台签收办理。",
+                        audience=Audience(departments=departments, leads=leads),
                         data={"assignment_ids": [str(a.get("id")) for a in shares]}, **base)
 
 

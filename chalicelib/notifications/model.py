@@ -13,14 +13,18 @@ KINDS = frozenset({"warning_yellow", "warning_red", "urged", "supervised", "disp
 @dataclass(frozen=True)
 class Audience:
     """Who receives it: users of these departments (handlers and leads), users with these roles,
-    and these named users. Resolved against the user directory when it is delivered."""
+    these named users, and the leads (dept_lead) of the ``leads`` departments (a grassroots office's
+    department lead assigns and approves its work). Resolved against the user directory when it is
+    delivered, each person once."""
 
     departments: tuple[str, ...] = ()
     roles: tuple[str, ...] = ()
     usernames: tuple[str, ...] = ()
+    leads: tuple[str, ...] = ()
 
     def to_dict(self) -> dict[str, list[str]]:
-        return {"departments": list(self.departments), "roles": list(self.roles), "usernames": list(self.usernames)}
+        return {"departments": list(self.departments), "roles": list(self.roles), "usernames": list(self.usernames),
+                "leads": list(self.leads)}
 
     @classmethod
     def from_dict(cls, data: Any) -> "Audience":
@@ -31,7 +35,8 @@ class Audience:
             if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
                 raise ValidationFailed("invalid audience", details={f"audience.{key}": "a list of strings"})
             return tuple(value)
-        return cls(departments=names("departments"), roles=names("roles"), usernames=names("usernames"))
+        return cls(departments=names("departments"), roles=names("roles"), usernames=names("usernames"),
+                   leads=names("leads"))
 
 
 @dataclass(frozen=True)

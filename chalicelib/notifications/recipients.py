@@ -48,7 +48,8 @@ def resolve(audience: Audience, *, on_duty_at: datetime | None = None) -> list[d
             continue
         role = user.get("role")
         if (user["username"] in audience.usernames or role in audience.roles or user["username"] in on_call
-                or (role in DEPARTMENT_ROLES and user.get("department") in audience.departments)):
+                or (role in DEPARTMENT_ROLES and user.get("department") in audience.departments)
+                or (role == "dept_lead" and user.get("department") in audience.leads)):
             chosen.append(user)
     return chosen
 

@@ -108,3 +108,38 @@ def test_the_inbox_lists_marks_read_and_is_private(flow_env):
                     user="inbox-reader").status == 404
     assert api.post("/notifications/read-all", json={}, user="inbox-reader").json["marked"] == unread - 1
     assert api.get("/notifications", user="inbox-reader").json["unread"] == 0
+
+
+def test_an_office_to_do_notice_reaches_its_department_lead_too_and_each_person_once(flow_env):
+    from chalicelib.notifications import events
+    from chalicelib.services import policy
+    from chalicelib.streams import TableChange
+
+    policy.forget_cache()
+    recipients.forget_cache()
+
+    def notice(ticket_id: str, *units: str) -> Notification:
+        item = {"topic": "ticket.dispatched", "payload": {
+            "ticket_id": ticket_id, "at": MONDAY_9AM.isoformat(),
+            "assignments": [{"id": f"A{n}", "department": unit, "role": "parallel"} for n, unit in enumerate(units)]}}
+        change = TableChange(event_id="O#1", event_name="INSERT", sequence_number="1", pk=f"T#{ticket_id}",
+                             sk="O#0000000002#000", new=item, old=None)
+        assert events.accepts(change)
+        note = events.build(change, None)
+        assert note is not None and note.kind == "dispatched"
+        assert Notification.from_dict(note.to_dict()).audience == note.audience  # kept when held for quiet hours
+        return note
+
+    office = notice("T-office", "MARKET-GUSU")  # a grassroots office of MARKET (its lead: dept_lead)
+    assert (office.audience.departments, office.audience.leads) == (("MARKET-GUSU",), ("MARKET",))
+    names = [u["username"] for u in recipients.resolve(office.audience)]
+    assert "handler-market-gusu" in names and names.count("dept_lead") == 1
+    assert not set(names) & {"handler", "handler-market-wuzhong", "handler-urban"}  # only the lead of MARKET
+    assert notice("T-plain", "URBAN").audience.leads == ()  # a department's own share: as before
+
+    both = notice("T-both", "MARKET", "MARKET-GUSU")  # the lead is told as MARKET's and as the office's lead
+    report = port.deliver(both, now=MONDAY_9AM)
+    names = [u["username"] for u in recipients.resolve(both.audience)]
+    assert names.count("dept_lead") == 1 and {"handler", "handler-market-gusu"} <= set(names)
+    assert report.inbox == len(names)
+    assert [i["ticket_id"] for i in inbox.list_for("dept_lead")[0]].count("T-both") == 1
