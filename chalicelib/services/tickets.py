@@ -33,7 +33,7 @@ from chalicelib.domain.queues import (DEPARTMENT_QUEUES, MINE, OFFICE_QUEUES, PE
                                       personal_owner)
 from chalicelib.domain.ticket import (CENTER, Actor, Channel, Outcome, Policy, Role, Ticket,
                                       TimelineEvent)
-from chalicelib.services import categories, clock, people, policy, recommend
+from chalicelib.services import categories, category_suggestions, clock, people, policy, recommend
 from chalicelib.store.models import EventItem
 from chalicelib.store.tickets import (TicketRepository, companions, new_ticket_id, new_tracking_code,
                                       received_cursor, summary, ticket_pk)
@@ -211,6 +211,7 @@ class TicketService:
         the registration's own transaction, so the ticket first appears at its last state with every
         event (a 12345 case whose handling unit is mapped arrives accepted and dispatched). Only a
         single new ticket takes them: a split submission or merged facts leave them to the centre."""
+        data, shown = category_suggestions.take_shown(data, actor.role, at=self.clock())  # what the screen showed
         data = categories.normalize_registration(data, actor.role)
         submission = validate_registration(data, now=self.clock())  # refused before any repeat check
         phone = submission.complainant.phone
@@ -226,6 +227,7 @@ class TicketService:
         outcomes = intake.register(prepared.data, actor=actor, now=now, policy=self.policy(),
                                    new_id=lambda: new_ticket_id(now), new_tracking_code=new_tracking_code)
         outcomes = recommend.attach(outcomes, prepared.jurisdiction, now=now)  # the model's top 3, CPU only
+        outcomes = category_suggestions.attach(outcomes, shown, now=now)  # the categories suggested, to measure them
         history = self._then(outcomes[0], then, then_actor or actor, now) if then and len(outcomes) == 1 else []
         self.repository.create(outcomes, now=now, history=history)
         return Registration(tickets=[history[-1].ticket] if history else [o.ticket for o in outcomes])
