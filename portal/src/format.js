@@ -14,6 +14,12 @@ export function fmtDate(iso) {
   return iso ? fmtTime(iso).slice(0, 10) : '—'
 }
 
+/** A tab's title with its count when there is one: "待签收（3）", "待签收（200+）" when ``more`` wait
+ * beyond the count, or just "待签收". */
+export function counted(text, count, more = false) {
+  return count ? `${text}（${count}${more ? '+' : ''}）` : text
+}
+
 /** Today in Beijing as YYYY-MM-DD, shifted by ``days``. */
 export function beijingDay(days = 0) {
   const d = new Date(Date.now() + 8 * 3600 * 1000 + days * 86400 * 1000)
