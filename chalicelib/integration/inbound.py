@@ -364,7 +364,8 @@ def _routed_steps(route: units.Route | None, entry: dict[str, Any]) -> list[tupl
     rules (the system acts, as for an automatic dispatch), the timeline saying 12345 assigned it."""
     if route is None:
         return []
-    unit = "".join(p for p in (route.unit_name, f"（{route.unit_code}）" if route.unit_code else None) if p)
+    unit = f"{route.unit_name}（{route.unit_code}）" if route.unit_name and route.unit_code else \
+        route.unit_name or route.unit_code
     name = hotline12345.department_names().get(route.target, route.target)
     return [("accept", {"text": f"{entry['name']}交办，已指定承办单位：{unit}"}),
             ("dispatch", {"mode": "single", "department": route.target,
