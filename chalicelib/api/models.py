@@ -212,6 +212,19 @@ def get_category_model(ctx: RequestContext) -> dict[str, Any]:
             "versions": [{**v, "active": v["version"] == active} for v in versions]}
 
 
+@route(models_bp, "/admin/category-model/versions/{version}/promote", method="POST", roles=ADMIN, body=REASON_BODY,
+       tags=("admin", "dispatch"),
+       summary="Make a category model version the active one (an earlier one: a rollback); containers load it at "
+               "their next check")
+def promote_category_model(ctx: RequestContext, version: str) -> dict[str, Any]:
+    from chalicelib.dispatch import category_model_registry
+
+    assert ctx.principal is not None
+    pointer = category_model_registry.promote(registry.check_version(version), actor=ctx.principal.username,
+                                              now=clock.now(), reason=ctx.body.get("reason"))
+    return {"active": asdict(pointer)}
+
+
 @route(models_bp, "/admin/category-model/figures", roles=FIGURE_ROLES, query=FIGURES_QUERY,
        tags=("admin", "dispatch"),
        summary="How good the category suggestions stored at registration were against the final category: top-1 "

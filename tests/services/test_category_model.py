@@ -209,3 +209,11 @@ def test_the_model_learns_the_categories_agents_chose_and_takes_over_from_keywor
     after = figures(api)["by_method"]["model"]
     assert (after["n"] - before["n"], after["top1"] - before["top1"]) == (1, 1)
 
+    # admins choose the version in force: the same again is a 409, an unknown one a 404, others may not
+    path = f"/admin/category-model/versions/{result.candidate_version}/promote"
+    assert api.post(path, json={}, user="admin").status == 409
+    assert api.post(path, json={}, user="manager").status == 403
+    assert api.post("/admin/category-model/versions/category-none/promote", json={}, user="admin").status == 404
+    assert api.post("/admin/category-model/versions/bad%20name/promote", json={}, user="admin").status == 400
+    assert api.post(path, json={"reason": ""}, user="admin").status == 400
+
