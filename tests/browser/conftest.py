@@ -12,6 +12,7 @@ docs/screenshots/): in a normal run they prove nothing and cost a settle wait ea
 """
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -34,6 +35,7 @@ DESKTOP = {"width": 1366, "height": 768}
 PHONE = {"width": 390, "height": 844}
 STARTUP_SECONDS = 180  # a deadline, not a wait: under `make test` the other worker may be starting one too
 UI_TIMEOUT_MS = 30_000
+SESSION_KEY = "complaint-platform-session"  # where the portal keeps who is signed in (portal/src/session.js)
 SNAPSHOT_INTERVAL_SECONDS = 3600  # the runtime's saves of its (throwaway) data: none during a run
 expect.set_options(timeout=UI_TIMEOUT_MS)  # a loaded 2-core machine is slow to draw; failures still fail
 
@@ -44,14 +46,19 @@ class Runtime:
     def __init__(self, base: str, process: subprocess.Popen) -> None:
         self.base = base
         self.process = process
-        self._tokens: dict[str, str] = {}
+        self._sessions: dict[str, dict] = {}
 
-    def token(self, username: str) -> str:
-        if username not in self._tokens:
+    def session(self, username: str) -> dict:
+        """``username``'s signed-in session, ``{"token", "user"}`` as the login form receives it
+        (asked once per runtime: every API call and browser tab of that user reuses it)."""
+        if username not in self._sessions:
             answer = requests.post(f"{self.base}/auth/dev-login", json={"username": username}, timeout=10)
             assert answer.status_code == 200, answer.text
-            self._tokens[username] = answer.json()["token"]
-        return self._tokens[username]
+            self._sessions[username] = answer.json()
+        return self._sessions[username]
+
+    def token(self, username: str) -> str:
+        return self.session(username)["token"]
 
     def call(self, method: str, path: str, user: str | None = None, expect: int | tuple[int, ...] = (200, 201),
              **kw: Any) -> Any:
@@ -219,9 +226,10 @@ def screenshot_dir() -> Path | None:
 class Screen:
     """One person's browser tab on the portal, with helpers for Element Plus widgets."""
 
-    def __init__(self, page: Any, base: str) -> None:
+    def __init__(self, page: Any, base: str, runtime: Runtime | None = None) -> None:
         self.page = page
         self.base = base
+        self.runtime = runtime
         self.errors: list[str] = []
         self.refused: list[str] = []  # API calls the portal made that the role may not make (403)
         page.set_default_timeout(UI_TIMEOUT_MS)
@@ -295,12 +303,26 @@ class Screen:
             raise AssertionError(f"{action} failed in the browser: {error.inner_text()}")
         dialog.wait_for(state="hidden")
 
-    def sign_in(self, username: str) -> "Screen":
-        """Sign in through the login form, by keyboard (type, Enter)."""
-        self.open("/login")
-        field = self.field("login-username")
-        field.fill(username)
-        field.press("Enter")
+    def sign_in(self, username: str, at: str = "/", *, by_form: bool = False) -> "Screen":
+        """Signed in as ``username``, on the page ``at`` (``/``: the role's workbench).
+
+        ``by_form``: through the login form, by keyboard (type, Enter), landing on the workbench;
+        the tests that prove the form use it. Otherwise the session the form would store is put in
+        the tab's sessionStorage before the portal's first script runs, and ``at`` opens directly:
+        one page load instead of the login page, the workbench, then the page the test is about."""
+        if by_form:
+            self.open("/login")
+            field = self.field("login-username")
+            field.fill(username)
+            field.press("Enter")
+        else:
+            assert self.runtime is not None, "a Screen made without its runtime can only sign in by the form"
+            stored = json.dumps(json.dumps(self.runtime.session(username)))
+            # only into an empty slot: a session the portal changed (expired, signed out) stays as it left it
+            self.page.context.add_init_script(
+                f"if (location.origin === {json.dumps(self.base)} && !sessionStorage.getItem({json.dumps(SESSION_KEY)}))"
+                f" sessionStorage.setItem({json.dumps(SESSION_KEY)}, {stored})")
+            self.open(at)
         self.by("current-user").wait_for()
         return self
 
@@ -327,7 +349,7 @@ def screens(browser: Any, runtime: Runtime) -> Iterator[Any]:
         context = browser.new_context(viewport=size, locale="zh-CN", timezone_id="Asia/Shanghai",
                                       is_mobile=viewport == "phone", has_touch=viewport == "phone")
         contexts.append(context)
-        return Screen(context.new_page(), runtime.base)
+        return Screen(context.new_page(), runtime.base, runtime)
 
     yield make
     for context in contexts:

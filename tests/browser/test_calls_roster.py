@@ -29,8 +29,7 @@ def test_roster_panel_and_call_statistics(screens, runtime, screenshot_dir):
     expect(agent.by("roster-panel")).to_contain_text("值班")
     assert agent.errors == [], agent.errors
 
-    manager = screens().sign_in("manager")
-    manager.by("nav-calls").click()
+    manager = screens().sign_in("manager", "/calls")
     expect(manager.by("calls-offered")).to_contain_text("2")
     expect(manager.by("calls-answer-rate")).to_contain_text("50")
     expect(manager.by("calls-table")).to_contain_text("139****5678")

@@ -14,8 +14,7 @@ ARTICLE = {
 def test_registering_a_call_suggests_a_knowledge_article(screens, runtime, screenshot_dir):
     runtime.call("PUT", "/knowledge/articles/prepaid-card-refund", "manager", json=ARTICLE)
 
-    agent = screens().sign_in("agent")
-    agent.by("nav-register").click()
+    agent = screens().sign_in("agent", "/agent/register")
     expect(agent.by("knowledge-suggestions")).to_contain_text("自动推荐相关的政策法规")
     agent.fill("field-complainant-name", "周芷若")
     agent.fill("field-complainant-phone", "13900001111")
@@ -39,8 +38,7 @@ def test_registering_a_call_suggests_a_knowledge_article(screens, runtime, scree
 
 
 def test_admin_adds_a_department_and_retires_it_keeping_its_record(screens, runtime, screenshot_dir):
-    admin = screens().sign_in("admin")
-    admin.by("nav-directory").click()
+    admin = screens().sign_in("admin", "/admin/directory")
     expect(admin.by("department-table")).to_contain_text("市场监督管理局")
     admin.by("add-department").click()
     admin.fill("field-code", "DATA")
@@ -88,8 +86,7 @@ def test_admin_adds_a_department_and_retires_it_keeping_its_record(screens, runt
 
 
 def test_manager_writes_an_article_and_reads_its_previous_version(screens, runtime, screenshot_dir):
-    manager = screens().sign_in("manager")
-    manager.by("nav-knowledge").click()
+    manager = screens().sign_in("manager", "/knowledge")
     manager.by("kb-add").click()
     manager.fill("kb-field-id", "gas-safety")
     manager.fill("kb-field-title", "燃气安全隐患报修指引")

@@ -143,7 +143,7 @@ def test_manager_wall_renders_charts_with_data(screens, runtime, tickets, screen
             ticket_reads.append(request.url)
 
     manager.page.on("request", watch)
-    manager.sign_in("manager")
+    manager.sign_in("manager", by_form=True)
     expect(manager.by("manager-wall")).to_be_visible()
     expect(manager.by("figure-total").locator("[data-value]")).to_have_attribute("data-value", str(truth["tickets"]))
     for chart in ("chart-daily", "chart-status", "chart-kind", "chart-queues", "chart-hotspots", "chart-satisfaction",
@@ -280,7 +280,7 @@ def test_every_workbench_renders_its_work(screens, runtime, tickets, screenshot_
 
 
 def test_expired_login_refusal_and_registrar_are_shown(screens, runtime, tickets):
-    manager = screens().sign_in("manager")
+    manager = screens().sign_in("manager", by_form=True)
     expect(manager.by("figure-total").locator("[data-value]")).not_to_have_attribute("data-value", "")
     # the token expires (here: the server no longer accepts it): the next call sends the user to sign in, saying why
     manager.page.evaluate("""() => {
@@ -305,8 +305,7 @@ def test_expired_login_refusal_and_registrar_are_shown(screens, runtime, tickets
     expect(urban.by("load-error")).to_have_count(0)
     assert urban.page.url.endswith("/portal/department"), urban.page.url
 
-    agent = screens().sign_in("agent")
-    agent.open(f"/tickets/{tickets['pending'][0]}")
+    agent = screens().sign_in("agent", f"/tickets/{tickets['pending'][0]}")
     expect(agent.by("registered-by")).to_have_text("座席员 王芳")
     agent.open(f"/tickets/{tickets['called_back'][0]}")
     expect(agent.by("registered-by")).to_have_text("座席员 王芳")

@@ -25,8 +25,7 @@ def test_the_admin_sees_the_graph_with_the_current_stage_and_the_history(screens
         assert time.monotonic() < deadline, flow["waiting_in"]
         time.sleep(0.3)
 
-    admin = screens().sign_in("admin")
-    admin.open(f"/admin/workflows/{ticket['id']}")
+    admin = screens().sign_in("admin", f"/admin/workflows/{ticket['id']}")
     expect(admin.by("workflow-graph")).to_be_visible()
     expect(admin.by("state-Acceptance")).to_have_class("node Task current visited")
     expect(admin.by("state-Dispatch")).not_to_have_class("node Task current visited")
