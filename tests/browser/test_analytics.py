@@ -54,6 +54,22 @@ def _received_by_category(runtime, tickets: dict[str, str]) -> dict[str, tuple[s
     return found
 
 
+def _received_rows(runtime, filters: dict[str, list[str]]) -> dict[str, int]:
+    """This month's received tickets per category under ``filters``, as the statistics page's default
+    query answers: row label -> figure, with the page's 合计 row when there is more than one row."""
+    answer = runtime.call("POST", "/stats/query", "manager", json={
+        "measures": ["received", "closed", "satisfaction_rate"], "dimensions": ["category"], "filters": filters,
+        "period": "this_month"})
+    rows = {row["labels"]["category"]: row["values"]["received"] for row in answer["rows"]}
+    return {**rows, "合计": answer["total"]["received"]} if len(rows) != 1 else rows
+
+
+def _shown_received(result) -> dict[str, int]:
+    """The statistics table as the page shows it: row label -> its received figure."""
+    return {row.locator("td").first.inner_text().strip(): int(row.locator("[data-testid^='cell-received-']").inner_text())
+            for row in result.locator("tr.el-table__row").all()}
+
+
 def _row(screen, table, label: str):
     """The row of ``table`` labelled ``label`` exactly (a parent's path is part of its children's)."""
     return table.locator("tr.el-table__row").filter(has=screen.page.get_by_text(label, exact=True))
@@ -94,8 +110,7 @@ def arranged(runtime) -> dict:
 
 
 def test_a_statistic_drills_to_its_tickets_and_becomes_a_template(screens, runtime, arranged, screenshot_dir):
-    manager = screens().sign_in("manager")
-    manager.by("nav-stats").click()
+    manager = screens().sign_in("manager", "/stats")
     expect(manager.by("stats-analysis")).to_be_visible()
     manager.by("stats-run").click()  # by category, this month: the default
     table = manager.by("stats-result-table")
@@ -129,12 +144,34 @@ def test_a_statistic_drills_to_its_tickets_and_becomes_a_template(screens, runti
     expect(result.locator("h3")).to_contain_text("本月各类别登记")
     label, quality = arranged["by_category"]["商品质量"]
     expect(_row(manager, result, label).locator("[data-testid^='cell-received-']")).to_have_text(str(quality))
+
+    # the category filter by level: a 领域 (category_l1) takes every 事项 under it, a 事项 (category_l2)
+    # only its own; the page shows the API's figures for the filter, the arranged tickets among them
+    market = next(node for node in runtime.call("GET", "/categories", "manager")["tree"] if node["name"] == "市场监管")
+    food_code = next(node["code"] for node in market["children"] if node["name"] == "食品安全")
+    food_label, food = arranged["by_category"]["食品安全"]
+    answers: dict[str, dict[str, int]] = {}
+    for search, level, code in (("市场监管", "category_l1", market["code"]), ("食品安全", "category_l2", food_code)):
+        manager.choose_category("filter-category", search)
+        with manager.page.expect_response(lambda r: r.url.endswith("/stats/query")) as answer:
+            manager.by("stats-run").click()
+        assert answer.value.request.post_data_json["filters"] == {level: [code]}, answer.value.request.post_data
+        expected = _received_rows(runtime, {level: [code]})
+        expect(result.locator("h3")).to_contain_text("统计结果")
+        expect(result.locator("tr.el-table__row")).to_have_count(len(expected))
+        assert _shown_received(result) == expected
+        assert expected[food_label] == food, expected  # the food tickets are under both
+        answers[level] = expected
+    # the product-quality tickets are under 市场监管, not under 食品安全: choosing the 事项 took them out
+    field, matter = answers["category_l1"], answers["category_l2"]
+    assert field[label] == quality and label not in matter, answers
+    matter_total = matter.get("合计", sum(matter.values()))  # a single row has no 合计 row
+    assert field["合计"] >= food + quality and food <= matter_total <= field["合计"] - quality, answers
     assert manager.errors == [], manager.errors
 
 
 def test_a_department_score_is_traced_to_its_tickets(screens, runtime, arranged):
-    manager = screens().sign_in("manager")
-    manager.by("nav-settings").click()
+    manager = screens().sign_in("manager", "/manager/settings")
     scores = manager.by("scores")
     market = scores.locator("tr.el-table__row").filter(has_text="市场监督管理局").first
     expect(market).to_be_visible()
@@ -178,8 +215,7 @@ def test_a_monthly_report_is_generated_in_the_portal(screens, runtime, arranged)
 
 
 def test_a_manager_adds_an_indicator_and_rescores(screens, runtime, arranged):
-    manager = screens().sign_in("manager")
-    manager.by("nav-settings").click()
+    manager = screens().sign_in("manager", "/manager/settings")
     manager.by("indicator-add").click()
     dialog = manager.dialog("indicator")
     manager.fill("indicator-name", "签收达标", scope=dialog)
@@ -229,8 +265,7 @@ def test_a_departments_row_expands_into_its_grassroots_offices(screens, runtime,
     template = runtime.call("POST", "/stats/templates", "manager", json={
         "name": "本月各部门分派", "measures": ["dispatched"], "dimensions": ["department"], "period": "this_month"})
 
-    manager = screens().sign_in("manager")
-    manager.by("nav-stats").click()
+    manager = screens().sign_in("manager", "/stats")
     manager.by(f"run-template-{template['id']}").click()
     table = manager.by("stats-result-table")
     market_row = table.locator("tr.el-table__row").filter(has_text="市场监督管理局").first

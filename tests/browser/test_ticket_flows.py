@@ -3,9 +3,12 @@ a phone ticket the agent calls back, and a department that cannot open another's
 from __future__ import annotations
 
 import re
+from datetime import datetime
 
 import pytest
 from playwright.sync_api import expect
+
+from chalicelib.domain.calendar import TZ
 
 
 pytestmark = pytest.mark.browser
@@ -41,7 +44,7 @@ def test_web_complaint_from_citizen_portal_to_evaluation(screens, runtime):
     assert re.fullmatch(r"[A-Z0-9]{4}-[A-Z0-9]{4}-[A-Z0-9]{4}", code), code
 
     # 2. the agent accepts it from the internet-channel inbox
-    agent = screens().sign_in("agent")
+    agent = screens().sign_in("agent", by_form=True)  # the login form lands on the role's workbench
     expect(agent.page).to_have_url(re.compile(r"/portal/agent$"))
     row = _queue_row(agent, "internet_inbox", RESPONDENT["name"])
     tid = _ticket_id(row)
@@ -136,8 +139,7 @@ def test_web_complaint_from_citizen_portal_to_evaluation(screens, runtime):
 
 
 def test_phone_complaint_registered_by_agent_and_called_back(screens, runtime):
-    agent = screens().sign_in("agent")
-    agent.by("nav-register").click()
+    agent = screens().sign_in("agent", "/agent/register")
     form = agent.by("register-form")
     agent.by("register-submit").click()  # nothing filled: every Art. 10 fact is asked for
     expect(form.get_by_text("请填写姓名", exact=True)).to_be_visible()
@@ -174,9 +176,25 @@ def test_phone_complaint_registered_by_agent_and_called_back(screens, runtime):
     aid = dispatched["assignments"][0]["id"]
     runtime.act(tid, "sign", "handler", assignment_id=aid)
     runtime.act(tid, "submit_closure", "handler", assignment_id=aid, result="settled", facts="商家已退还维修费。")
-    runtime.act(tid, "review_closure", "dispatcher", decision="approve", reply="商家已退还维修费800元。")
+    # approved without a reply: the citizen waits for the centre's reply (待答复), on the reply clock
+    runtime.act(tid, "review_closure", "dispatcher", decision="approve")
+    [owed] = [row for row in runtime.call("GET", "/queues/pending_reply", "agent", params={"limit": 100})["items"]
+              if row["id"] == tid]
 
     agent.open("/agent")
+    agent.by("figure-pending_reply").click()
+    row = _queue_row(agent, "pending_reply", tid)
+    expect(row.get_by_test_id(f"queue-clock-{tid}")).to_have_text("答复时限")
+    due = datetime.fromisoformat(owed["due"]).astimezone(TZ).strftime("%Y-%m-%d %H:%M")
+    clock_cell = row.get_by_test_id(f"queue-clock-{tid}").locator("xpath=..")
+    expect(clock_cell).to_contain_text(due)  # the due time the API holds, in Beijing time
+    expect(clock_cell.locator(".due > span").first).to_have_text(re.compile(r"^剩余 \d"))  # counting down
+    row.get_by_test_id(f"quick-reply-{tid}").click()
+    agent.fill("field-reply", "商家已退还维修费800元。", scope=agent.dialog("reply"))
+    agent.submit_dialog("reply")
+    expect(agent.by("queue-pending_reply").locator("tr.el-table__row").filter(has_text=tid)).to_have_count(0)
+    assert tid not in {r["id"] for r in runtime.call("GET", "/queues/pending_reply", "agent", params={"limit": 100})["items"]}
+
     agent.by("figure-pending_callback").click()
     row = _queue_row(agent, "pending_callback", tid)
     row.get_by_test_id(f"quick-record_callback-{tid}").click()
@@ -192,6 +210,8 @@ def test_phone_complaint_registered_by_agent_and_called_back(screens, runtime):
     expect(agent.by("feedback")).to_contain_text("基本满意，已解决")
     timeline = agent.by("timeline")
     expect(timeline.locator("[data-event=callback_recorded]")).to_have_count(1)
+    expect(timeline.locator("[data-event=reply_recorded]")).to_have_count(1)
+    expect(agent.by("reply").filter(has_text="商家已退还维修费800元。")).to_have_count(1)
     expect(timeline.locator("[data-event=personal_data_revealed]")).to_have_count(1)
     assert agent.errors == [], agent.errors
 
@@ -212,8 +232,7 @@ def test_a_handler_cannot_open_another_departments_ticket(screens, runtime):
     expect(water.by("load-error")).to_contain_text("无权查看")
     expect(water.page.get_by_text("健身房突然停业")).to_have_count(0)
 
-    market = screens().sign_in("handler")
-    market.open(f"/tickets/{tid}")
+    market = screens().sign_in("handler", f"/tickets/{tid}")
     expect(market.by("ticket-facts")).to_contain_text("健身房突然停业")
 
 
@@ -234,7 +253,7 @@ def test_a_department_lead_assigns_an_office_share_and_approves_its_closure(scre
         aid = runtime.act(tid, "dispatch", "dispatcher", mode="single", department="MARKET-GUSU")["assignments"][0]["id"]
         runtime.act(tid, "sign", "handler-market-gusu", assignment_id=aid)
 
-        lead = screens().sign_in("dept_lead").open(f"/tickets/{tid}")
+        lead = screens().sign_in("dept_lead", f"/tickets/{tid}")
         lead.by("action-assign_handler").click()
         dialog = lead.dialog("assign_handler")
         lead.choose("field-handler", "handler-market-gusu", scope=dialog)
