@@ -14,17 +14,16 @@ import pytest
 NOISE = "C080101"  # 公共安全 / 噪音扰民 / 邻里噪音: no keyword of it in the texts below
 FEES = "C010101"  # 城乡建设 / 物业服务 / 物业收费
 APPLIANCE = "C020101"  # 市场监管 / 商品质量 / 家用电器: too few tickets to be learnt
-CLOTHES = "C020103"  # 市场监管 / 商品质量 / 服装鞋帽
-MIN_EXAMPLES = 8
+MIN_EXAMPLES = 7
 PROBE = "楼上深夜拖桌椅咚咚响，吵得睡不着"
 
 NOISE_TEXTS = [f"{who}{what}，{effect}" for who, what, effect in itertools.islice(itertools.product(
     ("楼上住户", "隔壁邻居", "对门住户", "楼下人家"),
     ("每天深夜拖动桌椅咚咚作响", "半夜打麻将大声喧哗", "每晚十一点后还在弹钢琴", "养的狗整夜吠叫"),
-    ("孩子无法入睡", "吵得整晚睡不着", "上门沟通没有用")), 12)]
+    ("孩子无法入睡", "吵得整晚睡不着", "上门沟通没有用")), 9)]
 FEE_TEXTS = [f"{what}，{how}" for what, how in itertools.islice(itertools.product(
     ("物业突然把物业费每平方涨了一元", "物业公司停车费每月多收一百元", "物业强收电梯使用费", "物业费账目从不公示"),
-    ("没有开业主大会", "也不给发票", "不交就停门禁卡")), 12)]
+    ("没有开业主大会", "也不给发票", "不交就停门禁卡")), 9)]
 APPLIANCE_TEXTS = ["买的电饭煲三天就坏了，要求退货", "新买的洗衣机漏水，商家不给换", "空调装好就不制冷，要求退款"]
 _phones = itertools.count(1)
 
@@ -116,7 +115,7 @@ def test_the_suggestion_shown_is_stored_with_the_ticket_and_whether_the_first_wa
 ])
 def test_a_bad_suggestion_is_a_400_naming_it_and_registers_nothing(module_api, bad, field):
     api = module_api
-    data = body(APPLIANCE_TEXTS[2], CLOTHES, category_suggestion=bad)
+    data = body(APPLIANCE_TEXTS[2], None, category_suggestion=bad)
     answer = api.post("/tickets", json=data, user="agent")
     assert answer.status == 400, answer.body
     error = answer.json["error"]
@@ -183,7 +182,7 @@ def test_the_model_learns_the_categories_agents_chose_and_takes_over_from_keywor
     result = category_model_training.train(categories.tree(), {}, now=clock.now(), min_examples=MIN_EXAMPLES,
                                            config=config)
     assert result.status == "promoted", result
-    assert set(result.labels) == {NOISE, FEES} and result.labels[NOISE] == 10  # FEES: the figures test's one too
+    assert set(result.labels) == {NOISE, FEES} and result.labels[NOISE] == 7  # FEES: the figures test's one too
     assert all(n < MIN_EXAMPLES for n in result.below_minimum.values())  # e.g. the appliance tickets: keywords stay
     assert result.held_out == 4 and result.candidate_top1 == 1.0 and result.current_top1 is not None
     assert result.current_top1 < result.candidate_top1  # keywords alone missed the noise tickets
