@@ -96,7 +96,7 @@ def _counts(examples: list[Example]) -> dict[str, int]:
 
 
 def top1(suggest: Any, judged: list[Example]) -> float | None:
-    """Share of ``judged`` whose first suggestion is their category (or one above it)."""
+    """Share of ``judged`` whose first suggestion is exactly their category (an abstention is a miss)."""
     if not judged:
         return None
     hits = 0
