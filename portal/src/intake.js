@@ -1,3 +1,5 @@
+import { computed, reactive, ref } from 'vue'
+
 // Which facts each kind needs (mirrors chalicelib/domain/intake.py REQUIRED: Art. 10 for complaints),
 // and the phone and ID formats, so forms validate as the person types.
 export const REQUIRED = {
@@ -68,4 +70,56 @@ export function serverProblems(err) {
     if (typeof v === 'string') out[k] = `${FIELD_LABELS[k] || k}：${v === 'required' ? '必填' : v}`
   }
   return out
+}
+
+/** A registration form's state (the citizen's 我要投诉举报 and the agent's 登记): the kind chosen,
+ * the ``data`` (``blank()`` to start), and the problems to show under each field: the form's own
+ * once the person has left the field (``touch``) or tried to send, the server's after a refusal.
+ * ``listProblems``: the alert of a form that may not be sent lists the problems too (not only
+ * under the fields). */
+export function intakeForm(blank, { listProblems = false } = {}) {
+  const kind = ref('complaint')
+  const data = reactive(blank())
+  const touched = reactive({})
+  const submitted = ref(false)
+  const busy = ref(false)
+  const failure = ref(null)
+  const serverErrors = ref({})
+  const problems = computed(() => intakeProblems(data, kind.value))
+  const need = (path) => requiredFields(kind.value).has(path)
+  const err = (path) => serverErrors.value[path] || ((submitted.value || touched[path]) ? problems.value[path] || '' : '')
+  const touch = (path) => { touched[path] = true; delete serverErrors.value[path] }
+
+  /** Run ``send`` (the POST and what follows it) unless the form's own checks fail; a refusal
+   * (ApiError) goes to ``failure`` and its field problems under the fields. */
+  async function submit(send) {
+    submitted.value = true
+    failure.value = null
+    serverErrors.value = {}
+    if (Object.keys(problems.value).length) {
+      const detailText = listProblems ? Object.values(problems.value).join('；') : ''
+      failure.value = { message: '请按提示补全必填信息', detailText, details: {} }
+      return
+    }
+    busy.value = true
+    try {
+      await send()
+    } catch (e) {
+      failure.value = e
+      serverErrors.value = serverProblems(e)
+    } finally {
+      busy.value = false
+    }
+  }
+
+  /** Empty the form for the next registration. */
+  function clear() {
+    Object.assign(data, blank())
+    for (const k of Object.keys(touched)) delete touched[k]
+    submitted.value = false
+    failure.value = null
+    serverErrors.value = {}
+  }
+
+  return { kind, data, busy, failure, need, err, touch, submit, clear }
 }
