@@ -9,7 +9,7 @@ const ERROR_TEXT = {
   not_found: '未找到相关记录',
   validation_failed: '填写内容有误，请检查后重试',
   illegal_transition: '工单当前状态不允许此操作',
-  concurrent_modification: '工单已被他人更新，请刷新后重试',
+  concurrent_modification: '数据已被他人更新，请刷新后重试', // a ticket route says 工单: see TICKET_TEXT
   duplicate: '相同诉求正在办理中，不再重复受理（第三十五条）',
   conflict: '操作冲突，请刷新后重试',
   rate_limited: '操作过于频繁，请稍后再试',
@@ -21,10 +21,23 @@ const ERROR_TEXT = {
   unsupported_media_type: '提交的格式不受支持',
 }
 
+// Codes whose wording names the ticket when the request was on a ticket route (the same code also
+// comes from the roster, knowledge articles, the directory, settings and partner mappings).
+const TICKET_TEXT = {
+  concurrent_modification: '工单已被他人更新，请刷新后重试',
+}
+
+/** True for the ticket routes: /tickets… and the citizen's /public/tickets…. */
+function isTicketPath(path) {
+  return /^\/(public\/)?tickets(\/|\?|$)/.test(path || '')
+}
+
 export class ApiError extends Error {
-  constructor(status, code, message, details) {
+  /** ``path`` (optional) is the request's route: it picks the ticket wording for a ticket route. */
+  constructor(status, code, message, details, path = '') {
     // the UI speaks Chinese: an unknown code gets a generic message (the server's stays in serverMessage)
-    super(ERROR_TEXT[code] || (status >= 500 ? ERROR_TEXT.server : `请求未成功（${code || status}）`))
+    super((isTicketPath(path) && TICKET_TEXT[code]) || ERROR_TEXT[code]
+      || (status >= 500 ? ERROR_TEXT.server : `请求未成功（${code || status}）`))
     this.status = status
     this.code = code
     this.serverMessage = message
@@ -78,7 +91,7 @@ export async function request(method, path, { body, params, auth = true } = {}) 
     const err = data && data.error ? data.error : {}
     const code = err.code || (response.status === 429 ? 'rate_limited' : response.status >= 500 ? 'server' : 'http_' + response.status)
     if (response.status === 401 && sentToken && session.token === sentToken) clearSession({ expired: true })
-    throw new ApiError(response.status, code, err.message, err.details)
+    throw new ApiError(response.status, code, err.message, err.details, path)
   }
   return data
 }
