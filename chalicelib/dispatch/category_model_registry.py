@@ -16,7 +16,6 @@ is loaded, nor scikit-learn ever.
 """
 from __future__ import annotations
 
-import json
 import threading
 import time
 from datetime import datetime
@@ -29,6 +28,7 @@ from chalicelib.domain.errors import Conflict, NotFound, ValidationFailed
 from chalicelib.observability import logger
 from chalicelib.store import directory
 
+from . import model_store
 from . import registry as dispatch_registry
 from .registry import ActivePointer, check_version
 
@@ -51,14 +51,6 @@ def metadata_key(version: str) -> str:
     return f"{PREFIX}versions/{version}/metadata.json"
 
 
-def _s3() -> Any:
-    return dispatch_registry._s3()
-
-
-def _bucket() -> str:
-    return dispatch_registry._bucket()
-
-
 def summarize(metadata: dict[str, Any]) -> dict[str, Any]:
     """What the version list shows of a category model's metadata."""
     return {"version": str(metadata["version"]), "labels": list(metadata.get("labels") or []),
@@ -76,14 +68,10 @@ def publish(art: "Artifact", *, now: datetime, details: dict[str, Any] | None = 
     sha = artifact_io.sha256_bytes(blob)
     published = {"source": "retraining", "published_at": now.astimezone(TZ).isoformat(), "sha256": sha,
                  "size": len(blob), **(details or {})}
-    s3 = _s3()
-    s3.put_object(Bucket=_bucket(), Key=model_key(version), Body=blob, ContentType="application/zip",
-                  Metadata={"sha256": sha})
-    s3.put_object(Bucket=_bucket(), Key=metadata_key(version), ContentType="application/json",
-                  Body=json.dumps({**art.metadata, "published": published}, ensure_ascii=False,
-                                  sort_keys=True).encode("utf-8"))
+    model_store.put_version(model_key=model_key(version), metadata_key=metadata_key(version), blob=blob, sha256=sha,
+                            document={**art.metadata, "published": published})
     entry = {**summarize(art.metadata), **published}
-    directory.put_entry(INDEX_KIND, version, dispatch_registry._dynamo_safe(entry))
+    directory.put_entry(INDEX_KIND, version, model_store.dynamo_safe(entry))
     logger.info("category model published", extra={"version": version, "size": len(blob)})
     return entry
 
@@ -114,8 +102,7 @@ def promote(version: str, *, actor: str, now: datetime, reason: str | None = Non
     revision = directory.put_entry(directory.CONFIG, POINTER_KEY, data,
                                    expected_version=pointer.revision if pointer else 0)
     promoted = ActivePointer.from_json({**data, "revision": revision})
-    _s3().put_object(Bucket=_bucket(), Key=ACTIVE_KEY, ContentType="application/json",
-                     Body=json.dumps(promoted.to_json(), ensure_ascii=False).encode("utf-8"))
+    model_store.put_json(ACTIVE_KEY, promoted.to_json())
     active_model.forget()
     logger.info("category model promoted", extra={"version": version})
     return promoted
@@ -123,20 +110,10 @@ def promote(version: str, *, actor: str, now: datetime, reason: str | None = Non
 
 def load_version(version: str) -> "Predictor":
     """A predictor for one published version (from S3, its hash checked)."""
-    from .artifact import sha256_bytes
     from .predictor import load_model
 
-    try:
-        obj = _s3().get_object(Bucket=_bucket(), Key=model_key(check_version(version)))
-    except ClientError as exc:
-        if dispatch_registry._missing(exc):
-            raise NotFound(f"no category model version {version}") from None
-        raise
-    blob = obj["Body"].read()
-    expected = (obj.get("Metadata") or {}).get("sha256")
-    if expected and sha256_bytes(blob) != expected:
-        raise ValidationFailed("category model blob does not match its hash", details={"version": version})
-    return load_model(blob)
+    return load_model(model_store.fetch_blob(model_key(check_version(version)), what="category model",
+                                             version=version))
 
 
 class ActiveCategoryModel:
@@ -166,24 +143,18 @@ class ActiveCategoryModel:
             return self._predictor
 
     def _refresh(self) -> None:
-        kwargs: dict[str, Any] = {"Bucket": _bucket(), "Key": ACTIVE_KEY}
-        if self._etag:
-            kwargs["IfNoneMatch"] = self._etag
         try:
-            try:
-                obj = _s3().get_object(**kwargs)
-            except ClientError as exc:
-                if dispatch_registry._status(exc) == 304 or dispatch_registry._code(exc) in ("304", "NotModified"):
-                    return
-                if dispatch_registry._missing(exc):
-                    self._predictor, self._etag = None, None
-                    return
-                raise
-            pointer = ActivePointer.from_json(json.loads(obj["Body"].read()))
+            read = dispatch_registry.read_mirror(if_none_match=self._etag, key=ACTIVE_KEY)
+            if read.not_modified or read.unreadable:  # unreadable: keep what we have
+                return
+            if read.pointer is None:  # no copy: nothing was promoted (or it is gone)
+                self._predictor, self._etag = None, None
+                return
+            pointer = read.pointer
             if self._predictor is None or self._predictor.version != pointer.version:
                 self._predictor = load_version(pointer.version)
                 logger.info("category model switched", extra={"version": pointer.version})
-            self._etag = obj.get("ETag")
+            self._etag = read.etag
         except (ClientError, BotoCoreError, ValidationFailed, NotFound, ValueError) as exc:
             logger.warning("category model check failed; keeping the current one", extra={"error": type(exc).__name__})
 

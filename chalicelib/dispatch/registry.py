@@ -35,12 +35,13 @@ from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from chalicelib.aws import client
-from chalicelib.config import dispatch_model_check_seconds, get_settings
+from chalicelib.config import dispatch_model_check_seconds
 from chalicelib.domain.calendar import TZ
 from chalicelib.domain.errors import Conflict, ConcurrentModification, NotFound, ValidationFailed
 from chalicelib.observability import logger
 from chalicelib.store import directory
+
+from . import model_store
 
 if TYPE_CHECKING:  # numpy-backed: imported lazily at run time, so that importing app.py stays light
     from .artifact import Artifact
@@ -68,26 +69,6 @@ def check_version(version: Any) -> str:
     if not isinstance(version, str) or not VERSION_RE.match(version):
         raise ValidationFailed("invalid model version", details={"version": "letters, digits, . _ - (max 64)"})
     return version
-
-
-def _s3() -> Any:
-    return client("s3")
-
-
-def _bucket() -> str:
-    return get_settings().models_bucket
-
-
-def _code(exc: ClientError) -> str:
-    return str(exc.response.get("Error", {}).get("Code", ""))
-
-
-def _status(exc: ClientError) -> int:
-    return int(exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode") or 0)
-
-
-def _missing(exc: ClientError) -> bool:
-    return _code(exc) in ("NoSuchKey", "404", "NotFound") or _status(exc) == 404
 
 
 # --- the bundled default ----------------------------------------------------------------------
@@ -134,27 +115,12 @@ def publish(art: "Artifact", *, source: str, now: datetime,
     sha = artifact_io.sha256_bytes(blob)
     published = {"source": source, "published_at": now.astimezone(TZ).isoformat(), "sha256": sha,
                  "size": len(blob), **(details or {})}
-    document = {**art.metadata, "published": published}
-    s3 = _s3()
-    s3.put_object(Bucket=_bucket(), Key=model_key(version), Body=blob, ContentType="application/zip",
-                  Metadata={"sha256": sha})
-    s3.put_object(Bucket=_bucket(), Key=metadata_key(version), ContentType="application/json",
-                  Body=json.dumps(document, ensure_ascii=False, sort_keys=True).encode("utf-8"))
+    model_store.put_version(model_key=model_key(version), metadata_key=metadata_key(version), blob=blob, sha256=sha,
+                            document={**art.metadata, "published": published})
     entry = {**summarize(art.metadata), **published}
-    directory.put_entry(INDEX_KIND, version, _dynamo_safe(entry))
+    directory.put_entry(INDEX_KIND, version, model_store.dynamo_safe(entry))
     logger.info("dispatch model published", extra={"version": version, "source": source, "size": len(blob)})
     return entry
-
-
-def _dynamo_safe(value: Any) -> Any:
-    """DynamoDB numbers cannot be NaN or infinite: those become null (everything else is kept)."""
-    if isinstance(value, float):
-        return value if value == value and abs(value) != float("inf") else None
-    if isinstance(value, dict):
-        return {str(k): _dynamo_safe(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_dynamo_safe(v) for v in value]
-    return value
 
 
 def versions() -> list[dict[str, Any]]:
@@ -174,12 +140,9 @@ def version_metadata(version: str) -> dict[str, Any]:
         return {**bundled_metadata(), "published": {"source": "bundled"}}
     if not exists(version):
         raise NotFound(f"no model version {version}")
-    try:
-        body = _s3().get_object(Bucket=_bucket(), Key=metadata_key(version))["Body"].read()
-    except ClientError as exc:
-        if _missing(exc):
-            raise NotFound(f"no model version {version}") from None
-        raise
+    body = model_store.read_object(metadata_key(version)).body
+    if body is None:
+        raise NotFound(f"no model version {version}")
     return json.loads(body)
 
 
@@ -190,22 +153,11 @@ def exists(version: str) -> bool:
 
 def load_version(version: str) -> "Predictor":
     """A predictor for one version (the bundled one from disk, the others from S3)."""
-    from .artifact import sha256_bytes
     from .predictor import default_model_dir, load_model
 
     if version == bundled_version():
         return load_model(default_model_dir())
-    try:
-        obj = _s3().get_object(Bucket=_bucket(), Key=model_key(check_version(version)))
-    except ClientError as exc:
-        if _missing(exc):
-            raise NotFound(f"no model version {version}") from None
-        raise
-    blob = obj["Body"].read()
-    expected = (obj.get("Metadata") or {}).get("sha256")
-    if expected and sha256_bytes(blob) != expected:
-        raise ValidationFailed("model blob does not match its hash", details={"version": version})
-    predictor = load_model(blob)
+    predictor = load_model(model_store.fetch_blob(model_key(check_version(version)), what="model", version=version))
     if predictor.version != version:
         raise ValidationFailed("model blob carries another version", details={"version": predictor.version})
     return predictor
@@ -309,24 +261,20 @@ class MirrorRead:
     unreadable: bool = False  # there is a copy, but not one this code can read
 
 
-def read_mirror(*, if_none_match: str | None = None) -> MirrorRead:
-    """The pointer as published in S3, and its ETag (``not_modified`` when still ``if_none_match``)."""
-    kwargs: dict[str, Any] = {"Bucket": _bucket(), "Key": ACTIVE_KEY}
-    if if_none_match:
-        kwargs["IfNoneMatch"] = if_none_match
+def read_mirror(*, if_none_match: str | None = None, key: str = ACTIVE_KEY) -> MirrorRead:
+    """The pointer as published in S3, and its ETag (``not_modified`` when still ``if_none_match``).
+
+    ``key`` is the copy to read: the dispatch model's by default; the category model registry reads
+    its own with the same shape.
+    """
+    read = model_store.read_object(key, if_none_match=if_none_match)
+    if read.body is None:
+        return MirrorRead(None, read.etag, not_modified=read.not_modified)
     try:
-        obj = _s3().get_object(**kwargs)
-    except ClientError as exc:
-        if _status(exc) == 304 or _code(exc) in ("304", "NotModified"):
-            return MirrorRead(None, if_none_match, not_modified=True)
-        if _missing(exc):
-            return MirrorRead(None, None)
-        raise
-    try:
-        return MirrorRead(ActivePointer.from_json(json.loads(obj["Body"].read())), obj.get("ETag"))
+        return MirrorRead(ActivePointer.from_json(json.loads(read.body)), read.etag)
     except (ValueError, ValidationFailed):
-        logger.warning("the published dispatch model pointer is unreadable")
-        return MirrorRead(None, obj.get("ETag"), unreadable=True)
+        logger.warning("a published model pointer is unreadable", extra={"key": key})
+        return MirrorRead(None, read.etag, unreadable=True)
 
 
 def mirror_current(pointer: ActivePointer) -> bool:
@@ -345,17 +293,13 @@ def publish_pointer(pointer: ActivePointer, *, attempts: int = 3) -> None:
         read = read_mirror()
         if read.pointer is not None and read.pointer.revision >= pointer.revision:
             break
-        kwargs: dict[str, Any] = {"Bucket": _bucket(), "Key": ACTIVE_KEY, "ContentType": "application/json",
-                                  "Body": json.dumps(pointer.to_json(), ensure_ascii=False).encode("utf-8")}
-        if read.etag:
-            kwargs["IfMatch"] = read.etag
-        else:
-            kwargs["IfNoneMatch"] = "*"
+        condition = {"IfMatch": read.etag} if read.etag else {"IfNoneMatch": "*"}
         try:
-            _s3().put_object(**kwargs)
+            model_store.put_json(ACTIVE_KEY, pointer.to_json(), **condition)
             break
         except ClientError as exc:
-            if _code(exc) in ("PreconditionFailed", "ConditionalRequestConflict") or _status(exc) in (409, 412):
+            if (model_store.error_code(exc) in ("PreconditionFailed", "ConditionalRequestConflict")
+                    or model_store.http_status(exc) in (409, 412)):
                 continue  # someone published meanwhile: look again
             raise
     else:
