@@ -1,8 +1,9 @@
 // A list loaded from the API with its loading and error state (for LoadState): call run() to (re)load.
 import { ref } from 'vue'
 
-export function loader(fetcher) {
-  const state = { data: ref([]), loading: ref(false), error: ref(null) }
+/** ``initial`` is the data before the first answer: [] for a list, null for one document. */
+export function loader(fetcher, initial = []) {
+  const state = { data: ref(initial), loading: ref(false), error: ref(null) }
   state.run = async () => {
     state.loading.value = true
     state.error.value = null
