@@ -319,7 +319,7 @@ class Screen:
             assert self.runtime is not None, "a Screen made without its runtime can only sign in by the form"
             stored = json.dumps(json.dumps(self.runtime.session(username)))
             # only into an empty slot: a session the portal changed (expired, signed out) stays as it left it
-            self.page.context.add_init_script(
+            self.page.add_init_script(
                 f"if (location.origin === {json.dumps(self.base)} && !sessionStorage.getItem({json.dumps(SESSION_KEY)}))"
                 f" sessionStorage.setItem({json.dumps(SESSION_KEY)}, {stored})")
             self.open(at)
@@ -341,7 +341,9 @@ class Screen:
 
 @pytest.fixture
 def screens(browser: Any, runtime: Runtime) -> Iterator[Any]:
-    """Factory: ``screens()`` (1366x768) or ``screens("phone")`` opens a fresh browser context (its own session)."""
+    """Factory: ``screens()`` (1366x768) or ``screens("phone")`` opens a fresh browser context (its own session).
+    A context each, not tabs of one: a background tab is hidden, and Element Plus's transitions,
+    which wait for animation frames, stall in it (a select's list took 8 s to close)."""
     contexts = []
 
     def make(viewport: str = "desktop") -> Screen:
@@ -354,4 +356,3 @@ def screens(browser: Any, runtime: Runtime) -> Iterator[Any]:
     yield make
     for context in contexts:
         context.close()
-
