@@ -55,7 +55,66 @@ def apply() -> None:
     _index_queries()
     _stop_started_executions()
     moto_sfn.install()
+    _cheaper_dispatch()
     _applied = True
+
+
+def _cheaper_dispatch() -> None:
+    """Two costs moto pays on every request, whatever it asks, kept once instead (the event pump's
+    idle round of six calls spends about a tenth of its CPU on them):
+
+    * the routing of a request's URL to its service: moto tries the URL patterns of all its
+      services in turn (about 130 regular expressions) - here the patterns matching a URL are
+      remembered (they are constants), and moto's routing runs as before over those alone;
+    * the list of a response class's method names, rebuilt with ``inspect.getmembers`` for every
+      request to check that the action exists - here kept per class (the names are fixed once the
+      patches of this module are in; wrapping a method keeps its name).
+    """
+    from moto.core import botocore_stubber, responses
+
+    names_of = responses.method_names_from_class
+    names: dict[type, frozenset[str]] = {}
+
+    def method_names_from_class(clazz: Any) -> frozenset[str]:
+        found = names.get(clazz)
+        if found is None:
+            found = names[clazz] = frozenset(names_of(clazz))
+        return found
+
+    responses.method_names_from_class = method_names_from_class  # type: ignore[assignment]
+
+    index = botocore_stubber.backend_index
+    routes: dict[str, list[tuple[str, Any]]] = {}
+
+    class _Patterns:
+        """``backend_url_patterns`` as ``process_request`` iterates it: for the URL being routed on
+        this thread, only the patterns that match it, in moto's order (found once per URL)."""
+
+        def __iter__(self) -> Any:
+            url = getattr(_routing, "url", None)
+            known = routes.get(url) if url is not None else None
+            return iter(known if known is not None else _ALL_PATTERNS)
+
+    _ALL_PATTERNS = list(index.backend_url_patterns)
+    original = botocore_stubber.BotocoreStubber.process_request
+
+    @wraps(original)
+    def process_request(self: Any, request: Any) -> Any:
+        parsed_url, _ = botocore_stubber.get_equivalent_url_in_aws_domain(request.url)
+        url = f"{parsed_url.scheme}://{parsed_url.netloc}{parsed_url.path}"
+        if url not in routes:
+            if len(routes) > 10_000:  # S3 object URLs differ by key: keep the cache bounded
+                routes.clear()
+            routes[url] = [(service, pattern) for service, pattern in _ALL_PATTERNS if pattern.match(url)]
+        _routing.url = url
+        try:
+            return original(self, request)
+        finally:
+            _routing.url = None
+
+    _routing = threading.local()
+    index.backend_url_patterns = _Patterns()  # type: ignore[assignment]
+    botocore_stubber.BotocoreStubber.process_request = process_request  # type: ignore[method-assign]
 
 
 def _stop_started_executions() -> None:

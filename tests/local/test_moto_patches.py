@@ -165,3 +165,27 @@ def test_an_execution_stopped_before_its_worker_built_its_environment_is_stopped
     threading.Timer(0.05, lambda: setattr(worker, "env", SimpleNamespace(set_stop=lambda **kw: stops.append(kw)))).start()
     worker.stop(stop_date="now", error="Restarted", cause="twice")
     assert stops == [{"stop_date": "now", "cause": "twice", "error": "Restarted"}]
+
+
+def test_cached_routing_sends_every_request_where_moto_sent_it(aws):
+    """The URL patterns are tried once per URL and the action names once per class: requests of
+    every kind still reach their service (S3 by host and by path, SQS, DynamoDB, an unknown action)."""
+    import moto.backend_index
+    from moto.core import responses
+    from moto.core.utils import method_names_from_class
+    from moto.dynamodb.responses import DynamoHandler
+
+    assert responses.method_names_from_class(DynamoHandler) == frozenset(method_names_from_class(DynamoHandler))
+    assert len(list(moto.backend_index.backend_url_patterns)) > 100  # outside a request: every pattern
+    s3 = boto3.client("s3")
+    for _ in range(2):  # the second round is routed from the cache
+        s3.create_bucket(Bucket="routing-probe")
+        s3.put_object(Bucket="routing-probe", Key="a/b.txt", Body=b"x")
+        assert s3.get_object(Bucket="routing-probe", Key="a/b.txt")["Body"].read() == b"x"
+        url = boto3.client("sqs").create_queue(QueueName="routing-probe")["QueueUrl"]
+        boto3.client("sqs").send_message(QueueUrl=url, MessageBody="m")
+        assert boto3.client("dynamodb").describe_table(TableName="tickets")["Table"]["TableName"] == "tickets"
+        with pytest.raises(ClientError, match="ResourceNotFoundException"):
+            boto3.client("dynamodb").describe_table(TableName="no-such-table")
+    assert boto3.client("sqs").get_queue_attributes(
+        QueueUrl=url, AttributeNames=["ApproximateNumberOfMessages"])["Attributes"]["ApproximateNumberOfMessages"] == "2"
