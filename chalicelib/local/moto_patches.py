@@ -16,7 +16,8 @@ Four gaps matter to a multi-threaded local runtime, to its speed and to concurre
    counter updates (``ADD``/``SET`` with placeholders) take a fast path (:mod:`moto_update`).
 Each write also records its item's key for the incremental snapshot (:mod:`changes`).
 Besides, moto's stream keeps every record forever (:mod:`moto_streams` gives it DynamoDB's retention)
-and its answers to reads are serialised slowly (:mod:`moto_responses`). And moto keeps a reference to
+and its answers to reads are serialised slowly (:mod:`moto_responses`); every request is routed by
+trying all of moto's service URL patterns (:func:`_cheaper_dispatch`). And moto keeps a reference to
 every model object it ever made, for its dashboard (``instances_tracked``): every item version
 written, every stream record and shard iterator, every SQS message stay in memory for good - a
 month of analytics counting (a few million writes) grew one process past 20 GB. The high-volume
