@@ -11,7 +11,7 @@ from typing import Any
 
 from chalicelib.domain.categories import CategoryTree
 from chalicelib.domain.category_tree import default_entries
-from chalicelib.domain.errors import ConcurrentModification, ValidationFailed
+from chalicelib.domain.errors import ValidationFailed
 from chalicelib.domain.vocabulary import Role
 from chalicelib.services import policy
 from chalicelib.store import directory
@@ -28,15 +28,7 @@ def ensure_default(actor: str = SEED_ACTOR) -> int:
         return 0
     from chalicelib.services import reference
 
-    written = 0
-    for entry in default_entries():
-        try:
-            reference.save_category(entry["code"], entry, actor=actor, expected_version=0)
-            written += 1
-        except ConcurrentModification:
-            continue  # another container wrote it first
-    policy.forget_cache()
-    return written
+    return reference.seed_categories(default_entries(), actor=actor)
 
 
 def _load() -> CategoryTree:

@@ -5,7 +5,11 @@ from __future__ import annotations
 
 import itertools
 
-from chalicelib.services import clock
+import pytest
+
+from chalicelib.domain.category_tree import default_entries
+from chalicelib.domain.errors import ValidationFailed
+from chalicelib.services import categories, clock, reference
 
 _PHONES = itertools.count(13700000101)
 
@@ -40,6 +44,26 @@ def test_the_default_tree_has_three_levels_and_is_searchable(api):
     assert [e["path"] for e in found] == [["市场监管", "特种设备（电梯）"], ["市场监管", "特种设备（电梯）", "电梯故障困人"],
                                           ["市场监管", "特种设备（电梯）", "电梯检验过期"]]
     assert api.get("/categories").status == 401
+
+
+def test_the_default_tree_is_written_once_parents_first(api):
+    """ensure_default writes the tree in one pass (reference.seed_categories): every entry at its
+    level under its parent, nothing written again when a tree is there or an entry exists, and a
+    child listed before its parent refused."""
+    stored = _flat(api)
+    defaults = default_entries()
+    assert [(stored[e["code"]]["parent"], stored[e["code"]]["active"]) for e in defaults] == [
+        (e["parent"], True) for e in defaults]
+    levels = {e["code"]: 1 if e["parent"] is None else None for e in defaults}
+    for e in defaults:
+        levels[e["code"]] = levels[e["code"]] or levels[e["parent"]] + 1
+        assert stored[e["code"]]["level"] == levels[e["code"]]
+    assert categories.ensure_default() == 0  # a tree is there
+    assert reference.seed_categories(defaults[:4], actor="seed") == 0  # each exists: created only if absent
+    with pytest.raises(ValidationFailed) as refused:
+        reference.seed_categories([{"code": "C9901", "name": "孤儿", "parent": "C99"}], actor="seed")
+    assert "parent" in refused.value.details
+    assert "C9901" not in _flat(api)
 
 
 def test_admin_creates_renames_retires_and_reinstates_a_category(api):
