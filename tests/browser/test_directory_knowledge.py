@@ -82,7 +82,37 @@ def test_admin_adds_a_department_and_retires_it_keeping_its_record(screens, runt
     admin.by("partners-reconcile").click()
     expect(admin.by("partners-summary")).to_contain_text("共核对")
     expect(admin.page.get_by_text("推送失败（死信）")).to_be_visible()
-    assert admin.errors == [] and admin.refused == [], (admin.errors, admin.refused)
+
+    try:
+        # the data centre's reporting limit, edited on the page
+        data_centre.get_by_test_id("partners-edit").click()
+        within = admin.by("partners-edit-within").locator("input")
+        within.fill("48")
+        within.press("Tab")
+        admin.by("partners-edit-save").click()
+        expect(data_centre).to_contain_text("上报时限 48 小时")
+        assert runtime.call("GET", "/partners/suzhou-data-centre", "admin")["report_within_hours"] == 48
+
+        # a 12345 platform's handling unit (承办单位) mapped to a department
+        admin.page.locator('[data-testid="partners-table"] .el-table__row', has_text="suzhou-12345").click()
+        expect(admin.by("partners-units")).to_contain_text("承办单位对照")
+        admin.by("partners-units-add").click()
+        unit = admin.by("partners-units-table").locator(".el-table__row").last
+        unit.locator("input").nth(0).fill("GS-SJJ")
+        unit.locator("input").nth(1).fill("姑苏区市场监管局")
+        unit.locator(".el-select").first.click()
+        admin.page.locator(".el-select-dropdown__item:visible", has_text="市场监督管理局").first.click()
+        admin.by("partners-units-save").click()
+        expect(unit).to_contain_text("生效")
+        mapping = runtime.call("GET", "/partners/suzhou-12345/unit-mappings", "admin")
+        assert [(i["unit_code"], i["unit_name"], i["department"]) for i in mapping["items"]] == [
+            ("GS-SJJ", "姑苏区市场监管局", "MARKET")]
+        assert admin.errors == [] and admin.refused == [], (admin.errors, admin.refused)
+    finally:  # the runtime is shared with other modules: the demo's settings back as they were
+        runtime.call("PATCH", "/partners/suzhou-data-centre", "admin", json={"report_within_hours": 24})
+        version = runtime.call("GET", "/partners/suzhou-12345/unit-mappings", "admin")["version"]
+        runtime.call("PUT", "/partners/suzhou-12345/unit-mappings", "admin",
+                     json={"items": [], "expected_version": version})
 
 
 def test_manager_writes_an_article_and_reads_its_previous_version(screens, runtime, screenshot_dir):
