@@ -16,21 +16,17 @@ is loaded, nor scikit-learn ever.
 """
 from __future__ import annotations
 
-import threading
-import time
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from botocore.exceptions import BotoCoreError, ClientError
-
 from chalicelib.domain.calendar import TZ
-from chalicelib.domain.errors import Conflict, NotFound, ValidationFailed
+from chalicelib.domain.errors import Conflict, NotFound
 from chalicelib.observability import logger
 from chalicelib.store import directory
 
 from . import model_store
 from . import registry as dispatch_registry
-from .registry import ActivePointer, check_version
+from .registry import ActivePointer, PointerWatcher, check_version
 
 if TYPE_CHECKING:
     from .artifact import Artifact
@@ -116,15 +112,15 @@ def load_version(version: str) -> "Predictor":
                                              version=version))
 
 
-class ActiveCategoryModel:
-    """The container's category model: None until one is promoted; checked at most every
-    ``check_seconds`` (a conditional GET of ``active.json``). Any failure keeps what it has."""
+class ActiveCategoryModel(PointerWatcher):
+    """The container's category model: None until one is promoted; its ``active.json`` watched like
+    the dispatch model's (:class:`~chalicelib.dispatch.registry.PointerWatcher`), and checked as often."""
+
+    key = ACTIVE_KEY
+    name = "category model"
 
     def __init__(self, check_seconds: float | None = None) -> None:
-        self._check_seconds = check_seconds
-        self._lock = threading.Lock()
-        self._checked_at: float | None = None
-        self._etag: str | None = None
+        super().__init__(check_seconds)
         self._predictor: "Predictor | None" = None
 
     @property
@@ -135,39 +131,18 @@ class ActiveCategoryModel:
 
     def predictor(self, *, force_check: bool = False) -> "Predictor | None":
         """The active category model's predictor, or None when there is none."""
-        now = time.monotonic()
-        with self._lock:
-            if force_check or self._checked_at is None or now - self._checked_at >= self.check_seconds:
-                self._refresh()
-                self._checked_at = time.monotonic()
-            return self._predictor
+        self._check(force_check)
+        return self._predictor
 
-    def _refresh(self) -> None:
-        try:
-            read = dispatch_registry.read_mirror(if_none_match=self._etag, key=ACTIVE_KEY)
-            if read.not_modified or read.unreadable:  # unreadable: keep what we have
-                return
-            if read.pointer is None:  # no copy: nothing was promoted (or it is gone)
-                self._predictor, self._etag = None, None
-                return
-            pointer = read.pointer
-            if self._predictor is None or self._predictor.version != pointer.version:
-                self._predictor = load_version(pointer.version)
-                logger.info("category model switched", extra={"version": pointer.version})
-            self._etag = read.etag
-        except (ClientError, BotoCoreError, ValidationFailed, NotFound, ValueError) as exc:
-            logger.warning("category model check failed; keeping the current one", extra={"error": type(exc).__name__})
+    def _switch(self, pointer: ActivePointer | None) -> None:
+        if pointer is None:  # no copy: nothing was promoted (or it is gone)
+            self._predictor = None
+        elif self._predictor is None or self._predictor.version != pointer.version:
+            self._predictor = load_version(pointer.version)
+            logger.info("category model switched", extra={"version": pointer.version})
 
-    def forget(self) -> None:
-        """Check again on the next use (after a promotion here)."""
-        with self._lock:
-            self._checked_at = None
-            self._etag = None
-
-    def reset(self) -> None:
-        """Forget everything, the loaded model included (tests switching environments)."""
-        with self._lock:
-            self._checked_at, self._etag, self._predictor = None, None, None
+    def _unload(self) -> None:
+        self._predictor = None
 
 
 active_model = ActiveCategoryModel()

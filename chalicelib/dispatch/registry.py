@@ -316,20 +316,23 @@ def sync_mirror() -> bool:
     return True
 
 
-class ActiveModel:
-    """The container's view of the active model: checked at most every ``check_seconds``.
+class PointerWatcher:
+    """A container's view of one published ``active.json``: read at most every ``check_seconds``.
 
-    The check is a conditional GET of ``active.json``; a new version is downloaded and loaded
-    then, and made the process default (``set_default_predictor``). Any failure keeps the model
-    the container already has: a recommendation is never refused because S3 hiccupped.
+    The read is a conditional GET (nothing downloaded when unchanged); a pointer that did change
+    goes to :meth:`_switch`, which loads that version. Any failure keeps what the container
+    already has: a suggestion is never refused because S3 hiccupped. The dispatch model
+    (:class:`ActiveModel`) and the category model (``category_model_registry``) each have one.
     """
+
+    key: str = ACTIVE_KEY
+    name: str = "model"  # in the log line of a failed check
 
     def __init__(self, check_seconds: float | None = None) -> None:
         self._check_seconds = check_seconds
         self._lock = threading.Lock()
         self._checked_at: float | None = None
         self._etag: str | None = None
-        self._loaded: str | None = None  # version set as the process default; None: the bundled model
 
     @property
     def check_seconds(self) -> float:
@@ -337,42 +340,35 @@ class ActiveModel:
             return self._check_seconds
         return float(dispatch_model_check_seconds() or DEFAULT_CHECK_SECONDS)
 
-    def predictor(self, *, force_check: bool = False) -> "Predictor":
-        """The active model's predictor (loading it on first use or after a promotion)."""
-        from .predictor import get_default_predictor
+    def _check(self, force_check: bool) -> None:
+        """Read the pointer again if the last read is ``check_seconds`` old (or ``force_check``)."""
+        def due() -> bool:
+            return (force_check or self._checked_at is None
+                    or time.monotonic() - self._checked_at >= self.check_seconds)
 
-        now = time.monotonic()
-        due = force_check or self._checked_at is None or now - self._checked_at >= self.check_seconds
-        if due:
+        if due():
             with self._lock:
-                if force_check or self._checked_at is None or now - self._checked_at >= self.check_seconds:
+                if due():
                     self._refresh()
                     self._checked_at = time.monotonic()
-        return get_default_predictor()
 
     def _refresh(self) -> None:
-        from .predictor import reset_default_predictor, set_default_predictor
-
         try:
-            read = read_mirror(if_none_match=self._etag)
-            if read.not_modified:
+            read = read_mirror(if_none_match=self._etag, key=self.key)
+            if read.not_modified or read.unreadable:  # unreadable: keep what we have; the next promotion rewrites it
                 return
-            if read.unreadable:  # keep what we have; the next promotion or retraining run rewrites it
-                return
-            wanted = read.pointer.version if read.pointer else None
-            if wanted == bundled_version():
-                wanted = None
-            if wanted != self._loaded:
-                if wanted is None:
-                    reset_default_predictor()
-                else:
-                    set_default_predictor(load_version(wanted))
-                self._loaded = wanted
-                logger.info("dispatch model switched", extra={"version": wanted or bundled_version()})
+            self._switch(read.pointer)
             self._etag = read.etag
         except (ClientError, BotoCoreError, ValidationFailed, NotFound, ValueError) as exc:
-            logger.warning("dispatch model check failed; keeping the current model",
-                           extra={"error": type(exc).__name__})
+            logger.warning(f"{self.name} check failed; keeping the current one", extra={"error": type(exc).__name__})
+
+    def _switch(self, pointer: ActivePointer | None) -> None:
+        """Load ``pointer``'s version if it is not the one loaded (None: no copy published)."""
+        raise NotImplementedError
+
+    def _unload(self) -> None:
+        """Drop the loaded model (called under the lock)."""
+        raise NotImplementedError
 
     def forget(self) -> None:
         """Check again on the next use (after a promotion here, and in tests)."""
@@ -382,14 +378,49 @@ class ActiveModel:
 
     def reset(self) -> None:
         """Forget everything, the loaded model included (tests switching environments)."""
-        from .predictor import reset_default_predictor
-
         with self._lock:
             self._checked_at = None
             self._etag = None
-            if self._loaded is not None:
+            self._unload()
+
+
+class ActiveModel(PointerWatcher):
+    """The container's dispatch model: a newly promoted version is downloaded, loaded and made the
+    process default (``set_default_predictor``); the bundled model until one is promoted."""
+
+    name = "dispatch model"
+
+    def __init__(self, check_seconds: float | None = None) -> None:
+        super().__init__(check_seconds)
+        self._loaded: str | None = None  # version set as the process default; None: the bundled model
+
+    def predictor(self, *, force_check: bool = False) -> "Predictor":
+        """The active model's predictor (loading it on first use or after a promotion)."""
+        from .predictor import get_default_predictor
+
+        self._check(force_check)
+        return get_default_predictor()
+
+    def _switch(self, pointer: ActivePointer | None) -> None:
+        from .predictor import reset_default_predictor, set_default_predictor
+
+        wanted = pointer.version if pointer else None
+        if wanted == bundled_version():
+            wanted = None
+        if wanted != self._loaded:
+            if wanted is None:
                 reset_default_predictor()
-            self._loaded = None
+            else:
+                set_default_predictor(load_version(wanted))
+            self._loaded = wanted
+            logger.info("dispatch model switched", extra={"version": wanted or bundled_version()})
+
+    def _unload(self) -> None:
+        from .predictor import reset_default_predictor
+
+        if self._loaded is not None:
+            reset_default_predictor()
+        self._loaded = None
 
 
 active_model = ActiveModel()
