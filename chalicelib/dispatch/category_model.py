@@ -26,7 +26,7 @@ from typing import Any
 
 from chalicelib.domain.categories import CategoryTree
 
-from .category_suggest import MIN_CONFIDENCE, MIN_LISTED, TOP_K, Suggestion, Suggestions, index_for
+from .category_suggest import MIN_CONFIDENCE, MIN_LISTED, TOP_K, Index, Suggestion, Suggestions, index_for
 
 
 def knows(tree: CategoryTree, labels: frozenset[str], code: str) -> bool:
@@ -55,9 +55,11 @@ def combine(tree: CategoryTree, keywords: Suggestions, model_top: Sequence[tuple
 
 
 def suggest_with(predictor: Any, text: str, tree: CategoryTree,
-                 custom: Mapping[str, Sequence[str]] | None = None, k: int = TOP_K) -> Suggestions:
-    """The combined suggestions for ``text`` with ``predictor`` (a category model, or None: keywords only)."""
-    keywords = index_for(tree, custom).suggest(text, k)
+                 custom: Mapping[str, Sequence[str]] | None = None, k: int = TOP_K,
+                 index: Index | None = None) -> Suggestions:
+    """The combined suggestions for ``text`` with ``predictor`` (a category model, or None: keywords
+    only); ``index``: the keyword index to use instead of this process's cached one (the benchmark's)."""
+    keywords = (index or index_for(tree, custom)).suggest(text, k)
     if predictor is None:
         return combine(tree, keywords, None)
     rec = predictor.recommend_many([text], k=k)[0]

@@ -106,37 +106,54 @@ def top1(suggest: Any, judged: list[Example]) -> float | None:
     return round(hits / len(judged), 4)
 
 
+def entering(tree: CategoryTree, train_set: list[Example],
+             min_examples: int = MIN_EXAMPLES) -> tuple[dict[str, int], dict[str, int]]:
+    """(the active categories with at least ``min_examples`` training examples: they enter the model,
+    the others and their counts: they keep the keyword evidence)."""
+    counts = _counts(train_set)
+    known = {label: n for label, n in counts.items() if n >= min_examples and tree.is_active(label)}
+    return known, {k: v for k, v in counts.items() if k not in known}
+
+
+def fit_examples(chosen: list[Example], config: Any = None) -> tuple[Any, Any]:
+    """(``training.TrainResult``, its ``Predictor``) of the category model trained on ``chosen`` (the
+    examples of the categories that enter): the dispatch model's pipeline without the departments'
+    duty documents or knowledge, 3 calibration folds unless ``config`` says otherwise. Imports
+    scikit-learn (the training job and the benchmark only)."""
+    from .dataset import Dataset, data_hash
+    from .predictor import Predictor
+    from .training import TrainConfig, fit
+
+    data = Dataset([e.text for e in chosen], [e.label for e in chosen])
+    settings = config or TrainConfig(duty_documents=False, knowledge=False, calibration_folds=3)
+    trained = fit(data, settings, version=f"category-{data_hash(data.texts, data.labels)[:12]}")
+    return trained, Predictor(trained.artifact, segmenter=trained.segmenter)
+
+
 def train(tree: CategoryTree, custom: dict[str, Any], *, now: datetime, days: int = DEFAULT_DAYS,
           min_examples: int = MIN_EXAMPLES, config: Any = None, actor: str = "system") -> CategoryTrainingResult:
     """One run (see the module docstring); ``config`` a ``training.TrainConfig``."""
     read, examples = read_examples(tree, now=now, days=days)
     train_set = [e for e in examples if not held_out(e.ticket_id)]
-    counts = _counts(train_set)
-    known = {label: n for label, n in counts.items() if n >= min_examples and tree.is_active(label)}
+    known, below = entering(tree, train_set, min_examples)
     judged = [e for e in examples if held_out(e.ticket_id)]
     result = CategoryTrainingResult("too_few", tickets=read, examples=len(examples), held_out=len(judged),
-                                    labels=known, below_minimum={k: v for k, v in counts.items() if k not in known})
+                                    labels=known, below_minimum=below)
     current = category_model_registry.active_model.predictor(force_check=True)
     result.current_version = current.version if current else None
     if len(known) < 2:
         logger.info("category model: too few labelled tickets", extra={"labels": len(known), "tickets": read})
         return result
 
-    from .dataset import Dataset, data_hash
-    from .training import TrainConfig, fit  # scikit-learn: this job only
+    from .dataset import data_hash
 
     chosen = [e for e in train_set if e.label in known]
-    data = Dataset([e.text for e in chosen], [e.label for e in chosen])
-    digest = data_hash(data.texts, data.labels)
+    digest = data_hash([e.text for e in chosen], [e.label for e in chosen])
     result.trained = len(chosen)
     if any(v.get("training_data_sha256") == digest for v in category_model_registry.versions()):
         result.status = "unchanged"
         return result
-    settings = config or TrainConfig(duty_documents=False, knowledge=False, calibration_folds=3)
-    trained = fit(data, settings, version=f"category-{digest[:12]}")
-    from .predictor import Predictor
-
-    candidate = Predictor(trained.artifact, segmenter=trained.segmenter)
+    trained, candidate = fit_examples(chosen, config)  # scikit-learn: this job only
     result.candidate_version = candidate.version
     result.candidate_top1 = top1(lambda t: category_model.suggest_with(candidate, t, tree, custom), judged)
     result.current_top1 = top1(lambda t: category_model.suggest_with(current, t, tree, custom), judged)
