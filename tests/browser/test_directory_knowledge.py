@@ -94,8 +94,9 @@ def test_admin_adds_a_department_and_retires_it_keeping_its_record(screens, runt
         assert runtime.call("GET", "/partners/suzhou-data-centre", "admin")["report_within_hours"] == 48
 
         # a 12345 platform's handling unit (承办单位) mapped to a department
-        admin.page.locator('[data-testid="partners-table"] .el-table__row', has_text="suzhou-12345").click()
-        expect(admin.by("partners-units")).to_contain_text("承办单位对照")
+        with admin.page.expect_response(lambda r: r.url.endswith("/unit-mappings") and r.request.method == "GET"):
+            admin.page.locator('[data-testid="partners-table"] .el-table__row', has_text="suzhou-12345").click()
+        expect(admin.by("partners-units")).to_contain_text("承办单位对照")  # loaded: a row added now stays
         admin.by("partners-units-add").click()
         unit = admin.by("partners-units-table").locator(".el-table__row").last
         unit.locator("input").nth(0).fill("GS-SJJ")
